@@ -1,0 +1,370 @@
+package dev.baton.protocol;
+
+import io.netty.buffer.ByteBuf;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+
+import static dev.baton.protocol.CapabilityFlags.CLIENT_DEPRECATE_EOF;
+import static dev.baton.protocol.CapabilityFlags.CLIENT_SECURE_CONNECTION;
+import static dev.baton.protocol.StatusFlags.SERVER_MORE_RESULTS_EXISTS;
+import static dev.baton.protocol.StatusFlags.SERVER_STATUS_CURSOR_EXISTS;
+import static dev.baton.protocol.StatusFlags.SERVER_STATUS_IN_TRANS;
+
+/**
+ * The state of one client session as read from the packets passing through it: the commands in flight (clients
+ * may pipeline), whether the session is inside a transaction, its current database, and whether authentication
+ * has finished. It reads only message starts handed to it by two {@link PacketScanner}s, one per direction.
+ * Graceful switchover asks it one question: is this session {@link #isQuiet() quiet}?
+ *
+ * <p>Not thread-safe: both directions of a session run on one event loop.
+ */
+public final class CommandTracker {
+
+    /** What to do with a message the client sent. */
+    public enum ClientVerdict {
+        FORWARD,
+        /** COM_QUIT: forward it and expect the server to close. */
+        QUIT,
+        /** Not a command Baton knows; answer ER_UNKNOWN_COM_ERROR. */
+        UNKNOWN_COMMAND,
+        /** A command whose sequence id is not 0; answer ER_NET_PACKETS_OUT_OF_ORDER. */
+        OUT_OF_ORDER
+    }
+
+    /** Where the response to the oldest command in flight has got to. */
+    private enum Stage { START, COLUMNS, COLUMNS_EOF, ROWS, PARAMS, PARAMS_EOF, PREPARED_COLUMNS, PREPARED_COLUMNS_EOF }
+
+    /** A command in flight; instances without a database to switch to are shared. */
+    private record Pending(CommandType.Response response, String database) {
+        private static final Pending[] SHARED = new Pending[CommandType.Response.values().length];
+
+        static {
+            for (CommandType.Response r : CommandType.Response.values()) {
+                SHARED[r.ordinal()] = new Pending(r, null);
+            }
+        }
+
+        static Pending of(CommandType.Response response, String database) {
+            return database == null ? SHARED[response.ordinal()] : new Pending(response, database);
+        }
+    }
+
+    private final int capabilities;
+    private final boolean deprecateEof;
+    private final ArrayDeque<Pending> inFlight = new ArrayDeque<>();
+    private Stage stage = Stage.START;
+    private long remaining;
+    private int preparedColumns;
+    private boolean clientSendsInfile;
+    private boolean untracked;
+    private boolean authenticated;
+    private boolean authFailed;
+    private int status;
+    private String database;
+
+    /**
+     * A tracker for a session whose handshake response has just been sent: the authentication exchange is the
+     * first thing in flight.
+     *
+     * @param capabilities the negotiated capabilities (client's and server's in common)
+     * @param database     the database named in the handshake response, or null
+     */
+    public CommandTracker(int capabilities, String database) {
+        this.capabilities = capabilities;
+        this.deprecateEof = (capabilities & CLIENT_DEPRECATE_EOF) != 0;
+        this.database = database;
+        inFlight.add(Pending.of(CommandType.Response.AUTH, null));
+    }
+
+    public boolean isAuthenticated() {
+        return authenticated;
+    }
+
+    /** True once the server rejected the initial authentication. */
+    public boolean authenticationFailed() {
+        return authFailed;
+    }
+
+    /** True while the last status the server reported says a transaction is open. */
+    public boolean inTransaction() {
+        return (status & SERVER_STATUS_IN_TRANS) != 0;
+    }
+
+    /** The current database as far as the protocol has told, or null. */
+    public String database() {
+        return database;
+    }
+
+    public int commandsInFlight() {
+        return inFlight.size();
+    }
+
+    /** True after a command whose response Baton cannot follow (a binlog stream): nothing is known any more. */
+    public boolean untracked() {
+        return untracked;
+    }
+
+    /**
+     * Authenticated, no command in flight, no transaction open, state known: the session can be moved to another
+     * backend or closed without the client losing work.
+     */
+    public boolean isQuiet() {
+        return authenticated && inFlight.isEmpty() && !clientSendsInfile && !untracked && !inTransaction();
+    }
+
+    /** Reads the start of a message from the client. */
+    public ClientVerdict onClientMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        if (untracked) {
+            return ClientVerdict.FORWARD;
+        }
+        if (clientSendsInfile) {
+            if (length == 0) {
+                clientSendsInfile = false; // the empty packet ends the file; the server answers OK or ERR
+            }
+            return ClientVerdict.FORWARD;
+        }
+        Pending oldest = inFlight.peekFirst();
+        if (oldest != null && oldest.response == CommandType.Response.AUTH) {
+            return ClientVerdict.FORWARD; // auth switch response or more auth data
+        }
+        if (length == 0) {
+            return ClientVerdict.UNKNOWN_COMMAND;
+        }
+        CommandType command = CommandType.of(buf.getUnsignedByte(index));
+        if (command == null) {
+            return ClientVerdict.UNKNOWN_COMMAND;
+        }
+        if (sequenceId != 0) {
+            return ClientVerdict.OUT_OF_ORDER;
+        }
+        switch (command.response()) {
+            case NONE:
+                return command == CommandType.QUIT ? ClientVerdict.QUIT : ClientVerdict.FORWARD;
+            case STREAM:
+                untracked = true;
+                return ClientVerdict.FORWARD;
+            default:
+                inFlight.addLast(Pending.of(command.response(), databaseChange(command, buf, index, available)));
+                return ClientVerdict.FORWARD;
+        }
+    }
+
+    /** The database a command switches to if it succeeds: COM_INIT_DB, {@code USE db}, COM_CHANGE_USER. */
+    private String databaseChange(CommandType command, ByteBuf buf, int index, int available) {
+        int end = index + available;
+        switch (command) {
+            case INIT_DB:
+                return buf.toString(index + 1, available - 1, StandardCharsets.UTF_8);
+            case QUERY:
+                return UseStatement.database(buf, index + 1, end);
+            case CHANGE_USER: {
+                int at = buf.indexOf(index + 1, end, (byte) 0); // user
+                if (at < 0 || at + 1 >= end) {
+                    return null;
+                }
+                at++;
+                if ((capabilities & CLIENT_SECURE_CONNECTION) != 0) {
+                    at += 1 + buf.getUnsignedByte(at); // auth_plugin_data_len, auth_plugin_data
+                } else {
+                    at = buf.indexOf(at, end, (byte) 0) + 1;
+                    if (at <= 0) {
+                        return null;
+                    }
+                }
+                int nul = at < end ? buf.indexOf(at, end, (byte) 0) : -1;
+                return nul < 0 ? null : buf.toString(at, nul - at, StandardCharsets.UTF_8);
+            }
+            default:
+                return null;
+        }
+    }
+
+    /** Reads the start of a message from the server. */
+    public void onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        Pending oldest = inFlight.peekFirst();
+        if (untracked || oldest == null || length == 0) {
+            return; // an unsolicited packet, such as the ERR a server sends before closing a killed connection
+        }
+        int end = index + available;
+        int first = buf.getUnsignedByte(index);
+        switch (oldest.response) {
+            case AUTH:
+                if (first == 0x00) {
+                    authenticated = true;
+                    ok(oldest, buf, index, end);
+                    complete();
+                } else if (first == 0xFF) {
+                    authFailed |= !authenticated;
+                    complete();
+                } // 0xFE AuthSwitchRequest and 0x01 AuthMoreData continue the exchange
+                break;
+            case SIMPLE:
+                if (first == 0x00) {
+                    ok(oldest, buf, index, end);
+                } else if (first == 0xFE) {
+                    eof(buf, index, end);
+                }
+                complete();
+                break;
+            case ONE_PACKET:
+                complete();
+                break;
+            case RESULT:
+                result(oldest, first, length, buf, index, end);
+                break;
+            case ROWS:
+                rows(first, length, buf, index, end);
+                break;
+            case PREPARE:
+                prepare(first, buf, index, end);
+                break;
+            case FIELD_LIST:
+                if (first == 0xFF || isTerminator(first, length)) {
+                    complete();
+                }
+                break;
+            default:
+                complete();
+        }
+    }
+
+    private void result(Pending pending, int first, int length, ByteBuf buf, int index, int end) {
+        switch (stage) {
+            case START:
+                if (first == 0x00) {
+                    int flags = ok(pending, buf, index, end);
+                    if ((flags & SERVER_MORE_RESULTS_EXISTS) == 0) {
+                        complete();
+                    }
+                } else if (first == 0xFF) {
+                    complete();
+                } else if (first == 0xFB) {
+                    clientSendsInfile = true; // LOCAL INFILE request: file data, then OK or ERR
+                } else {
+                    int size = Payloads.lenencSize(buf, index, end);
+                    remaining = size < 0 ? 0 : Payloads.lenencIntAt(buf, index); // column_count
+                    stage = remaining > 0 ? Stage.COLUMNS : Stage.ROWS;
+                }
+                break;
+            case COLUMNS:
+                if (--remaining == 0) {
+                    stage = deprecateEof ? Stage.ROWS : Stage.COLUMNS_EOF;
+                }
+                break;
+            case COLUMNS_EOF: {
+                int flags = eof(buf, index, end);
+                if ((flags & SERVER_STATUS_CURSOR_EXISTS) != 0) {
+                    complete(); // rows come later, through COM_STMT_FETCH
+                } else {
+                    stage = Stage.ROWS;
+                }
+                break;
+            }
+            default:
+                rows(first, length, buf, index, end);
+        }
+    }
+
+    private void rows(int first, int length, ByteBuf buf, int index, int end) {
+        if (first == 0xFF) {
+            complete();
+        } else if (isTerminator(first, length)) {
+            int flags = deprecateEof ? okStatus(buf, index, end) : eof(buf, index, end);
+            if ((flags & SERVER_MORE_RESULTS_EXISTS) != 0 && inFlight.peekFirst().response == CommandType.Response.RESULT) {
+                stage = Stage.START;
+            } else {
+                complete();
+            }
+        }
+    }
+
+    private void prepare(int first, ByteBuf buf, int index, int end) {
+        switch (stage) {
+            case START:
+                if (first != 0x00 || index + 9 > end) {
+                    complete();
+                    return;
+                }
+                preparedColumns = buf.getUnsignedShortLE(index + 5); // num_columns
+                remaining = buf.getUnsignedShortLE(index + 7); // num_params
+                if (remaining > 0) {
+                    stage = Stage.PARAMS;
+                } else {
+                    preparedColumns();
+                }
+                break;
+            case PARAMS:
+                if (--remaining == 0) {
+                    if (deprecateEof) {
+                        preparedColumns();
+                    } else {
+                        stage = Stage.PARAMS_EOF;
+                    }
+                }
+                break;
+            case PARAMS_EOF:
+                preparedColumns();
+                break;
+            case PREPARED_COLUMNS:
+                if (--remaining == 0) {
+                    if (deprecateEof) {
+                        complete();
+                    } else {
+                        stage = Stage.PREPARED_COLUMNS_EOF;
+                    }
+                }
+                break;
+            default:
+                complete();
+        }
+    }
+
+    private void preparedColumns() {
+        if (preparedColumns > 0) {
+            remaining = preparedColumns;
+            stage = Stage.PREPARED_COLUMNS;
+        } else {
+            complete();
+        }
+    }
+
+    /** 0xFE starts an EOF packet (or, with CLIENT_DEPRECATE_EOF, an OK in its place) only in a short packet. */
+    private boolean isTerminator(int first, int length) {
+        return first == 0xFE && (deprecateEof ? length < Packets.MAX_PAYLOAD : length < 9);
+    }
+
+    private int ok(Pending pending, ByteBuf buf, int index, int end) {
+        int flags = okStatus(buf, index, end);
+        if (pending.database != null) {
+            database = pending.database;
+        }
+        String tracked = ResponseStatus.trackedSchema(buf, index, end, capabilities);
+        if (tracked != null) {
+            database = tracked;
+        }
+        return flags;
+    }
+
+    private int okStatus(ByteBuf buf, int index, int end) {
+        int flags = ResponseStatus.okStatus(buf, index, end);
+        if (flags >= 0) {
+            status = flags;
+        }
+        return Math.max(flags, 0);
+    }
+
+    private int eof(ByteBuf buf, int index, int end) {
+        int flags = ResponseStatus.eofStatus(buf, index, end);
+        if (flags >= 0) {
+            status = flags;
+        }
+        return Math.max(flags, 0);
+    }
+
+    private void complete() {
+        inFlight.pollFirst();
+        stage = Stage.START;
+        remaining = 0;
+    }
+}

@@ -1,0 +1,111 @@
+package dev.baton.proxy;
+
+import dev.baton.routing.WriterChoice;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The admin HTTP listener. For now it answers {@code GET /healthz}: 200 with the writer when Baton can route,
+ * 503 with the reason when it cannot, so a load balancer or an orchestrator can probe Baton itself.
+ */
+final class AdminServer {
+    private AdminServer() {
+    }
+
+    static ServerBootstrap bootstrap(EventLoopGroup group, Transport transport, BatonProxy proxy) {
+        return new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024), new Handler(proxy));
+                    }
+                });
+    }
+
+    private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final BatonProxy proxy;
+
+        Handler(BatonProxy proxy) {
+            this.proxy = proxy;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            String path = new QueryStringDecoder(request.uri()).path();
+            FullHttpResponse response;
+            if (!path.equals("/healthz")) {
+                response = json(HttpResponseStatus.NOT_FOUND, "{\"error\":\"no such endpoint: " + escape(path) + "\"}");
+            } else if (!request.method().equals(HttpMethod.GET)) {
+                response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use GET\"}");
+            } else {
+                WriterChoice choice = proxy.topology().currentWriter();
+                if (choice instanceof WriterChoice.Writer w) {
+                    response = json(HttpResponseStatus.OK, "{\"status\":\"ok\",\"writer\":\"" + escape(w.node().name())
+                            + "\",\"epoch\":" + w.epoch() + ",\"sessions\":" + proxy.activeSessions() + "}");
+                } else {
+                    response = json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"no-writer\",\"reason\":\""
+                            + escape(((WriterChoice.NoWriter) choice).reason()) + "\"}");
+                }
+            }
+            boolean keepAlive = HttpUtil.isKeepAlive(request);
+            HttpUtil.setKeepAlive(response, keepAlive);
+            var future = ctx.writeAndFlush(response);
+            if (!keepAlive) {
+                future.addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    static FullHttpResponse json(HttpResponseStatus status, String body) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                Unpooled.copiedBuffer(body + "\n", StandardCharsets.UTF_8));
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        return response;
+    }
+
+    static String escape(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                default -> {
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        return out.toString();
+    }
+}

@@ -1,0 +1,159 @@
+package dev.baton.proxy;
+
+import dev.baton.proxy.config.BatonConfig;
+import dev.baton.proxy.config.ConfigException;
+import dev.baton.routing.ClusterTopology;
+import dev.baton.routing.HostPort;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A running Baton: the MySQL listener, the admin listener and the cluster topology. {@link #start} either returns
+ * a proxy that accepts clients or throws a {@link ConfigException} naming what could not be bound.
+ */
+public final class BatonProxy implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(BatonProxy.class);
+    /** Per-channel outbound buffer bounds: above the high mark the other side stops being read. */
+    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
+
+    private final BatonConfig config;
+    private final ClusterTopology topology;
+    private final Transport transport = Transport.best();
+    private final EventLoopGroup acceptGroup;
+    private final EventLoopGroup ioGroup;
+    private final ChannelGroup clients = new DefaultChannelGroup("baton-clients", GlobalEventExecutor.INSTANCE);
+    private final AtomicInteger activeSessions = new AtomicInteger();
+    private final AtomicLong sessionsOpened = new AtomicLong();
+    private final long startedAt = System.currentTimeMillis();
+    private Channel listener;
+    private Channel admin;
+
+    private BatonProxy(BatonConfig config) {
+        this.config = config;
+        this.topology = config.clusterType().create(config.nodes());
+        this.acceptGroup = transport.newGroup(1);
+        this.ioGroup = transport.newGroup(config.ioThreads());
+    }
+
+    public static BatonProxy start(BatonConfig config) throws ConfigException {
+        BatonProxy proxy = new BatonProxy(config);
+        try {
+            proxy.bind();
+        } catch (ConfigException | RuntimeException e) {
+            proxy.close();
+            throw e;
+        }
+        return proxy;
+    }
+
+    private void bind() throws ConfigException {
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(acceptGroup, ioGroup)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        clients.add(ch);
+                        activeSessions.incrementAndGet();
+                        sessionsOpened.incrementAndGet();
+                        ch.pipeline().addLast(ClientSession.FRAMER, new dev.baton.protocol.PacketFramer(ClientSession.HANDSHAKE_MAX_PAYLOAD));
+                        ch.pipeline().addLast(new ClientSession(BatonProxy.this));
+                    }
+                });
+        listener = bindOrExplain(bootstrap::bind, config.listen(), "listen");
+        admin = bindOrExplain(a -> AdminServer.bootstrap(acceptGroup, transport, this).bind(a), config.adminListen(), "admin.listen");
+        topology.start();
+        log.info("Baton listening on {} (admin {}), cluster '{}' with {} node(s): {}, transport {}",
+                address(), adminAddress(), topology.type(), config.nodes().size(), config.nodes(), transport.name());
+    }
+
+    private interface Binder {
+        io.netty.channel.ChannelFuture bind(InetSocketAddress address);
+    }
+
+    private Channel bindOrExplain(Binder binder, HostPort where, String key) throws ConfigException {
+        InetSocketAddress address = new InetSocketAddress(where.host(), where.port());
+        if (address.isUnresolved()) {
+            throw new ConfigException(config.source(), key, "cannot resolve host '" + where.host() + "'");
+        }
+        io.netty.channel.ChannelFuture future = binder.bind(address).awaitUninterruptibly();
+        if (!future.isSuccess()) {
+            Throwable cause = future.cause();
+            String why = cause instanceof BindException || String.valueOf(cause.getMessage()).contains("in use")
+                    ? cause.getMessage() : cause.toString();
+            throw new ConfigException(config.source(), key, "cannot listen on " + where + ": " + why);
+        }
+        return future.channel();
+    }
+
+    public BatonConfig config() {
+        return config;
+    }
+
+    public ClusterTopology topology() {
+        return topology;
+    }
+
+    Transport transport() {
+        return transport;
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    public InetSocketAddress adminAddress() {
+        return (InetSocketAddress) admin.localAddress();
+    }
+
+    /** Client connections open now, in any phase. */
+    public int activeSessions() {
+        return activeSessions.get();
+    }
+
+    public long sessionsOpened() {
+        return sessionsOpened.get();
+    }
+
+    public long uptimeMillis() {
+        return System.currentTimeMillis() - startedAt;
+    }
+
+    void sessionClosed(ClientSession session) {
+        activeSessions.decrementAndGet();
+    }
+
+    @Override
+    public void close() {
+        if (listener != null) {
+            listener.close().awaitUninterruptibly();
+        }
+        if (admin != null) {
+            admin.close().awaitUninterruptibly();
+        }
+        clients.close().awaitUninterruptibly();
+        topology.close();
+        acceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+}

@@ -1,0 +1,41 @@
+package dev.baton.proxy;
+
+import dev.baton.protocol.ErrPacket;
+
+/**
+ * The errors Baton itself sends to MySQL clients, with codes and SQL states clients already understand. Baton's
+ * own condition, no writer, uses code 9001 (outside MySQL's and MariaDB's ranges), documented in
+ * docs/architecture.md.
+ */
+final class ClientErrors {
+    static final int NO_WRITER = 9001;
+    static final int ER_HANDSHAKE_ERROR = 1043;
+    static final int ER_UNKNOWN_COM_ERROR = 1047;
+    static final int ER_NET_PACKETS_OUT_OF_ORDER = 1156;
+
+    private ClientErrors() {
+    }
+
+    static ErrPacket noWriter(String reason) {
+        return new ErrPacket(NO_WRITER, "08S01", "no writer available: " + reason);
+    }
+
+    static ErrPacket badHandshake(String reason) {
+        return new ErrPacket(ER_HANDSHAKE_ERROR, "08S01", "Bad handshake: " + reason);
+    }
+
+    static ErrPacket tlsUnsupported() {
+        return new ErrPacket(ER_HANDSHAKE_ERROR, "08004", "Baton does not offer TLS yet; connect without TLS "
+                + "(Connector/J sslMode=DISABLED, mariadb client --skip-ssl) or put TLS in front of Baton");
+    }
+
+    static ErrPacket unknownCommand(int code) {
+        return new ErrPacket(ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command 0x" + Integer.toHexString(code)
+                + "; Baton closes the connection");
+    }
+
+    static ErrPacket outOfOrder(int sequenceId) {
+        return new ErrPacket(ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order (command with sequence id "
+                + sequenceId + ", expected 0); Baton closes the connection");
+    }
+}

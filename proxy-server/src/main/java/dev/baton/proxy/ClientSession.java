@@ -1,0 +1,394 @@
+package dev.baton.proxy;
+
+import dev.baton.protocol.CapabilityFlags;
+import dev.baton.protocol.CommandTracker;
+import dev.baton.protocol.ErrPacket;
+import dev.baton.protocol.HandshakeResponse41;
+import dev.baton.protocol.HandshakeV10;
+import dev.baton.protocol.MalformedPacketException;
+import dev.baton.protocol.PacketFramer;
+import dev.baton.protocol.PacketScanner;
+import dev.baton.protocol.Packets;
+import dev.baton.routing.Node;
+import dev.baton.routing.WriterChoice;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One client connection and everything it owns: the client channel, the link to its backend, the protocol state
+ * read from the traffic ({@link CommandTracker}), and its place in the proxy's books. The backend link is a field,
+ * not a pipeline fixture, so a switchover can replace it.
+ *
+ * <p>Phases: CONNECTING (backend TCP connect and greeting; the client is not read), HANDSHAKE (the client's
+ * handshake response is read whole), RELAY (bytes pass through both ways, zero-copy, while two scanners read
+ * message starts), CLOSED. Both channels run on the same event loop, so nothing here needs a lock.
+ */
+final class ClientSession extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+
+    /** The greeting and the handshake response are read whole; no real one comes near this size. */
+    static final int HANDSHAKE_MAX_PAYLOAD = 64 * 1024;
+    static final String FRAMER = "framer";
+    /** Enough of a command to read its type and a {@code USE db}. */
+    private static final int CLIENT_HEAD_BYTES = 256;
+    /** Enough of a response to read OK/EOF status flags and a tracked schema change. */
+    private static final int SERVER_HEAD_BYTES = 512;
+
+    private enum Phase { CONNECTING, HANDSHAKE, RELAY, CLOSED }
+
+    private final BatonProxy proxy;
+    private final PacketScanner fromClient = new PacketScanner(CLIENT_HEAD_BYTES);
+    private final PacketScanner fromServer = new PacketScanner(SERVER_HEAD_BYTES);
+    private final PacketScanner.Listener clientListener = this::onClientMessage;
+    private final PacketScanner.Listener serverListener = this::onServerMessage;
+
+    private Phase phase = Phase.CONNECTING;
+    private Channel client;
+    private Channel backend;
+    private Node backendNode;
+    private int serverCapabilities;
+    private CommandTracker tracker;
+    private String user;
+    private int lastAuthSequence;
+    private ScheduledFuture<?> deadline;
+    private boolean flushBackend;
+    private boolean flushClient;
+    private ErrPacket rejection;
+    private int rejectionSequence;
+
+    ClientSession(BatonProxy proxy) {
+        this.proxy = proxy;
+    }
+
+    // ---- client side -------------------------------------------------------------------------------------------
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        client = ctx.channel();
+        client.config().setAutoRead(false); // nothing to read until the client has seen a greeting
+        Duration connectTimeout = proxy.config().connectTimeout();
+        deadline = client.eventLoop().schedule(() -> {
+            if (phase == Phase.CONNECTING) {
+                refuse("writer " + backendNode + " did not greet within " + connectTimeout.toMillis() + " ms");
+            }
+        }, connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
+
+        WriterChoice choice = proxy.topology().currentWriter();
+        if (choice instanceof WriterChoice.NoWriter none) {
+            refuse(none.reason());
+            return;
+        }
+        backendNode = ((WriterChoice.Writer) choice).node();
+        Bootstrap bootstrap = new Bootstrap()
+                .group(client.eventLoop())
+                .channel(proxy.transport().clientChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(FRAMER, new PacketFramer(HANDSHAKE_MAX_PAYLOAD));
+                        ch.pipeline().addLast(new BackendHandler());
+                    }
+                });
+        ChannelFuture connect = bootstrap.connect(new InetSocketAddress(backendNode.address().host(), backendNode.address().port()));
+        backend = connect.channel();
+        connect.addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess() && phase == Phase.CONNECTING) {
+                refuse("cannot connect to writer " + backendNode + ": " + describe(f.cause()));
+            }
+        });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        switch (phase) {
+            case HANDSHAKE -> onHandshakeResponse(ctx, (ByteBuf) msg);
+            case RELAY -> relayFromClient((ByteBuf) msg);
+            default -> ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (flushBackend) {
+            flushBackend = false;
+            backend.flush();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (phase == Phase.RELAY || phase == Phase.HANDSHAKE) {
+            backend.config().setAutoRead(client.isWritable());
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        phase = Phase.CLOSED;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+        closeAfterFlush(backend);
+        proxy.sessionClosed(this);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (phase == Phase.HANDSHAKE && cause instanceof DecoderException) {
+            fail(ClientErrors.badHandshake(describe(cause)), 2);
+            return;
+        }
+        if (cause instanceof IOException) {
+            log.debug("client {} connection error: {}", client.remoteAddress(), cause.toString());
+        } else {
+            log.warn("client {} session failed: {}", client.remoteAddress(), cause.toString(), cause);
+        }
+        closeBoth();
+    }
+
+    private void onHandshakeResponse(ChannelHandlerContext ctx, ByteBuf frame) {
+        boolean forwarded = false;
+        int sequenceId = Packets.sequenceId(frame);
+        try {
+            ByteBuf payload = Packets.payload(frame);
+            HandshakeResponse41 response = HandshakeResponse41.decode(payload.duplicate());
+            if (response.sslRequest()) {
+                fail(ClientErrors.tlsUnsupported(), sequenceId + 1);
+                return;
+            }
+            if (sequenceId != 1) {
+                fail(ClientErrors.badHandshake("handshake response has sequence id " + sequenceId + ", expected 1"), sequenceId + 1);
+                return;
+            }
+            // Capabilities the greeting did not offer must not be switched on by the client either.
+            int capabilities = response.capabilities() & ~CapabilityFlags.UNSUPPORTED;
+            payload.setIntLE(payload.readerIndex() + HandshakeResponse41.CAPABILITIES_OFFSET, capabilities);
+            if ((capabilities & CapabilityFlags.CLIENT_MYSQL) == 0) {
+                payload.setIntLE(payload.readerIndex() + 28, response.mariadbCapabilities() & ~CapabilityFlags.UNSUPPORTED_MARIADB);
+            }
+            tracker = new CommandTracker(capabilities & serverCapabilities, response.database());
+            user = response.user();
+            lastAuthSequence = sequenceId;
+            phase = Phase.RELAY;
+            forwarded = true;
+            backend.writeAndFlush(frame, backend.voidPromise());
+            ctx.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as RELAY traffic
+        } catch (MalformedPacketException e) {
+            fail(ClientErrors.badHandshake(e.getMessage()), sequenceId + 1);
+        } finally {
+            if (!forwarded) {
+                frame.release();
+            }
+        }
+    }
+
+    private void relayFromClient(ByteBuf buf) {
+        if (!fromClient.scan(buf, clientListener)) {
+            buf.release();
+            fail(rejection, rejectionSequence);
+            return;
+        }
+        backend.write(buf, backend.voidPromise());
+        flushBackend = true;
+        if (!backend.isWritable()) {
+            client.config().setAutoRead(false);
+        }
+    }
+
+    private boolean onClientMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        if (!tracker.isAuthenticated()) {
+            lastAuthSequence = sequenceId;
+        }
+        switch (tracker.onClientMessage(sequenceId, length, buf, index, available)) {
+            case UNKNOWN_COMMAND:
+                rejection = ClientErrors.unknownCommand(length == 0 ? -1 : buf.getUnsignedByte(index));
+                rejectionSequence = sequenceId + 1;
+                return false;
+            case OUT_OF_ORDER:
+                rejection = ClientErrors.outOfOrder(sequenceId);
+                rejectionSequence = sequenceId + 1;
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    // ---- backend side ------------------------------------------------------------------------------------------
+
+    /** Handles the backend channel of this session. */
+    private final class BackendHandler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            switch (phase) {
+                case CONNECTING -> onGreeting(ctx, (ByteBuf) msg);
+                case HANDSHAKE, RELAY -> relayFromServer((ByteBuf) msg);
+                default -> ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (flushClient) {
+                flushClient = false;
+                client.flush();
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (phase == Phase.RELAY || phase == Phase.HANDSHAKE) {
+                client.config().setAutoRead(ctx.channel().isWritable());
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (phase == Phase.CONNECTING) {
+                refuse("writer " + backendNode + " closed the connection before greeting");
+            } else {
+                closeAfterFlush(client);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (phase == Phase.CONNECTING) {
+                refuse("writer " + backendNode + " failed during the greeting: " + describe(cause));
+                return;
+            }
+            log.debug("backend {} of client {} failed: {}", backendNode, client.remoteAddress(), cause.toString());
+            closeBoth();
+        }
+    }
+
+    private void onGreeting(ChannelHandlerContext ctx, ByteBuf frame) {
+        try {
+            ByteBuf payload = Packets.payload(frame);
+            if (payload.isReadable() && payload.getUnsignedByte(payload.readerIndex()) == ErrPacket.HEADER) {
+                // The server refused the connection itself (too many connections, host blocked): pass its words on.
+                phase = Phase.CLOSED;
+                client.writeAndFlush(frame.retain()).addListener(ChannelFutureListener.CLOSE);
+                backend.close();
+                return;
+            }
+            HandshakeV10 greeting = HandshakeV10.decode(payload)
+                    .withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
+            serverCapabilities = greeting.capabilities();
+            ByteBuf out = client.alloc().buffer(128);
+            greeting.encode(out);
+            phase = Phase.HANDSHAKE;
+            deadline.cancel(false);
+            Duration handshakeTimeout = proxy.config().handshakeTimeout();
+            deadline = client.eventLoop().schedule(() -> {
+                if (phase != Phase.CLOSED && (tracker == null || !tracker.isAuthenticated())) {
+                    fail(ClientErrors.badHandshake("authentication did not complete within "
+                            + handshakeTimeout.toMillis() + " ms"), lastAuthSequence + 1);
+                }
+            }, handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            ctx.pipeline().remove(FRAMER);
+            client.writeAndFlush(Packets.frame(client.alloc(), Packets.sequenceId(frame), out), client.voidPromise());
+            client.config().setAutoRead(true);
+        } catch (MalformedPacketException e) {
+            refuse("writer " + backendNode + " sent an invalid greeting: " + e.getMessage());
+        } finally {
+            frame.release();
+        }
+    }
+
+    private void relayFromServer(ByteBuf buf) {
+        if (tracker != null) {
+            fromServer.scan(buf, serverListener);
+        }
+        client.write(buf, client.voidPromise());
+        flushClient = true;
+        if (!client.isWritable()) {
+            backend.config().setAutoRead(false);
+        }
+    }
+
+    private boolean onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        boolean wasAuthenticated = tracker.isAuthenticated();
+        if (!wasAuthenticated) {
+            lastAuthSequence = sequenceId;
+        }
+        tracker.onServerMessage(sequenceId, length, buf, index, available);
+        if (!wasAuthenticated && tracker.isAuthenticated()) {
+            deadline.cancel(false);
+            log.debug("client {} authenticated as '{}' on {}", client.remoteAddress(), user, backendNode);
+        }
+        return true;
+    }
+
+    // ---- endings -----------------------------------------------------------------------------------------------
+
+    /** No writer for this client: it gets ERR 9001 in place of a greeting. */
+    private void refuse(String reason) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        log.debug("refusing client {}: no writer available: {}", client.remoteAddress(), reason);
+        if (backendNode != null) {
+            proxy.topology().connectFailed(backendNode, reason);
+        }
+        fail(ClientErrors.noWriter(reason), 0);
+    }
+
+    private void fail(ErrPacket error, int sequenceId) {
+        phase = Phase.CLOSED;
+        if (client.isActive()) {
+            client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)).addListener(ChannelFutureListener.CLOSE);
+        }
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    private void closeBoth() {
+        phase = Phase.CLOSED;
+        closeAfterFlush(client);
+        closeAfterFlush(backend);
+    }
+
+    private static void closeAfterFlush(Channel channel) {
+        if (channel != null && channel.isActive()) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else if (channel != null) {
+            channel.close();
+        }
+    }
+
+    private static String describe(Throwable cause) {
+        Throwable root = cause;
+        while (root instanceof DecoderException && root.getCause() != null) {
+            root = root.getCause();
+        }
+        String message = root.getMessage();
+        return message == null ? root.getClass().getSimpleName() : message;
+    }
+
+    /** For status and tests: is this session between transactions with nothing in flight? */
+    boolean isQuiet() {
+        return tracker != null && tracker.isQuiet();
+    }
+}

@@ -1,0 +1,49 @@
+package dev.baton.proxy.config;
+
+import dev.baton.routing.HostPort;
+import dev.baton.routing.Node;
+import dev.baton.routing.TopologyType;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Everything Baton is told at start, validated. Built by {@link ConfigLoader} from YAML; every key is documented
+ * in docs/configuration.md.
+ *
+ * @param source            where the config came from, for messages
+ * @param listen            where MySQL clients connect
+ * @param adminListen       the admin HTTP listener
+ * @param clusterType       which topology runs the cluster
+ * @param nodes             the cluster's servers
+ * @param connectTimeout    how long a new client waits for the writer's TCP connect and greeting
+ * @param handshakeTimeout  how long a client has to finish authentication
+ * @param ioThreads         Netty event loop threads
+ */
+public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
+                          List<Node> nodes, Duration connectTimeout, Duration handshakeTimeout, int ioThreads) {
+
+    public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6033);
+    public static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", 6034);
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(3);
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+
+    public BatonConfig {
+        nodes = List.copyOf(nodes);
+    }
+
+    /** A config for one server with every default, for tests and embedding. */
+    public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
+        return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
+                List.of(new Node("db1", server, 1)), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
+                defaultIoThreads());
+    }
+
+    public BatonConfig withTimeouts(Duration connect, Duration handshake) {
+        return new BatonConfig(source, listen, adminListen, clusterType, nodes, connect, handshake, ioThreads);
+    }
+
+    public static int defaultIoThreads() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+}

@@ -1,0 +1,239 @@
+package dev.baton.proxy.config;
+
+import dev.baton.routing.HostPort;
+import dev.baton.routing.Node;
+import dev.baton.routing.TopologyType;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads the YAML config and checks every key, so that a typo stops Baton at start with one line naming the file,
+ * the key and the problem, rather than being silently ignored.
+ */
+public final class ConfigLoader {
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
+    private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads");
+    private static final Set<String> ADMIN_KEYS = Set.of("listen");
+    private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes");
+    private static final Set<String> NODE_KEYS = Set.of("name", "address", "priority");
+    private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake");
+
+    private final String file;
+
+    private ConfigLoader(String file) {
+        this.file = file;
+    }
+
+    public static BatonConfig load(Path path) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(path);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(path.toString(), null, "no such file");
+        } catch (IOException e) {
+            throw new ConfigException(path.toString(), null, "cannot read: " + e.getMessage());
+        }
+        return parse(path.toString(), text);
+    }
+
+    public static BatonConfig parse(String file, String yaml) throws ConfigException {
+        return new ConfigLoader(file).read(yaml);
+    }
+
+    private BatonConfig read(String yaml) throws ConfigException {
+        Object root;
+        try {
+            root = new Yaml(new SafeConstructor(new LoaderOptions())).load(yaml);
+        } catch (MarkedYAMLException e) {
+            throw new ConfigException(file, null, "not valid YAML at line " + (e.getProblemMark().getLine() + 1)
+                    + ": " + e.getProblem());
+        } catch (YAMLException e) {
+            throw new ConfigException(file, null, "not valid YAML: " + e.getMessage());
+        }
+        if (root == null) {
+            throw new ConfigException(file, null, "file is empty; it needs at least a 'cluster' section");
+        }
+        Map<String, Object> top = map(root, "");
+        checkKeys(top, TOP_KEYS, "");
+
+        HostPort listen = address(top.get("listen"), "listen", BatonConfig.DEFAULT_LISTEN);
+        HostPort adminListen = BatonConfig.DEFAULT_ADMIN_LISTEN;
+        if (top.containsKey("admin")) {
+            Map<String, Object> admin = map(top.get("admin"), "admin");
+            checkKeys(admin, ADMIN_KEYS, "admin");
+            adminListen = address(admin.get("listen"), "admin.listen", BatonConfig.DEFAULT_ADMIN_LISTEN);
+        }
+        if (adminListen.equals(listen)) {
+            throw new ConfigException(file, "admin.listen", adminListen + " is also 'listen'; give them different ports");
+        }
+
+        if (!top.containsKey("cluster")) {
+            throw new ConfigException(file, "cluster", "missing (it names the cluster type and its nodes)");
+        }
+        Map<String, Object> cluster = map(top.get("cluster"), "cluster");
+        checkKeys(cluster, CLUSTER_KEYS, "cluster");
+        TopologyType type;
+        try {
+            type = TopologyType.byConfigName(string(cluster.get("type"), "cluster.type", true));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, "cluster.type", e.getMessage());
+        }
+        List<Node> nodes = nodes(cluster.get("nodes"));
+        try {
+            type.create(nodes).close(); // the topology's own rules, such as 'single' taking one node
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, "cluster.nodes", e.getMessage());
+        }
+
+        Duration connect = BatonConfig.DEFAULT_CONNECT_TIMEOUT;
+        Duration handshake = BatonConfig.DEFAULT_HANDSHAKE_TIMEOUT;
+        if (top.containsKey("timeouts")) {
+            Map<String, Object> timeouts = map(top.get("timeouts"), "timeouts");
+            checkKeys(timeouts, TIMEOUT_KEYS, "timeouts");
+            connect = duration(timeouts.get("connect"), "timeouts.connect", connect);
+            handshake = duration(timeouts.get("handshake"), "timeouts.handshake", handshake);
+        }
+        int ioThreads = BatonConfig.defaultIoThreads();
+        if (top.containsKey("io-threads")) {
+            ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
+        }
+        return new BatonConfig(file, listen, adminListen, type, nodes, connect, handshake, ioThreads);
+    }
+
+    private List<Node> nodes(Object value) throws ConfigException {
+        if (!(value instanceof List<?> list) || list.isEmpty()) {
+            throw new ConfigException(file, "cluster.nodes", "needs a list of at least one node, each {name, address}");
+        }
+        List<Node> nodes = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        Set<HostPort> addresses = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            String key = "cluster.nodes[" + i + "]";
+            Map<String, Object> node = map(list.get(i), key);
+            checkKeys(node, NODE_KEYS, key);
+            String name = string(node.get("name"), key + ".name", true);
+            if (!name.matches("[A-Za-z0-9_.-]{1,64}")) {
+                throw new ConfigException(file, key + ".name", "'" + name + "' may only use letters, digits, '_', '.', '-'");
+            }
+            if (!names.add(name)) {
+                throw new ConfigException(file, key + ".name", "'" + name + "' names two nodes");
+            }
+            if (node.get("address") == null) {
+                throw new ConfigException(file, key + ".address", "missing (expected host:port)");
+            }
+            HostPort address = address(node.get("address"), key + ".address", null);
+            if (!addresses.add(address)) {
+                throw new ConfigException(file, key + ".address", address + " is the address of another node");
+            }
+            int priority = node.containsKey("priority") ? integer(node.get("priority"), key + ".priority", 0, 1_000_000) : i + 1;
+            nodes.add(new Node(name, address, priority));
+        }
+        return nodes;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> map(Object value, String key) throws ConfigException {
+        if (!(value instanceof Map<?, ?> m)) {
+            throw new ConfigException(file, key, "expected a mapping of keys, got " + describe(value));
+        }
+        for (Object k : m.keySet()) {
+            if (!(k instanceof String)) {
+                throw new ConfigException(file, key, "key " + k + " is not a string");
+            }
+        }
+        return (Map<String, Object>) m;
+    }
+
+    private void checkKeys(Map<String, Object> map, Set<String> known, String prefix) throws ConfigException {
+        for (String k : map.keySet()) {
+            if (!known.contains(k)) {
+                String full = prefix.isEmpty() ? k : prefix + "." + k;
+                throw new ConfigException(file, full, "unknown key (known here: " + String.join(", ", known.stream().sorted().toList()) + ")");
+            }
+        }
+    }
+
+    private String string(Object value, String key, boolean required) throws ConfigException {
+        if (value == null) {
+            if (required) {
+                throw new ConfigException(file, key, "missing");
+            }
+            return null;
+        }
+        if (!(value instanceof String s) || s.isBlank()) {
+            throw new ConfigException(file, key, "expected a non-empty string, got " + describe(value));
+        }
+        return s;
+    }
+
+    private HostPort address(Object value, String key, HostPort fallback) throws ConfigException {
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            return HostPort.parse(String.valueOf(value));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, key, "bad address: " + e.getMessage());
+        }
+    }
+
+    private Duration duration(Object value, String key, Duration fallback) throws ConfigException {
+        if (value == null) {
+            return fallback;
+        }
+        Matcher m = DURATION.matcher(String.valueOf(value).trim());
+        if (!m.matches()) {
+            throw new ConfigException(file, key, "'" + value + "' is not a duration (examples: 500ms, 3s, 1m)");
+        }
+        long n = Long.parseLong(m.group(1));
+        Duration d = switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+        if (d.isZero()) {
+            throw new ConfigException(file, key, "must be more than zero");
+        }
+        return d;
+    }
+
+    private int integer(Object value, String key, int min, int max) throws ConfigException {
+        if (!(value instanceof Integer i)) {
+            throw new ConfigException(file, key, "expected a whole number, got " + describe(value));
+        }
+        if (i < min || i > max) {
+            throw new ConfigException(file, key, i + " is outside " + min + ".." + max);
+        }
+        return i;
+    }
+
+    private static String describe(Object value) {
+        if (value == null) {
+            return "nothing";
+        }
+        if (value instanceof Map) {
+            return "a mapping";
+        }
+        if (value instanceof List) {
+            return "a list";
+        }
+        return "'" + value + "'";
+    }
+}

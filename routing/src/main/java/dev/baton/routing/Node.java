@@ -1,0 +1,19 @@
+package dev.baton.routing;
+
+/**
+ * A database server Baton may route to, by the name operators give it in the config.
+ *
+ * @param priority election order: lower values are preferred (used by topologies that elect)
+ */
+public record Node(String name, HostPort address, int priority) {
+    public Node {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("node name is empty");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + " (" + address + ")";
+    }
+}
