@@ -27,6 +27,26 @@ public record HandshakeV10(
         byte[] authPluginDataPart2,
         String authPluginName) {
 
+    /** Server version Baton announces when it must greet a client itself, before it refuses it. */
+    public static final String BATON_SERVER_VERSION = "5.5.5-10.11.0-Baton";
+
+    /**
+     * A greeting of Baton's own, for a client Baton is about to refuse: answering its handshake response with an
+     * ERR lets every client read the error's SQL state (clients ignore the state of an ERR sent before a greeting).
+     */
+    public static HandshakeV10 ofBaton(long connectionId, byte[] scramble20) {
+        if (scramble20.length != 20) {
+            throw new IllegalArgumentException("scramble must have 20 bytes");
+        }
+        int capabilities = CLIENT_MYSQL | CapabilityFlags.CLIENT_LONG_FLAG | CapabilityFlags.CLIENT_CONNECT_WITH_DB
+                | CapabilityFlags.CLIENT_PROTOCOL_41 | CapabilityFlags.CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION
+                | CapabilityFlags.CLIENT_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CapabilityFlags.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
+        byte[] part1 = java.util.Arrays.copyOfRange(scramble20, 0, 8);
+        byte[] part2 = java.util.Arrays.copyOf(java.util.Arrays.copyOfRange(scramble20, 8, 20), 13);
+        return new HandshakeV10(10, BATON_SERVER_VERSION, connectionId, part1, capabilities, 45,
+                StatusFlags.SERVER_STATUS_AUTOCOMMIT, 21, 0, part2, "mysql_native_password");
+    }
+
     public static HandshakeV10 decode(ByteBuf payload) {
         Payloads.require(payload, 1, "protocol version");
         int protocolVersion = payload.readUnsignedByte(); // protocol_version

@@ -52,7 +52,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Enough of a response to read OK/EOF status flags and a tracked schema change. */
     private static final int SERVER_HEAD_BYTES = 512;
 
-    private enum Phase { CONNECTING, HANDSHAKE, RELAY, CLOSED }
+    private enum Phase { CONNECTING, HANDSHAKE, RELAY, REFUSING, CLOSED }
+
+    private static final java.util.Random SCRAMBLE = new java.util.Random();
 
     private final BatonProxy proxy;
     private final PacketScanner fromClient = new PacketScanner(CLIENT_HEAD_BYTES);
@@ -72,6 +74,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean flushBackend;
     private boolean flushClient;
     private ErrPacket rejection;
+    private ErrPacket refusal;
     private int rejectionSequence;
 
     ClientSession(BatonProxy proxy) {
@@ -124,6 +127,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         switch (phase) {
             case HANDSHAKE -> onHandshakeResponse(ctx, (ByteBuf) msg);
             case RELAY -> relayFromClient((ByteBuf) msg);
+            case REFUSING -> {
+                int sequenceId = Packets.sequenceId((ByteBuf) msg);
+                ReferenceCountUtil.release(msg);
+                fail(refusal, sequenceId + 1);
+            }
             default -> ReferenceCountUtil.release(msg);
         }
     }
@@ -155,11 +163,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (phase == Phase.CLOSED) {
+            log.debug("client {} after close: {}", client.remoteAddress(), cause.toString());
+            return;
+        }
+        if (phase == Phase.REFUSING) {
+            fail(refusal, 2);
+            return;
+        }
         if (phase == Phase.HANDSHAKE && cause instanceof DecoderException) {
             fail(ClientErrors.badHandshake(describe(cause)), 2);
             return;
         }
-        if (cause instanceof IOException) {
+        if (cause instanceof IOException || cause instanceof DecoderException) {
             log.debug("client {} connection error: {}", client.remoteAddress(), cause.toString());
         } else {
             log.warn("client {} session failed: {}", client.remoteAddress(), cause.toString(), cause);
@@ -266,7 +282,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         public void channelInactive(ChannelHandlerContext ctx) {
             if (phase == Phase.CONNECTING) {
                 refuse("writer " + backendNode + " closed the connection before greeting");
-            } else {
+            } else if (phase != Phase.REFUSING) {
                 closeAfterFlush(client);
             }
         }
@@ -275,6 +291,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (phase == Phase.CONNECTING) {
                 refuse("writer " + backendNode + " failed during the greeting: " + describe(cause));
+                return;
+            }
+            if (phase == Phase.REFUSING || phase == Phase.CLOSED) {
                 return;
             }
             log.debug("backend {} of client {} failed: {}", backendNode, client.remoteAddress(), cause.toString());
@@ -342,20 +361,47 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- endings -----------------------------------------------------------------------------------------------
 
-    /** No writer for this client: it gets ERR 9001 in place of a greeting. */
+    /**
+     * No writer for this client. Baton greets it itself and answers its handshake response with ERR 9001: an ERR
+     * in place of a greeting would lose its SQL state in most clients.
+     */
     private void refuse(String reason) {
-        if (phase == Phase.CLOSED) {
+        if (phase != Phase.CONNECTING) {
             return;
         }
         log.debug("refusing client {}: no writer available: {}", client.remoteAddress(), reason);
         if (backendNode != null) {
             proxy.topology().connectFailed(backendNode, reason);
         }
-        fail(ClientErrors.noWriter(reason), 0);
+        if (backend != null) {
+            backend.close();
+        }
+        refusal = ClientErrors.noWriter(reason);
+        phase = Phase.REFUSING;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+        Duration handshakeTimeout = proxy.config().handshakeTimeout();
+        deadline = client.eventLoop().schedule(() -> fail(refusal, 2), handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        byte[] scramble = new byte[20];
+        for (int i = 0; i < scramble.length; i++) {
+            scramble[i] = (byte) (1 + SCRAMBLE.nextInt(126)); // printable-range, never NUL
+        }
+        ByteBuf greeting = client.alloc().buffer(96);
+        HandshakeV10.ofBaton(0, scramble).encode(greeting);
+        client.writeAndFlush(Packets.frame(client.alloc(), 0, greeting), client.voidPromise());
+        client.config().setAutoRead(true);
     }
 
     private void fail(ErrPacket error, int sequenceId) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
         phase = Phase.CLOSED;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+        client.config().setAutoRead(false);
         if (client.isActive()) {
             client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)).addListener(ChannelFutureListener.CLOSE);
         }
@@ -384,7 +430,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             root = root.getCause();
         }
         String message = root.getMessage();
-        return message == null ? root.getClass().getSimpleName() : message;
+        if (message == null) {
+            return root.getClass().getSimpleName();
+        }
+        if (message.contains("Connection refused")) {
+            return "connection refused";
+        }
+        return message;
     }
 
     /** For status and tests: is this session between transactions with nothing in flight? */
