@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# Compares sysbench throughput and latency: MariaDB direct vs through Baton vs through HAProxy (mode tcp).
+#
+#   bench/compare-proxies.sh
+#
+# Everything runs on 127.0.0.1: its own MariaDB (scripts/local-mariadb.sh) in a temp dir, Baton and HAProxy
+# in front of it. For each workload and thread count the three targets run alternating (direct, baton,
+# haproxy, repeated ROUNDS times) so that drift in the machine's load hits all three alike; the table shows
+# the median of the rounds. Everything the script started is stopped on exit (also on Ctrl-C or failure).
+#
+# Environment (all optional):
+#   ROUNDS=3            rounds per workload and thread count
+#   DURATION=10         seconds per sysbench run
+#   WARMUP=5            seconds of oltp_point_select (8 threads) against each target before measuring
+#   WORKLOADS="oltp_point_select oltp_read_write"
+#   THREADS="1 8"
+#   TABLES=4 TABLE_SIZE=10000
+#   DB_PORT=3321 BATON_PORT=6043 BATON_ADMIN_PORT=6044 HAPROXY_PORT=6045
+#                       first port tried for each; the next free one is used if it is taken
+#   BATON_IO_THREADS=   sets Baton's io-threads (default: Baton's own default)
+#   BATON_JAVA_OPTS=    extra JVM options for Baton
+#   KEEP_TMP=1          keep the temp dir (logs, data) even on success; it is always kept on failure
+#
+# Output: the markdown table (plus machine facts) on stdout and in bench/results/latest.md.
+# Exit status: 0 if every run completed with zero sysbench errors, 1 otherwise.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-5}
+WORKLOADS=${WORKLOADS:-"oltp_point_select oltp_read_write"}
+THREADS=${THREADS:-"1 8"}
+TABLES=${TABLES:-4}
+TABLE_SIZE=${TABLE_SIZE:-10000}
+TARGETS=(direct baton haproxy)
+JAR=$ROOT/proxy-server/target/baton-proxy.jar
+RESULTS_DIR=$ROOT/bench/results
+OUT=$RESULTS_DIR/latest.md
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+for v in ROUNDS DURATION WARMUP TABLES TABLE_SIZE; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
+done
+(( ROUNDS >= 1 && DURATION >= 1 )) || die "ROUNDS and DURATION must be at least 1"
+
+# ---------------------------------------------------------------- dependencies and build
+"$ROOT/scripts/install-deps.sh" >&2 || die "scripts/install-deps.sh failed"
+for cmd in sysbench haproxy mariadb mariadb-admin java ss timeout; do
+  command -v "$cmd" >/dev/null || die "$cmd not found"
+done
+MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+
+if [[ ! -f $JAR ]]; then
+  command -v mvn >/dev/null || die "$JAR is missing and mvn is not installed"
+  log "building Baton (mvn -q -B -DskipTests install)"
+  (cd "$ROOT" && timeout 1200 mvn -q -B -DskipTests install) >&2 || die "Baton build failed"
+  [[ -f $JAR ]] || die "build finished but $JAR does not exist"
+fi
+
+# ---------------------------------------------------------------- processes and cleanup
+TMP=$(mktemp -d /tmp/baton-bench.XXXXXX)
+chmod 755 "$TMP"   # mariadbd runs as mysql when we are root and must traverse it
+DB_DIR=$TMP/db
+BATON_PID=""
+HAPROXY_PID=""
+SB_PID=""
+DB_STARTED=no
+
+stop_pid() {  # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
+  local pid=$1 name=$2
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    log "killed $name (pid $pid) after 10 s"
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+exec 3>&1 4>&2   # the script's own stdout/stderr, for cleanup (a signal may arrive inside a redirected call)
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  exec 1>&3 2>&4
+  stop_pid "$SB_PID" sysbench
+  stop_pid "$HAPROXY_PID" haproxy
+  stop_pid "$BATON_PID" baton
+  [[ $DB_STARTED == yes ]] && "$ROOT/scripts/local-mariadb.sh" stop "$DB_DIR" >&2
+  if [[ $rc -eq 0 && ${KEEP_TMP:-0} != 1 ]]; then
+    rm -rf "$TMP"
+  else
+    log "kept $TMP (logs: baton.log, haproxy.log, db/error.log, runs/)"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_free() { [[ -z $(ss -Htln "sport = :$1") ]]; }
+USED_PORTS=""
+free_port() {  # free_port START: first port >= START nobody listens on and not in USED_PORTS
+  local p=$1
+  while ! port_free "$p" || [[ " $USED_PORTS " == *" $p "* ]]; do
+    (( ++p < 65000 )) || die "no free port from $1"
+  done
+  echo "$p"
+}
+DB_PORT=$(free_port "${DB_PORT:-3321}");             USED_PORTS+=" $DB_PORT"
+BATON_PORT=$(free_port "${BATON_PORT:-6043}");       USED_PORTS+=" $BATON_PORT"
+BATON_ADMIN_PORT=$(free_port "${BATON_ADMIN_PORT:-6044}"); USED_PORTS+=" $BATON_ADMIN_PORT"
+HAPROXY_PORT=$(free_port "${HAPROXY_PORT:-6045}");   USED_PORTS+=" $HAPROXY_PORT"
+
+declare -A PORT=([direct]=$DB_PORT [baton]=$BATON_PORT [haproxy]=$HAPROXY_PORT)
+
+sql() {  # sql PORT STATEMENT: run through a TCP port as app/app
+  mariadb --no-defaults -h127.0.0.1 -P"$1" -uapp -papp --connect-timeout=2 -N -B sbtest -e "$2"
+}
+wait_sql() {  # wait_sql PORT NAME PID LOGFILE: until SELECT 1 answers through PORT (30 s)
+  local port=$1 name=$2 pid=$3 logf=$4 deadline=$((SECONDS + 30))
+  until sql "$port" 'SELECT 1' >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null || (( SECONDS >= deadline )); then
+      tail -n 30 "$logf" >&2 2>/dev/null || true
+      die "$name did not answer on 127.0.0.1:$port within 30 s"
+    fi
+    sleep 0.2
+  done
+}
+
+# ---------------------------------------------------------------- MariaDB
+log "starting MariaDB on 127.0.0.1:$DB_PORT in $DB_DIR"
+DB_STARTED=yes
+"$ROOT/scripts/local-mariadb.sh" start "$DB_DIR" "$DB_PORT" >&2
+
+# ---------------------------------------------------------------- Baton
+{
+  echo "listen: 127.0.0.1:$BATON_PORT"
+  echo "admin:"
+  echo "  listen: 127.0.0.1:$BATON_ADMIN_PORT"
+  [[ -n ${BATON_IO_THREADS:-} ]] && echo "io-threads: $BATON_IO_THREADS"
+  echo "cluster:"
+  echo "  type: single"
+  echo "  nodes:"
+  echo "    - {name: db1, address: 127.0.0.1:$DB_PORT}"
+} > "$TMP/baton.yaml"
+log "starting Baton on 127.0.0.1:$BATON_PORT (admin $BATON_ADMIN_PORT)"
+# shellcheck disable=SC2086  # BATON_JAVA_OPTS is a list of options
+java ${BATON_JAVA_OPTS:-} -jar "$JAR" --config "$TMP/baton.yaml" </dev/null >"$TMP/baton.log" 2>&1 &
+BATON_PID=$!
+wait_sql "$BATON_PORT" Baton "$BATON_PID" "$TMP/baton.log"
+
+# ---------------------------------------------------------------- HAProxy
+cat > "$TMP/haproxy.cfg" <<CFG
+global
+    maxconn 2000
+
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+
+frontend mysql_in
+    bind 127.0.0.1:$HAPROXY_PORT
+    default_backend mysql_db
+
+backend mysql_db
+    server db1 127.0.0.1:$DB_PORT
+CFG
+haproxy -c -q -f "$TMP/haproxy.cfg" >&2 || die "generated haproxy.cfg is invalid"
+log "starting HAProxy on 127.0.0.1:$HAPROXY_PORT"
+haproxy -db -f "$TMP/haproxy.cfg" </dev/null >"$TMP/haproxy.log" 2>&1 &
+HAPROXY_PID=$!
+wait_sql "$HAPROXY_PORT" HAProxy "$HAPROXY_PID" "$TMP/haproxy.log"
+
+# ---------------------------------------------------------------- sysbench
+mkdir -p "$TMP/runs"
+sb() {  # sb WORKLOAD PORT THREADS SECONDS COMMAND [extra...]
+  local workload=$1 port=$2 threads=$3 secs=$4 cmd=$5; shift 5
+  # In the background plus wait, so that a signal to this script is handled at once (bash defers traps
+  # while a foreground command runs); cleanup stops it through SB_PID.
+  timeout --foreground -k 10 $((secs + 120)) sysbench "$workload" \
+    --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" \
+    --mysql-user=app --mysql-password=app --mysql-db=sbtest \
+    --tables="$TABLES" --table-size="$TABLE_SIZE" --threads="$threads" --time="$secs" \
+    --report-interval=0 "$@" "$cmd" </dev/null &
+  SB_PID=$!
+  local rc=0
+  wait "$SB_PID" || rc=$?
+  SB_PID=""
+  return "$rc"
+}
+
+log "sysbench prepare (--tables=$TABLES --table-size=$TABLE_SIZE)"
+sb oltp_read_write "$DB_PORT" "$TABLES" 0 prepare >"$TMP/prepare.log" 2>&1 \
+  || { tail -n 20 "$TMP/prepare.log" >&2; die "sysbench prepare failed"; }
+
+TOTAL_ERRORS=0
+FAILED_RUNS=0
+if (( WARMUP > 0 )); then
+  for t in "${TARGETS[@]}"; do
+    log "warm-up: $t, oltp_point_select, 8 threads, ${WARMUP}s"
+    if ! sb oltp_point_select "${PORT[$t]}" 8 "$WARMUP" run >"$TMP/runs/warmup-$t.log" 2>&1; then
+      tail -n 20 "$TMP/runs/warmup-$t.log" >&2
+      log "warm-up against $t failed"
+      FAILED_RUNS=$((FAILED_RUNS + 1))
+    fi
+  done
+fi
+
+# parse FILE -> "qps avg_latency_ms errors" or nothing if the run has no statistics.
+# The average latency is sysbench's per-event (= per transaction) latency; it is computed from the
+# "Threads fairness" lines (execution time / events), which have more digits than the 2-decimal "avg:" line.
+parse() {
+  awk '
+    /^[[:space:]]*queries:/            { q = $0; sub(/.*\(/, "", q); sub(/ per sec.*/, "", q); qps = q }
+    /^[[:space:]]*(ignored errors|errors):/ { e = $0; sub(/^[^:]*:[[:space:]]*/, "", e); errs += e + 0; seen_err = 1 }
+    /^Latency \(ms\):/                 { inlat = 1 }
+    inlat && /^[[:space:]]*avg:/       { avg = $2; inlat = 0 }
+    /^[[:space:]]*events \(avg\/stddev\):/         { split($3, a, "/"); ev = a[1] }
+    /^[[:space:]]*execution time \(avg\/stddev\):/ { split($4, a, "/"); et = a[1] }
+    END {
+      if (qps == "" || avg == "") exit 1
+      if (ev > 0 && et > 0) avg = et * 1000 / ev
+      printf "%s %.4f %d\n", qps, avg, (seen_err ? errs : 0)
+    }' "$1"
+}
+
+declare -A QPS LAT ERR FAILS   # key "workload threads target" -> space-separated values per round
+for w in $WORKLOADS; do
+  for th in $THREADS; do
+    for ((r = 1; r <= ROUNDS; r++)); do
+      for t in "${TARGETS[@]}"; do
+        key="$w $th $t"
+        f="$TMP/runs/$w-$th-$t-$r.log"
+        log "round $r/$ROUNDS: $w, $th thread(s), $t, ${DURATION}s"
+        rc=0
+        sb "$w" "${PORT[$t]}" "$th" "$DURATION" run >"$f" 2>&1 || rc=$?
+        if (( rc == 0 )) && res=$(parse "$f"); then
+          read -r q l e <<<"$res"
+          QPS[$key]+="$q "
+          LAT[$key]+="$l "
+          ERR[$key]=$(( ${ERR[$key]:-0} + e ))
+          TOTAL_ERRORS=$((TOTAL_ERRORS + e))
+          (( e == 0 )) || log "  $e sysbench error(s) in $f"
+        else
+          tail -n 15 "$f" >&2
+          log "  run failed (exit $rc): $f"
+          FAILED_RUNS=$((FAILED_RUNS + 1))
+          ERR[$key]="${ERR[$key]:-0}"
+          FAILS[$key]=$(( ${FAILS[$key]:-0} + 1 ))
+        fi
+      done
+    done
+  done
+done
+
+# ---------------------------------------------------------------- report
+median() {  # median VALUES...: prints the median, or nothing if there are no values
+  printf '%s\n' "$@" | awk 'NF' | sort -g | awk '{ v[NR] = $1 }
+    END { if (NR == 0) exit; m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.4f\n", m }'
+}
+fmt() { awk -v x="$1" -v d="$2" 'BEGIN { if (x == "") print "n/a"; else printf "%.*f\n", d, x }'; }
+
+cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+[[ -n $cpu_model ]] || cpu_model=$(lscpu 2>/dev/null | awk -F': *' '/Model name/ { print $2; exit }')
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null) ]] && commit+=" (with uncommitted changes)"
+
+{
+  echo "## Baton vs HAProxy (mode tcp) vs direct: sysbench on 127.0.0.1"
+  echo
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); Baton commit $commit"
+  echo "- Machine: $(nproc) CPUs ($cpu_model); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- mariadbd: $("$MARIADBD" --version | sed 's/^.*Ver //')"
+  echo "- HAProxy: $(haproxy -v | head -n 1)"
+  echo "- sysbench: $(sysbench --version)"
+  echo "- Java: $(java -version 2>&1 | head -n 2 | tail -n 1)"
+  echo "- Baton config: single node${BATON_IO_THREADS:+, io-threads $BATON_IO_THREADS}${BATON_JAVA_OPTS:+, JVM options '$BATON_JAVA_OPTS'}"
+  echo "- Runs: --tables=$TABLES --table-size=$TABLE_SIZE, ${DURATION}s per run, $ROUNDS round(s) alternating direct, baton, haproxy; ${WARMUP}s warm-up per target. Medians over rounds."
+  echo "- sysbench, MariaDB, Baton and HAProxy all share the same CPUs, so the ratios show each proxy's CPU cost per packet."
+  echo "- Latency is sysbench's average per transaction (1 query for oltp_point_select, 18 for oltp_read_write)."
+  echo
+  echo "| Workload | Threads | Target | qps (median) | qps / direct | avg latency ms (median) | added latency ms | errors | qps per round |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---|"
+  for w in $WORKLOADS; do
+    for th in $THREADS; do
+      # shellcheck disable=SC2086  # the value lists are meant to split
+      dq=$(median ${QPS["$w $th direct"]:-}); dl=$(median ${LAT["$w $th direct"]:-})
+      for t in "${TARGETS[@]}"; do
+        key="$w $th $t"
+        # shellcheck disable=SC2086
+        q=$(median ${QPS[$key]:-}); l=$(median ${LAT[$key]:-})
+        ratio="n/a"; added="–"
+        if [[ -n $q && -n $dq ]]; then ratio=$(awk -v a="$q" -v b="$dq" 'BEGIN { printf "%.2f", a / b }'); fi
+        if [[ $th == 1 && $t != direct ]]; then
+          added="n/a"
+          [[ -n $l && -n $dl ]] && added=$(awk -v a="$l" -v b="$dl" 'BEGIN { printf "%+.3f", a - b }')
+        fi
+        errs=${ERR[$key]:-0}
+        (( ${FAILS[$key]:-0} == 0 )) || errs+=" (+${FAILS[$key]} failed run(s))"
+        rounds=$(for v in ${QPS[$key]:-}; do printf '%.0f ' "$v"; done)
+        echo "| $w | $th | $t | $(fmt "$q" 0) | $ratio | $(fmt "$l" 3) | $added | $errs | ${rounds% } |"
+      done
+    done
+  done
+  echo
+  if (( TOTAL_ERRORS > 0 || FAILED_RUNS > 0 )); then
+    echo "**Not clean: $TOTAL_ERRORS sysbench error(s), $FAILED_RUNS failed run(s).**"
+  else
+    echo "All runs completed with 0 sysbench errors."
+  fi
+} > "$TMP/report.md"
+
+mkdir -p "$RESULTS_DIR"
+cp "$TMP/report.md" "$OUT"
+echo
+cat "$OUT"
+log "written to ${OUT#"$ROOT"/}"
+
+if (( TOTAL_ERRORS > 0 || FAILED_RUNS > 0 )); then
+  log "FAILED: $TOTAL_ERRORS sysbench error(s), $FAILED_RUNS failed run(s); logs in $TMP/runs"
+  exit 1
+fi
