@@ -1,0 +1,79 @@
+package dev.baton.proxy.config;
+
+import dev.baton.routing.HostPort;
+import dev.baton.routing.TopologyType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class ConfigLoaderTest {
+    private static final String NODES = "cluster:\n  type: single\n  nodes:\n    - {name: db1, address: 127.0.0.1:3311}\n";
+
+    private static String error(String yaml) {
+        return assertThrows(ConfigException.class, () -> ConfigLoader.parse("baton.yaml", yaml)).getMessage();
+    }
+
+    @Test
+    void minimalConfigGetsDocumentedDefaults() throws ConfigException {
+        BatonConfig config = ConfigLoader.parse("baton.yaml", NODES);
+        assertEquals(new HostPort("127.0.0.1", 6033), config.listen());
+        assertEquals(new HostPort("127.0.0.1", 6034), config.adminListen());
+        assertEquals(TopologyType.SINGLE, config.clusterType());
+        assertEquals("db1", config.nodes().get(0).name());
+        assertEquals(new HostPort("127.0.0.1", 3311), config.nodes().get(0).address());
+        assertEquals(Duration.ofSeconds(3), config.connectTimeout());
+        assertEquals(Duration.ofSeconds(10), config.handshakeTimeout());
+    }
+
+    @Test
+    void issueExampleConfigReadsAsWritten() throws ConfigException {
+        BatonConfig config = ConfigLoader.parse("baton.yaml", "listen: 127.0.0.1:7033\nadmin:\n  listen: 127.0.0.1:7034\n"
+                + NODES + "timeouts:\n  connect: 500ms\n  handshake: 1m\nio-threads: 3\n");
+        assertEquals(7033, config.listen().port());
+        assertEquals(7034, config.adminListen().port());
+        assertEquals(Duration.ofMillis(500), config.connectTimeout());
+        assertEquals(Duration.ofMinutes(1), config.handshakeTimeout());
+        assertEquals(3, config.ioThreads());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, io-threads, listen, timeouts)",
+            "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen)",
+            "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
+            "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
+            "no numeric port | listen: 127.0.0.1:abc\\n%NODES% | baton.yaml: listen: bad address: '127.0.0.1:abc' has no numeric port",
+            "same admin and listen | listen: 127.0.0.1:6033\\nadmin:\\n  listen: 127.0.0.1:6033\\n%NODES% | baton.yaml: admin.listen: 127.0.0.1:6033 is also 'listen'; give them different ports",
+            "missing cluster | listen: 127.0.0.1:6033 | baton.yaml: cluster: missing (it names the cluster type and its nodes)",
+            "unknown type | cluster:\\n  type: sharded\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.type: unknown cluster type 'sharded' (known: single)",
+            "no nodes | cluster:\\n  type: single\\n  nodes: [] | baton.yaml: cluster.nodes: needs a list of at least one node, each {name, address}",
+            "two nodes for single | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: b, address: h:2} | baton.yaml: cluster.nodes: cluster type 'single' takes exactly one node, got 2",
+            "duplicate names | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: a, address: h:2} | baton.yaml: cluster.nodes[1].name: 'a' names two nodes",
+            "duplicate addresses | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: b, address: h:1} | baton.yaml: cluster.nodes[1].address: h:1 is the address of another node",
+            "node without address | cluster:\\n  type: single\\n  nodes:\\n    - {name: a} | baton.yaml: cluster.nodes[0].address: missing (expected host:port)",
+            "unknown node key | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1, weight: 3} | baton.yaml: cluster.nodes[0].weight: unknown key (known here: address, name, priority)",
+            "bad node name | cluster:\\n  type: single\\n  nodes:\\n    - {name: 'a b', address: h:1} | baton.yaml: cluster.nodes[0].name: 'a b' may only use letters, digits, '_', '.', '-'",
+            "bad duration | %NODES%timeouts:\\n  connect: soon | baton.yaml: timeouts.connect: 'soon' is not a duration (examples: 500ms, 3s, 1m)",
+            "zero duration | %NODES%timeouts:\\n  handshake: 0s | baton.yaml: timeouts.handshake: must be more than zero",
+            "io threads not a number | %NODES%io-threads: many | baton.yaml: io-threads: expected a whole number, got 'many'",
+            "io threads zero | %NODES%io-threads: 0 | baton.yaml: io-threads: 0 is outside 1..256",
+            "cluster not a map | cluster: single | baton.yaml: cluster: expected a mapping of keys, got 'single'",
+            "empty file | \"\" | baton.yaml: file is empty; it needs at least a 'cluster' section",
+            "broken yaml | cluster: [ | baton.yaml: not valid YAML at line 1: expected the node content, but found '<stream end>'",
+    })
+    void badConfigIsOneLineNamingFileKeyAndProblem(String name, String yaml, String expected) {
+        assertEquals(expected, error(yaml.replace("\\n", "\n").replace("%NODES%", NODES)));
+    }
+
+    @Test
+    void ipv6AddressesNeedBrackets() throws ConfigException {
+        assertEquals("baton.yaml: listen: bad address: '::1:6033' is not host:port (write IPv6 addresses as [addr]:port)",
+                error("listen: '::1:6033'\n" + NODES));
+        assertEquals(new HostPort("::1", 6033), ConfigLoader.parse("baton.yaml", "listen: '[::1]:6033'\n" + NODES).listen());
+    }
+}
