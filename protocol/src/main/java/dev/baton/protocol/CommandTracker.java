@@ -145,7 +145,9 @@ public final class CommandTracker {
                 untracked = true;
                 return ClientVerdict.FORWARD;
             default:
-                inFlight.addLast(Pending.of(command.response(), databaseChange(command, buf, index, available)));
+                // A name is trusted only when the whole command was seen; a cut-off name would be a wrong one.
+                String database = available == length ? databaseChange(command, buf, index, available) : null;
+                inFlight.addLast(Pending.of(command.response(), database == null || database.isEmpty() ? null : database));
                 return ClientVerdict.FORWARD;
         }
     }

@@ -78,8 +78,9 @@ public final class Payloads {
 
     public static byte[] readLenencBytes(ByteBuf buf) {
         long length = readLenencInt(buf);
-        if (length > buf.readableBytes()) {
-            throw new MalformedPacketException("length-encoded string of " + length + " bytes overruns the packet");
+        if (length < 0 || length > buf.readableBytes()) { // negative: an unsigned 64-bit length
+            throw new MalformedPacketException("length-encoded string of " + Long.toUnsignedString(length)
+                    + " bytes overruns the packet");
         }
         byte[] bytes = new byte[(int) length];
         buf.readBytes(bytes);
