@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class BatonProxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatonProxy.class);
     /** Per-channel outbound buffer bounds: above the high mark the other side stops being read. */
-    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
 
     private final BatonConfig config;
     private final ClusterTopology topology;

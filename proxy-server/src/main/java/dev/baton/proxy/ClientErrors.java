@@ -34,6 +34,10 @@ final class ClientErrors {
                 + "; Baton closes the connection");
     }
 
+    static ErrPacket emptyCommand() {
+        return new ErrPacket(ER_UNKNOWN_COM_ERROR, "08S01", "Empty command packet; Baton closes the connection");
+    }
+
     static ErrPacket outOfOrder(int sequenceId) {
         return new ErrPacket(ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order (command with sequence id "
                 + sequenceId + ", expected 0); Baton closes the connection");

@@ -106,6 +106,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BatonProxy.WATER_MARK)
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -238,7 +239,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         switch (tracker.onClientMessage(sequenceId, length, buf, index, available)) {
             case UNKNOWN_COMMAND:
-                rejection = ClientErrors.unknownCommand(length == 0 ? -1 : buf.getUnsignedByte(index));
+                rejection = length == 0 ? ClientErrors.emptyCommand() : ClientErrors.unknownCommand(buf.getUnsignedByte(index));
                 rejectionSequence = sequenceId + 1;
                 return false;
             case OUT_OF_ORDER:

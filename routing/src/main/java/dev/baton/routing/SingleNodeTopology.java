@@ -3,8 +3,8 @@ package dev.baton.routing;
 import java.util.List;
 
 /**
- * One server and nothing to elect: every session goes to it. Baton still adds a single place to cap connections,
- * clear errors when the server is down, and session state tracking.
+ * One server and nothing to elect: every session goes to it. Baton still adds clear errors when the server is
+ * down and per-session state tracking, and is the place where connection quotas will apply.
  */
 public final class SingleNodeTopology implements ClusterTopology {
     private final Node node;

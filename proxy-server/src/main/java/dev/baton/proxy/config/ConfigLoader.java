@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  */
 public final class ConfigLoader {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
+    private static final Duration MAX_DURATION = Duration.ofHours(1);
     private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads");
     private static final Set<String> ADMIN_KEYS = Set.of("listen");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes");
@@ -201,15 +202,23 @@ public final class ConfigLoader {
         if (!m.matches()) {
             throw new ConfigException(file, key, "'" + value + "' is not a duration (examples: 500ms, 3s, 1m)");
         }
-        long n = Long.parseLong(m.group(1));
-        Duration d = switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
-        };
+        Duration d;
+        try {
+            long n = Long.parseLong(m.group(1));
+            d = switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofHours(n);
+            };
+        } catch (NumberFormatException | ArithmeticException e) {
+            d = MAX_DURATION.plusMillis(1);
+        }
         if (d.isZero()) {
             throw new ConfigException(file, key, "must be more than zero");
+        }
+        if (d.compareTo(MAX_DURATION) > 0) {
+            throw new ConfigException(file, key, "'" + value + "' is longer than the most allowed, 1h");
         }
         return d;
     }

@@ -59,6 +59,8 @@ class ConfigLoaderTest {
             "unknown node key | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1, weight: 3} | baton.yaml: cluster.nodes[0].weight: unknown key (known here: address, name, priority)",
             "bad node name | cluster:\\n  type: single\\n  nodes:\\n    - {name: 'a b', address: h:1} | baton.yaml: cluster.nodes[0].name: 'a b' may only use letters, digits, '_', '.', '-'",
             "bad duration | %NODES%timeouts:\\n  connect: soon | baton.yaml: timeouts.connect: 'soon' is not a duration (examples: 500ms, 3s, 1m)",
+            "huge duration | %NODES%timeouts:\\n  connect: 99999999999999999999s | baton.yaml: timeouts.connect: '99999999999999999999s' is longer than the most allowed, 1h",
+            "long duration | %NODES%timeouts:\\n  connect: 2h | baton.yaml: timeouts.connect: '2h' is longer than the most allowed, 1h",
             "zero duration | %NODES%timeouts:\\n  handshake: 0s | baton.yaml: timeouts.handshake: must be more than zero",
             "io threads not a number | %NODES%io-threads: many | baton.yaml: io-threads: expected a whole number, got 'many'",
             "io threads zero | %NODES%io-threads: 0 | baton.yaml: io-threads: 0 is outside 1..256",
