@@ -233,7 +233,12 @@ parse() {
     }' "$1"
 }
 
-declare -A QPS LAT ERR RETRIED FAILS   # key "workload threads target" -> space-separated values per round
+declare -A QPS LAT ERR RETRIED FAILS CPU
+CLK_TCK=$(getconf CLK_TCK)
+proc_cpu_ticks() {  # proc_cpu_ticks PID: user + system clock ticks of PID so far (0 without a PID)
+  [[ -n $1 ]] || { echo 0; return; }
+  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}   # key "workload threads target" -> space-separated values per round
 for w in $WORKLOADS; do
   for th in $THREADS; do
     for ((r = 1; r <= ROUNDS; r++)); do
@@ -242,11 +247,20 @@ for w in $WORKLOADS; do
         f="$TMP/runs/$w-$th-$t-$r.log"
         log "round $r/$ROUNDS: $w, $th thread(s), $t, ${DURATION}s"
         rc=0
+        pid=""
+        [[ $t == baton ]] && pid=$BATON_PID
+        [[ $t == haproxy ]] && pid=$HAPROXY_PID
+        cpu_before=$(proc_cpu_ticks "$pid")
         sb "$w" "${PORT[$t]}" "$th" "$DURATION" run >"$f" 2>&1 || rc=$?
+        cpu_after=$(proc_cpu_ticks "$pid")
         if (( rc == 0 )) && res=$(parse "$f"); then
           read -r q l i e <<<"$res"
           QPS[$key]+="$q "
           LAT[$key]+="$l "
+          if [[ -n $pid ]]; then  # proxy CPU (user + system) per query, in microseconds
+            CPU[$key]+="$(awk -v t=$((cpu_after - cpu_before)) -v hz="$CLK_TCK" -v q="$q" -v d="$DURATION" \
+              'BEGIN { printf "%.2f", t / hz * 1e6 / (q * d) }') "
+          fi
           RETRIED[$key]=$(( ${RETRIED[$key]:-0} + i ))
           ERR[$key]=$(( ${ERR[$key]:-0} + e ))
           TOTAL_ERRORS=$((TOTAL_ERRORS + e))
@@ -289,8 +303,8 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "- sysbench, MariaDB, Baton and HAProxy all share the same CPUs, so the ratios show each proxy's CPU cost per packet."
   echo "- Latency is sysbench's average per transaction (1 query for oltp_point_select, 18 for oltp_read_write)."
   echo
-  echo "| Workload | Threads | Target | qps (median) | qps / direct | avg latency ms (median) | added latency ms | reconnects | retried deadlocks | qps per round |"
-  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---|"
+  echo "| Workload | Threads | Target | qps (median) | qps / direct | avg latency ms (median) | added latency ms | proxy CPU µs/query | reconnects | retried deadlocks | qps per round |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
   for w in $WORKLOADS; do
     for th in $THREADS; do
       # shellcheck disable=SC2086  # the value lists are meant to split
@@ -308,7 +322,9 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
         errs=${ERR[$key]:-0}
         (( ${FAILS[$key]:-0} == 0 )) || errs+=" (+${FAILS[$key]} failed run(s))"
         rounds=$(for v in ${QPS[$key]:-}; do printf '%.0f ' "$v"; done)
-        echo "| $w | $th | $t | $(fmt "$q" 0) | $ratio | $(fmt "$l" 3) | $added | $errs | ${RETRIED[$key]:-0} | ${rounds% } |"
+        # shellcheck disable=SC2086
+        c=$(median ${CPU[$key]:-}); [[ -n $c ]] && c=$(fmt "$c" 1) || c="–"
+        echo "| $w | $th | $t | $(fmt "$q" 0) | $ratio | $(fmt "$l" 3) | $added | $c | $errs | ${RETRIED[$key]:-0} | ${rounds% } |"
       done
     done
   done
