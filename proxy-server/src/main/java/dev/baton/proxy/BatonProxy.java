@@ -4,6 +4,9 @@ import dev.baton.proxy.config.BatonConfig;
 import dev.baton.proxy.config.ConfigException;
 import dev.baton.routing.ClusterTopology;
 import dev.baton.routing.HostPort;
+import dev.baton.routing.Node;
+import dev.baton.routing.WriterChange;
+import dev.baton.routing.WriterChoice;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -38,6 +41,7 @@ public final class BatonProxy implements AutoCloseable {
     private final EventLoopGroup ioGroup;
     private final ChannelGroup clients = new DefaultChannelGroup("baton-clients", GlobalEventExecutor.INSTANCE);
     private final AtomicInteger activeSessions = new AtomicInteger();
+    private final java.util.Set<ClientSession> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicLong sessionsOpened = new AtomicLong();
     private final long startedAt = System.currentTimeMillis();
     private Channel listener;
@@ -45,9 +49,25 @@ public final class BatonProxy implements AutoCloseable {
 
     private BatonProxy(BatonConfig config) {
         this.config = config;
-        this.topology = config.clusterType().create(config.nodes());
+        this.topology = config.clusterType().create(config.cluster());
         this.acceptGroup = transport.newGroup(1);
         this.ioGroup = transport.newGroup(config.ioThreads());
+        topology.onWriterChange(this::writerChanged);
+    }
+
+    /** Closes every session bound to a node that is no longer the writer (failover must not leave two writers). */
+    private void writerChanged(WriterChange change) {
+        int closing = 0;
+        for (ClientSession session : sessions) {
+            Node bound = session.boundTo();
+            if (bound != null && !(change.current() instanceof WriterChoice.Writer w && w.node().equals(bound))) {
+                closing++;
+            }
+            session.writerChanged(change.current());
+        }
+        if (closing > 0) {
+            log.info("closing {} client session(s) bound to the previous writer", closing);
+        }
     }
 
     public static BatonProxy start(BatonConfig config) throws ConfigException {
@@ -77,7 +97,9 @@ public final class BatonProxy implements AutoCloseable {
                         activeSessions.incrementAndGet();
                         sessionsOpened.incrementAndGet();
                         ch.pipeline().addLast(ClientSession.FRAMER, new dev.baton.protocol.PacketFramer(ClientSession.HANDSHAKE_MAX_PAYLOAD));
-                        ch.pipeline().addLast(new ClientSession(BatonProxy.this));
+                        ClientSession session = new ClientSession(BatonProxy.this);
+                        sessions.add(session);
+                        ch.pipeline().addLast(session);
                     }
                 });
         listener = bindOrExplain(bootstrap::bind, config.listen(), "listen");
@@ -140,6 +162,7 @@ public final class BatonProxy implements AutoCloseable {
     }
 
     void sessionClosed(ClientSession session) {
+        sessions.remove(session);
         activeSessions.decrementAndGet();
     }
 

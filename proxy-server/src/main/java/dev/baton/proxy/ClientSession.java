@@ -65,7 +65,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private Phase phase = Phase.CONNECTING;
     private Channel client;
     private Channel backend;
-    private Node backendNode;
+    private volatile Node backendNode;
     private int serverCapabilities;
     private CommandTracker tracker;
     private String user;
@@ -87,19 +87,34 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
         client.config().setAutoRead(false); // nothing to read until the client has seen a greeting
+        chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
+    }
+
+    /** Connects to the writer, or waits for one (an election) until {@code waitUntil}, then refuses. */
+    private void chooseWriter(long waitUntil) {
+        if (phase != Phase.CONNECTING || !client.isActive()) {
+            return;
+        }
+        WriterChoice choice = proxy.topology().currentWriter();
+        if (choice instanceof WriterChoice.NoWriter none) {
+            if (System.nanoTime() < waitUntil) {
+                client.eventLoop().schedule(() -> chooseWriter(waitUntil), 50, TimeUnit.MILLISECONDS);
+            } else {
+                refuse(none.reason());
+            }
+            return;
+        }
+        backendNode = ((WriterChoice.Writer) choice).node();
+        connect();
+    }
+
+    private void connect() {
         Duration connectTimeout = proxy.config().connectTimeout();
         deadline = client.eventLoop().schedule(() -> {
             if (phase == Phase.CONNECTING) {
                 refuse("writer " + backendNode + " did not greet within " + connectTimeout.toMillis() + " ms");
             }
         }, connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
-
-        WriterChoice choice = proxy.topology().currentWriter();
-        if (choice instanceof WriterChoice.NoWriter none) {
-            refuse(none.reason());
-            return;
-        }
-        backendNode = ((WriterChoice.Writer) choice).node();
         Bootstrap bootstrap = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(proxy.transport().clientChannel())
@@ -121,6 +136,29 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 refuse("cannot connect to writer " + backendNode + ": " + describe(f.cause()));
             }
         });
+    }
+
+    /**
+     * The writer changed. A session bound to another node is closed, so no client keeps writing to a node that is
+     * no longer the writer. Runs on the session's event loop.
+     */
+    void writerChanged(WriterChoice now) {
+        client.eventLoop().execute(() -> {
+            Node bound = backendNode;
+            if (phase == Phase.CLOSED || bound == null) {
+                return;
+            }
+            if (now instanceof WriterChoice.Writer w && w.node().equals(bound)) {
+                return;
+            }
+            log.debug("closing session of {} bound to {}: the writer changed", client.remoteAddress(), bound);
+            closeBoth();
+        });
+    }
+
+    /** The node this session's backend link leads to, or null before one was chosen. */
+    Node boundTo() {
+        return backendNode;
     }
 
     @Override

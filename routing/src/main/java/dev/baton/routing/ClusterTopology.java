@@ -1,6 +1,7 @@
 package dev.baton.routing;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * One kind of cluster Baton can stand in front of (a single server, Galera, primary with replicas). A topology
@@ -25,6 +26,15 @@ public interface ClusterTopology extends AutoCloseable {
      * (a monitored topology may ignore it and trust its own checks).
      */
     default void connectFailed(Node node, String reason) {
+    }
+
+    /** Registers a listener called (on the topology's own thread) after every change of {@link #currentWriter()}. */
+    default void onWriterChange(Consumer<WriterChange> listener) {
+    }
+
+    /** How long a new client may wait for a writer while there is none (during an election). */
+    default java.time.Duration connectWait() {
+        return java.time.Duration.ZERO;
     }
 
     @Override

@@ -10,6 +10,10 @@ public final class SingleNodeTopology implements ClusterTopology {
     private final Node node;
     private final WriterChoice.Writer writer;
 
+    public SingleNodeTopology(ClusterSpec spec) {
+        this(spec.nodes());
+    }
+
     public SingleNodeTopology(List<Node> nodes) {
         if (nodes.size() != 1) {
             throw new IllegalArgumentException("cluster type 'single' takes exactly one node, got " + nodes.size());

@@ -1,7 +1,6 @@
 package dev.baton.routing;
 
 import java.util.Arrays;
-import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -10,12 +9,13 @@ import java.util.stream.Collectors;
  * Galera and primary/replica are added here beside {@code single}, each as its own {@link ClusterTopology}.
  */
 public enum TopologyType {
-    SINGLE("single", SingleNodeTopology::new);
+    SINGLE("single", SingleNodeTopology::new),
+    GALERA("galera", dev.baton.routing.galera.GaleraTopology::new);
 
     private final String configName;
-    private final Function<List<Node>, ClusterTopology> factory;
+    private final Function<ClusterSpec, ClusterTopology> factory;
 
-    TopologyType(String configName, Function<List<Node>, ClusterTopology> factory) {
+    TopologyType(String configName, Function<ClusterSpec, ClusterTopology> factory) {
         this.configName = configName;
         this.factory = factory;
     }
@@ -24,8 +24,8 @@ public enum TopologyType {
         return configName;
     }
 
-    public ClusterTopology create(List<Node> nodes) {
-        return factory.apply(nodes);
+    public ClusterTopology create(ClusterSpec spec) {
+        return factory.apply(spec);
     }
 
     /**

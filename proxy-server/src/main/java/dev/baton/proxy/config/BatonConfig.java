@@ -1,5 +1,6 @@
 package dev.baton.proxy.config;
 
+import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
 import dev.baton.routing.TopologyType;
@@ -15,32 +16,38 @@ import java.util.List;
  * @param listen            where MySQL clients connect
  * @param adminListen       the admin HTTP listener
  * @param clusterType       which topology runs the cluster
- * @param nodes             the cluster's servers
+ * @param cluster           the cluster's servers and, for monitored types, how to watch and elect
  * @param connectTimeout    how long a new client waits for the writer's TCP connect and greeting
  * @param handshakeTimeout  how long a client has to finish authentication
  * @param ioThreads         Netty event loop threads
  */
 public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
-                          List<Node> nodes, Duration connectTimeout, Duration handshakeTimeout, int ioThreads) {
+                          ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, int ioThreads) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6033);
     public static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", 6034);
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(3);
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
 
-    public BatonConfig {
-        nodes = List.copyOf(nodes);
+    /** The cluster's servers, in config order. */
+    public List<Node> nodes() {
+        return cluster.nodes();
     }
 
     /** A config for one server with every default, for tests and embedding. */
     public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
         return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
-                List.of(new Node("db1", server, 1)), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
+                ClusterSpec.ofNodes(List.of(new Node("db1", server, 1))), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
                 defaultIoThreads());
     }
 
     public BatonConfig withTimeouts(Duration connect, Duration handshake) {
-        return new BatonConfig(source, listen, adminListen, clusterType, nodes, connect, handshake, ioThreads);
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, ioThreads);
+    }
+
+    /** The same config in front of another cluster. */
+    public BatonConfig withCluster(TopologyType type, ClusterSpec spec) {
+        return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, ioThreads);
     }
 
     public static int defaultIoThreads() {

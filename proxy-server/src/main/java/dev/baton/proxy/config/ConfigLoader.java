@@ -1,5 +1,6 @@
 package dev.baton.proxy.config;
 
+import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
 import dev.baton.routing.TopologyType;
@@ -29,9 +30,11 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Duration MAX_DURATION = Duration.ofHours(1);
-    private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads");
+    private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name");
     private static final Set<String> ADMIN_KEYS = Set.of("listen");
-    private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes");
+    private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema");
+    private static final Set<String> GALERA_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
+    private static final Set<String> MONITOR_KEYS = Set.of("user", "password", "password-env", "interval", "timeout", "fall", "rise");
     private static final Set<String> NODE_KEYS = Set.of("name", "address", "priority");
     private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake");
 
@@ -96,8 +99,11 @@ public final class ConfigLoader {
             throw new ConfigException(file, "cluster.type", e.getMessage());
         }
         List<Node> nodes = nodes(cluster.get("nodes"));
+        String instanceName = top.containsKey("instance-name") ? string(top.get("instance-name"), "instance-name", true)
+                : defaultInstanceName(listen);
+        ClusterSpec spec = clusterSpec(type, cluster, nodes, instanceName);
         try {
-            type.create(nodes).close(); // the topology's own rules, such as 'single' taking one node
+            type.create(spec).close(); // the topology's own rules, such as 'single' taking one node
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file, "cluster.nodes", e.getMessage());
         }
@@ -114,7 +120,68 @@ public final class ConfigLoader {
         if (top.containsKey("io-threads")) {
             ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
         }
-        return new BatonConfig(file, listen, adminListen, type, nodes, connect, handshake, ioThreads);
+        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, ioThreads);
+    }
+
+    private ClusterSpec clusterSpec(TopologyType type, Map<String, Object> cluster, List<Node> nodes, String instanceName)
+            throws ConfigException {
+        if (type != TopologyType.GALERA) {
+            for (String key : GALERA_ONLY_KEYS) {
+                if (cluster.containsKey(key)) {
+                    throw new ConfigException(file, "cluster." + key, "applies to cluster type 'galera' only");
+                }
+            }
+            return new ClusterSpec(nodes, null, false, Duration.ZERO, "baton", instanceName);
+        }
+        if (!cluster.containsKey("monitor")) {
+            throw new ConfigException(file, "cluster.monitor", "missing (type 'galera' needs at least monitor.user and a password)");
+        }
+        Map<String, Object> monitor = map(cluster.get("monitor"), "cluster.monitor");
+        checkKeys(monitor, MONITOR_KEYS, "cluster.monitor");
+        String user = string(monitor.get("user"), "cluster.monitor.user", true);
+        String password;
+        if (monitor.containsKey("password") && monitor.containsKey("password-env")) {
+            throw new ConfigException(file, "cluster.monitor.password-env", "give either password or password-env, not both");
+        } else if (monitor.containsKey("password-env")) {
+            String variable = string(monitor.get("password-env"), "cluster.monitor.password-env", true);
+            password = System.getenv(variable);
+            if (password == null) {
+                throw new ConfigException(file, "cluster.monitor.password-env", "environment variable " + variable + " is not set");
+            }
+        } else if (monitor.containsKey("password")) {
+            Object value = monitor.get("password");
+            password = value == null ? "" : String.valueOf(value);
+        } else {
+            throw new ConfigException(file, "cluster.monitor.password", "missing (or name an environment variable in password-env)");
+        }
+        Duration interval = duration(monitor.get("interval"), "cluster.monitor.interval", Duration.ofMillis(500));
+        Duration timeout = duration(monitor.get("timeout"), "cluster.monitor.timeout", Duration.ofSeconds(1));
+        int fall = monitor.containsKey("fall") ? integer(monitor.get("fall"), "cluster.monitor.fall", 1, 100) : 3;
+        int rise = monitor.containsKey("rise") ? integer(monitor.get("rise"), "cluster.monitor.rise", 1, 100) : 2;
+        boolean failback = false;
+        if (cluster.containsKey("failback")) {
+            if (!(cluster.get("failback") instanceof Boolean b)) {
+                throw new ConfigException(file, "cluster.failback", "expected true or false, got " + describe(cluster.get("failback")));
+            }
+            failback = b;
+        }
+        Duration connectWait = duration(cluster.get("connect-wait"), "cluster.connect-wait", Duration.ofSeconds(5));
+        String schema = cluster.containsKey("schema") ? string(cluster.get("schema"), "cluster.schema", true) : "baton";
+        if (!schema.matches("[A-Za-z0-9_]{1,64}")) {
+            throw new ConfigException(file, "cluster.schema", "'" + schema + "' may only use letters, digits and '_'");
+        }
+        return new ClusterSpec(nodes, new ClusterSpec.MonitorSettings(user, password, interval, timeout, fall, rise),
+                failback, connectWait, schema, instanceName);
+    }
+
+    private static String defaultInstanceName(HostPort listen) {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "localhost";
+        }
+        return host + ":" + listen.port();
     }
 
     private List<Node> nodes(Object value) throws ConfigException {

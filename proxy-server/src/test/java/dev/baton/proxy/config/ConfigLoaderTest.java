@@ -43,14 +43,14 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, io-threads, listen, timeouts)",
+            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, timeouts)",
             "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen)",
             "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
             "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
             "no numeric port | listen: 127.0.0.1:abc\\n%NODES% | baton.yaml: listen: bad address: '127.0.0.1:abc' has no numeric port",
             "same admin and listen | listen: 127.0.0.1:6033\\nadmin:\\n  listen: 127.0.0.1:6033\\n%NODES% | baton.yaml: admin.listen: 127.0.0.1:6033 is also 'listen'; give them different ports",
             "missing cluster | listen: 127.0.0.1:6033 | baton.yaml: cluster: missing (it names the cluster type and its nodes)",
-            "unknown type | cluster:\\n  type: sharded\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.type: unknown cluster type 'sharded' (known: single)",
+            "unknown type | cluster:\\n  type: sharded\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.type: unknown cluster type 'sharded' (known: single, galera)",
             "no nodes | cluster:\\n  type: single\\n  nodes: [] | baton.yaml: cluster.nodes: needs a list of at least one node, each {name, address}",
             "two nodes for single | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: b, address: h:2} | baton.yaml: cluster.nodes: cluster type 'single' takes exactly one node, got 2",
             "duplicate names | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: a, address: h:2} | baton.yaml: cluster.nodes[1].name: 'a' names two nodes",
@@ -59,6 +59,12 @@ class ConfigLoaderTest {
             "unknown node key | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1, weight: 3} | baton.yaml: cluster.nodes[0].weight: unknown key (known here: address, name, priority)",
             "bad node name | cluster:\\n  type: single\\n  nodes:\\n    - {name: 'a b', address: h:1} | baton.yaml: cluster.nodes[0].name: 'a b' may only use letters, digits, '_', '.', '-'",
             "bad duration | %NODES%timeouts:\\n  connect: soon | baton.yaml: timeouts.connect: 'soon' is not a duration (examples: 500ms, 3s, 1m)",
+            "galera without monitor | cluster:\\n  type: galera\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor: missing (type 'galera' needs at least monitor.user and a password)",
+            "galera without password | cluster:\\n  type: galera\\n  monitor: {user: m}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password: missing (or name an environment variable in password-env)",
+            "unset password variable | cluster:\\n  type: galera\\n  monitor: {user: m, password-env: BATON_NO_SUCH_VARIABLE}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password-env: environment variable BATON_NO_SUCH_VARIABLE is not set",
+            "monitor for single | %NODES%  monitor: {user: m, password: p} | baton.yaml: cluster.monitor: applies to cluster type 'galera' only",
+            "unknown monitor key | cluster:\\n  type: galera\\n  monitor: {user: m, password: p, intervall: 1s}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.intervall: unknown key (known here: fall, interval, password, password-env, rise, timeout, user)",
+            "failback not boolean | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  failback: sometimes\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.failback: expected true or false, got 'sometimes'",
             "huge duration | %NODES%timeouts:\\n  connect: 99999999999999999999s | baton.yaml: timeouts.connect: '99999999999999999999s' is longer than the most allowed, 1h",
             "long duration | %NODES%timeouts:\\n  connect: 2h | baton.yaml: timeouts.connect: '2h' is longer than the most allowed, 1h",
             "zero duration | %NODES%timeouts:\\n  handshake: 0s | baton.yaml: timeouts.handshake: must be more than zero",
@@ -70,6 +76,38 @@ class ConfigLoaderTest {
     })
     void badConfigIsOneLineNamingFileKeyAndProblem(String name, String yaml, String expected) {
         assertEquals(expected, error(yaml.replace("\\n", "\n").replace("%NODES%", NODES)));
+    }
+
+    @Test
+    void galeraConfigOfTheIssueReadsWithDefaults() throws ConfigException {
+        BatonConfig config = ConfigLoader.parse("baton.yaml", """
+                cluster:
+                  type: galera
+                  nodes:
+                    - {name: db1, address: 127.0.0.1:3311, priority: 1}
+                    - {name: db2, address: 127.0.0.1:3312, priority: 2}
+                    - {name: db3, address: 127.0.0.1:3313, priority: 3}
+                  monitor:
+                    user: baton_monitor
+                    password: secret
+                    interval: 500ms
+                    timeout: 1s
+                    fall: 3
+                    rise: 2
+                  failback: false
+                  connect-wait: 5s
+                """);
+        assertEquals(TopologyType.GALERA, config.clusterType());
+        assertEquals(3, config.nodes().size());
+        assertEquals(2, config.nodes().get(1).priority());
+        assertEquals("baton_monitor", config.cluster().monitor().user());
+        assertEquals("secret", config.cluster().monitor().password());
+        assertEquals(Duration.ofMillis(500), config.cluster().monitor().interval());
+        assertEquals(3, config.cluster().monitor().fall());
+        assertEquals(Duration.ofSeconds(5), config.cluster().connectWait());
+        assertEquals("baton", config.cluster().schema());
+        assertEquals(false, config.cluster().failback());
+        assertEquals(false, config.cluster().monitor().toString().contains("secret"), "the password never reaches a log line");
     }
 
     @Test

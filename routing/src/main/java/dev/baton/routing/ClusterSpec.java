@@ -1,0 +1,46 @@
+package dev.baton.routing;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What a topology is told at start: its nodes and, for monitored topologies, how to watch them and how to
+ * choose. Built from the config by the proxy; validated there.
+ *
+ * @param nodes        the cluster's servers, in config order
+ * @param monitor      how nodes are checked; null for topologies that check nothing
+ * @param failback     whether a recovered node with a better priority takes the writer back by itself
+ * @param connectWait  how long a new client may wait for a writer during an election
+ * @param schema       the schema in the cluster where the shared writer record lives
+ * @param instanceName this Baton instance's name, recorded with every writer change it makes
+ */
+public record ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean failback, Duration connectWait,
+                          String schema, String instanceName) {
+
+    public ClusterSpec {
+        nodes = List.copyOf(nodes);
+    }
+
+    /** A spec for topologies that need nothing but their nodes. */
+    public static ClusterSpec ofNodes(List<Node> nodes) {
+        return new ClusterSpec(nodes, null, false, Duration.ZERO, "baton", "baton");
+    }
+
+    /**
+     * How nodes are checked.
+     *
+     * @param user     the monitor's MySQL user
+     * @param password its password
+     * @param interval time between the end of one check of a node and the start of the next
+     * @param timeout  connect and read timeout of one check
+     * @param fall     consecutive failed checks before a node counts as down
+     * @param rise     consecutive good checks before a down node counts as up again
+     */
+    public record MonitorSettings(String user, String password, Duration interval, Duration timeout, int fall, int rise) {
+        @Override
+        public String toString() {
+            return "MonitorSettings[user=" + user + ", interval=" + interval + ", timeout=" + timeout + ", fall=" + fall
+                    + ", rise=" + rise + "]"; // never the password
+        }
+    }
+}

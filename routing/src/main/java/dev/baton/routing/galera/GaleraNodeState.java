@@ -1,0 +1,55 @@
+package dev.baton.routing.galera;
+
+import java.time.Instant;
+import java.util.Set;
+
+/**
+ * What one check of a Galera node saw. A node may be the writer only if it was reachable and reports Synced
+ * (wsrep_local_state 4), wsrep_ready ON, a Primary component, no desync, no rejected queries and read_only OFF.
+ *
+ * @param error             why the check failed (unreachable, timeout, access denied), or null if it answered
+ * @param incomingAddresses the client addresses of the members of the node's current view (wsrep_incoming_addresses)
+ */
+public record GaleraNodeState(Instant checkedAt, String error, int localState, String localStateComment, boolean ready,
+                              String clusterStatus, boolean desync, String rejectQueries, boolean readOnly,
+                              int localIndex, int clusterSize, Set<String> incomingAddresses,
+                              double flowControlPaused, long localRecvQueue, long maxConnections) {
+
+    public static GaleraNodeState unreachable(Instant at, String error) {
+        return new GaleraNodeState(at, error, -1, null, false, null, false, null, false, -1, 0, Set.of(), 0, 0, 0);
+    }
+
+    public boolean reachable() {
+        return error == null;
+    }
+
+    public boolean primary() {
+        return "Primary".equals(clusterStatus);
+    }
+
+    /** Null if this node may take writes; otherwise the first reason it may not, in an operator's words. */
+    public String whyNotWritable() {
+        if (!reachable()) {
+            return error;
+        }
+        if (!primary()) {
+            return "wsrep_cluster_status is " + clusterStatus + ", not Primary (the node lost quorum)";
+        }
+        if (localState != 4) {
+            return "wsrep_local_state is " + localState + " (" + localStateComment + "), not 4 (Synced)";
+        }
+        if (!ready) {
+            return "wsrep_ready is OFF";
+        }
+        if (desync) {
+            return "wsrep_desync is ON";
+        }
+        if (rejectQueries != null && !"NONE".equalsIgnoreCase(rejectQueries)) {
+            return "wsrep_reject_queries is " + rejectQueries;
+        }
+        if (readOnly) {
+            return "read_only is ON";
+        }
+        return null;
+    }
+}

@@ -1,0 +1,128 @@
+package dev.baton.routing.galera;
+
+import dev.baton.routing.ClusterSpec;
+import dev.baton.routing.Node;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * One health check of one node over Connector/J: a fresh connection with connect and read timeouts, two queries,
+ * then a clean close (COM_QUIT), so checks never count as aborted connections against {@code max_connect_errors}.
+ */
+public final class GaleraProbe {
+    private static final String STATUS = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state',"
+            + "'wsrep_local_state_comment','wsrep_ready','wsrep_cluster_status','wsrep_local_index','wsrep_cluster_size',"
+            + "'wsrep_incoming_addresses','wsrep_flow_control_paused','wsrep_local_recv_queue')";
+    private static final String VARIABLES = "SELECT @@global.read_only, @@global.wsrep_desync, @@global.wsrep_reject_queries, "
+            + "@@global.max_connections";
+
+    private final ClusterSpec.MonitorSettings settings;
+    private final Clock clock;
+
+    public GaleraProbe(ClusterSpec.MonitorSettings settings, Clock clock) {
+        this.settings = settings;
+        this.clock = clock;
+    }
+
+    public GaleraNodeState check(Node node) {
+        try (Connection c = connect(node); Statement s = c.createStatement()) {
+            Map<String, String> status = new HashMap<>();
+            try (ResultSet rs = s.executeQuery(STATUS)) {
+                while (rs.next()) {
+                    status.put(rs.getString(1).toLowerCase(), rs.getString(2));
+                }
+            }
+            try (ResultSet rs = s.executeQuery(VARIABLES)) {
+                rs.next();
+                return new GaleraNodeState(clock.instant(), null,
+                        intOf(status.get("wsrep_local_state"), -1), status.get("wsrep_local_state_comment"),
+                        "ON".equalsIgnoreCase(status.get("wsrep_ready")), status.get("wsrep_cluster_status"),
+                        rs.getBoolean(2), rs.getString(3), rs.getBoolean(1),
+                        intOf(status.get("wsrep_local_index"), -1), intOf(status.get("wsrep_cluster_size"), 0),
+                        addresses(status.get("wsrep_incoming_addresses")),
+                        doubleOf(status.get("wsrep_flow_control_paused")), longOf(status.get("wsrep_local_recv_queue")),
+                        rs.getLong(4));
+            }
+        } catch (SQLException e) {
+            return GaleraNodeState.unreachable(clock.instant(), describe(node, e));
+        }
+    }
+
+    /** A monitor connection to {@code node}, with the check's timeouts; shared with the writer record. */
+    Connection connect(Node node) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", settings.user());
+        p.setProperty("password", settings.password());
+        p.setProperty("connectTimeout", String.valueOf(settings.timeout().toMillis()));
+        p.setProperty("socketTimeout", String.valueOf(settings.timeout().toMillis()));
+        p.setProperty("sslMode", "DISABLED");
+        p.setProperty("allowPublicKeyRetrieval", "true");
+        p.setProperty("connectionAttributes", "program_name:baton-monitor");
+        p.setProperty("useLocalSessionState", "true");
+        p.setProperty("cacheServerConfiguration", "true");
+        return DriverManager.getConnection("jdbc:mysql://" + node.address() + "/", p);
+    }
+
+    private String describe(Node node, SQLException e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+        if (message.startsWith("Communications link failure")) {
+            Throwable cause = e.getCause();
+            while (cause != null && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            String why = cause == null ? "" : String.valueOf(cause.getMessage());
+            if (why.contains("Read timed out") || why.contains("connect timed out")) {
+                return "no answer within " + settings.timeout().toMillis() + " ms";
+            }
+            if (why.contains("Connection refused")) {
+                return "connection refused";
+            }
+            return "unreachable: " + why;
+        }
+        return message;
+    }
+
+    private static Set<String> addresses(String value) {
+        if (value == null || value.isBlank()) {
+            return Set.of();
+        }
+        return Arrays.stream(value.split(",")).map(String::trim).filter(a -> !a.isEmpty())
+                .collect(Collectors.toCollection(LinkedHashSet::new));
+    }
+
+    private static int intOf(String v, int fallback) {
+        try {
+            return v == null ? fallback : Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    private static long longOf(String v) {
+        try {
+            return v == null ? 0 : Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static double doubleOf(String v) {
+        try {
+            return v == null ? 0 : Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,297 @@
+package dev.baton.routing.galera;
+
+import dev.baton.routing.ClusterSpec;
+import dev.baton.routing.ClusterTopology;
+import dev.baton.routing.Node;
+import dev.baton.routing.WriterChange;
+import dev.baton.routing.WriterChoice;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * A Galera / Percona XtraDB cluster with one elected writer that every Baton instance agrees on. Each node is
+ * checked by its own thread (a hung node delays nobody else; checks never overlap); after every check, one
+ * decision thread reads the shared {@link WriterRecord}, applies {@link WriterElection}, proposes a change by
+ * compare-and-set when the rules say so, and publishes the result to {@link #currentWriter()}.
+ */
+public final class GaleraTopology implements ClusterTopology {
+    private static final Logger log = LoggerFactory.getLogger(GaleraTopology.class);
+    private static final int EVENTS_KEPT = 200;
+
+    private final ClusterSpec spec;
+    private final ClusterSpec.MonitorSettings settings;
+    private final Clock clock;
+    private final GaleraProbe probe;
+    private final WriterRecord record;
+    private final Map<String, NodeHealth> health = new ConcurrentHashMap<>();
+    private final List<Consumer<WriterChange>> listeners = new CopyOnWriteArrayList<>();
+    private final Deque<WriterChange> events = new ArrayDeque<>();
+    private final AtomicBoolean decisionPending = new AtomicBoolean();
+    private final ExecutorService checkers;
+    private final ExecutorService decider;
+    private volatile boolean running;
+    private volatile WriterChoice current = new WriterChoice.NoWriter("Baton is starting: first health checks not done yet");
+    private WriterRecord.Stored lastStored;
+    private boolean tableReady;
+
+    public GaleraTopology(ClusterSpec spec) {
+        this(spec, Clock.systemUTC());
+    }
+
+    public GaleraTopology(ClusterSpec spec, Clock clock) {
+        if (spec.monitor() == null) {
+            throw new IllegalArgumentException("cluster type 'galera' needs a monitor section (user, password)");
+        }
+        if (spec.nodes().isEmpty()) {
+            throw new IllegalArgumentException("cluster type 'galera' needs at least one node");
+        }
+        this.spec = spec;
+        this.settings = spec.monitor();
+        this.clock = clock;
+        this.probe = new GaleraProbe(settings, clock);
+        this.record = new WriterRecord(spec.schema());
+        for (Node node : spec.nodes()) {
+            health.put(node.name(), NodeHealth.initial(node));
+        }
+        this.checkers = Executors.newFixedThreadPool(spec.nodes().size(), named("baton-check"));
+        this.decider = Executors.newSingleThreadExecutor(named("baton-election"));
+    }
+
+    private static java.util.concurrent.ThreadFactory named(String prefix) {
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Override
+    public String type() {
+        return "galera";
+    }
+
+    @Override
+    public List<Node> nodes() {
+        return spec.nodes();
+    }
+
+    @Override
+    public Duration connectWait() {
+        return spec.connectWait();
+    }
+
+    @Override
+    public void start() {
+        running = true;
+        for (Node node : spec.nodes()) {
+            checkers.execute(() -> checkLoop(node));
+        }
+    }
+
+    /** One node's checks, one after the other, forever; a check that throws is logged and the loop goes on. */
+    private void checkLoop(Node node) {
+        while (running) {
+            try {
+                GaleraNodeState state = probe.check(node);
+                NodeHealth next = health.get(node.name()).after(state, settings.fall(), settings.rise());
+                health.put(node.name(), next);
+                if (next.changed()) {
+                    log.info("node {} is {}{}", node.name(), next.up() ? "up" : "down",
+                            next.up() ? " (Synced, Primary, writable)" : ": " + next.reason());
+                }
+                requestDecision();
+            } catch (RuntimeException e) {
+                log.warn("health check of {} failed unexpectedly; checking on", node.name(), e);
+            }
+            sleep(settings.interval());
+        }
+    }
+
+    private void requestDecision() {
+        if (decisionPending.compareAndSet(false, true)) {
+            try {
+                decider.execute(() -> {
+                    decisionPending.set(false);
+                    try {
+                        decide();
+                    } catch (RuntimeException e) {
+                        log.warn("writer decision failed; trying again after the next check", e);
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                decisionPending.set(false); // closing
+            }
+        }
+    }
+
+    /** Runs on the decision thread only. */
+    private void decide() {
+        List<NodeHealth> snapshot = snapshot();
+        WriterRecord.Stored stored = readStored(snapshot);
+        WriterElection.Decision decision = WriterElection.decide(stored, snapshot, spec.failback());
+        if (decision instanceof WriterElection.Follow follow) {
+            publish(new WriterChoice.Writer(follow.writer(), follow.epoch()),
+                    stored.reason() + " (recorded by " + stored.changedBy() + ")", stored.changedBy());
+        } else if (decision instanceof WriterElection.Propose propose) {
+            if (propose(propose, snapshot)) {
+                long epoch = propose.expectedEpoch() + 1;
+                lastStored = new WriterRecord.Stored(propose.candidate().name(), epoch, spec.instanceName(), propose.reason());
+                publish(new WriterChoice.Writer(propose.candidate(), epoch), propose.reason(), spec.instanceName());
+            } else if (stored == null || snapshot.stream().noneMatch(h -> h.up() && h.node().name().equals(stored.writer()))) {
+                // The recorded writer is gone and this proposal did not take: hold clients until the record settles.
+                publish(new WriterChoice.NoWriter(propose.reason() + "; election in progress"), propose.reason(), "monitor");
+            }
+        } else {
+            publish(new WriterChoice.NoWriter(((WriterElection.Refuse) decision).reason()),
+                    ((WriterElection.Refuse) decision).reason(), "monitor");
+        }
+    }
+
+    private List<NodeHealth> snapshot() {
+        List<NodeHealth> list = new ArrayList<>();
+        for (Node node : spec.nodes()) {
+            list.add(health.get(node.name()));
+        }
+        return list;
+    }
+
+    /** Reads the record from a healthy node (the writer first); keeps the last value when none answers. */
+    private WriterRecord.Stored readStored(List<NodeHealth> snapshot) {
+        for (NodeHealth h : byPreference(snapshot)) {
+            try (Connection c = probe.connect(h.node())) {
+                if (!tableReady) {
+                    record.ensureTable(c);
+                    tableReady = true;
+                }
+                lastStored = record.read(c);
+                return lastStored;
+            } catch (SQLException e) {
+                log.debug("cannot read the writer record from {}: {}", h.node().name(), e.getMessage());
+            }
+        }
+        return lastStored;
+    }
+
+    private boolean propose(WriterElection.Propose propose, List<NodeHealth> snapshot) {
+        for (NodeHealth h : byPreference(snapshot)) {
+            try (Connection c = probe.connect(h.node())) {
+                boolean won = record.compareAndSet(c, propose.expectedEpoch(), propose.candidate().name(),
+                        spec.instanceName(), propose.reason());
+                if (!won) {
+                    log.info("proposal of {} as writer lost to another instance; following the record", propose.candidate().name());
+                }
+                return won;
+            } catch (SQLException e) {
+                log.debug("cannot propose on {}: {}", h.node().name(), e.getMessage());
+            }
+        }
+        return false;
+    }
+
+    private List<NodeHealth> byPreference(List<NodeHealth> snapshot) {
+        String writer = current instanceof WriterChoice.Writer w ? w.node().name() : null;
+        return snapshot.stream().filter(NodeHealth::up)
+                .sorted(Comparator.comparing((NodeHealth h) -> !h.node().name().equals(writer))
+                        .thenComparingInt(h -> h.node().priority()))
+                .toList();
+    }
+
+    private void publish(WriterChoice next, String reason, String by) {
+        WriterChoice previous = current;
+        if (sameRoute(previous, next)) {
+            if (next instanceof WriterChoice.NoWriter) {
+                current = next; // a fresher reason for refused clients, not a change worth a log line
+            }
+            return;
+        }
+        current = next;
+        WriterChange change = new WriterChange(clock.instant(), previous, next, reason, by);
+        synchronized (events) {
+            events.addLast(change);
+            while (events.size() > EVENTS_KEPT) {
+                events.removeFirst();
+            }
+        }
+        if (next instanceof WriterChoice.Writer w) {
+            log.info("writer is now {} (epoch {}): {}", w.node(), w.epoch(), reason);
+        } else {
+            log.info("no writer: {}", ((WriterChoice.NoWriter) next).reason());
+        }
+        for (Consumer<WriterChange> listener : listeners) {
+            try {
+                listener.accept(change);
+            } catch (RuntimeException e) {
+                log.warn("writer change listener failed", e);
+            }
+        }
+    }
+
+    private static boolean sameRoute(WriterChoice a, WriterChoice b) {
+        if (a instanceof WriterChoice.Writer x && b instanceof WriterChoice.Writer y) {
+            return x.node().equals(y.node()) && x.epoch() == y.epoch();
+        }
+        return a instanceof WriterChoice.NoWriter && b instanceof WriterChoice.NoWriter;
+    }
+
+    @Override
+    public WriterChoice currentWriter() {
+        return current;
+    }
+
+    @Override
+    public void onWriterChange(Consumer<WriterChange> listener) {
+        listeners.add(listener);
+    }
+
+    /** Health of every node as last seen, in config order. */
+    public List<NodeHealth> health() {
+        return snapshot();
+    }
+
+    /** Recent writer changes, oldest first. */
+    public List<WriterChange> events() {
+        synchronized (events) {
+            return List.copyOf(events);
+        }
+    }
+
+    private void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        checkers.shutdownNow();
+        decider.shutdownNow();
+        try {
+            checkers.awaitTermination(settings.timeout().toMillis() * 2 + 1000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package dev.baton.routing.galera;
+
+import dev.baton.routing.HostPort;
+import dev.baton.routing.Node;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The rules that decide, from the stored writer and this instance's view of node health, whether to follow the
+ * stored writer, propose another, or refuse clients. Pure: no I/O, so every rule is unit-tested.
+ *
+ * <ul>
+ *   <li>Sticky: a healthy stored writer is followed, whatever the priorities (unless failback is on).</li>
+ *   <li>Deterministic: the candidate is the healthy node with the lowest priority, ties broken by
+ *       wsrep_local_index, the same numbering on every node.</li>
+ *   <li>Confirmed: a stored writer this instance cannot reach is replaced only when the cluster itself no longer
+ *       lists it (its address is missing from a healthy Primary node's wsrep_incoming_addresses), or when it
+ *       answered and reported itself unfit. One instance with a bad link refuses clients instead of moving the
+ *       writer for everyone.</li>
+ * </ul>
+ */
+public final class WriterElection {
+
+    /** What to do now. */
+    public sealed interface Decision {
+    }
+
+    public record Follow(Node writer, long epoch) implements Decision {
+    }
+
+    /** Propose {@code candidate} by compare-and-set from {@code expectedEpoch} (0: no record yet). */
+    public record Propose(Node candidate, long expectedEpoch, String reason) implements Decision {
+    }
+
+    public record Refuse(String reason) implements Decision {
+    }
+
+    private WriterElection() {
+    }
+
+    private static final Comparator<NodeHealth> ORDER = Comparator
+            .comparingInt((NodeHealth h) -> h.node().priority())
+            .thenComparingInt(h -> h.last() == null ? Integer.MAX_VALUE : h.last().localIndex())
+            .thenComparing(h -> h.node().name());
+
+    public static Decision decide(WriterRecord.Stored stored, List<NodeHealth> health, boolean failback) {
+        List<NodeHealth> eligible = health.stream().filter(NodeHealth::up).sorted(ORDER).toList();
+        if (stored == null) {
+            if (eligible.isEmpty()) {
+                return new Refuse("no healthy node (" + downReasons(health) + ")");
+            }
+            Node first = eligible.get(0).node();
+            return new Propose(first, 0, "no writer recorded yet; " + first.name() + " has the lowest priority among healthy nodes");
+        }
+        Optional<NodeHealth> current = health.stream().filter(h -> h.node().name().equals(stored.writer())).findFirst();
+        if (current.isEmpty()) {
+            if (eligible.isEmpty()) {
+                return new Refuse("stored writer '" + stored.writer() + "' is not in this Baton's config and no node is healthy ("
+                        + downReasons(health) + ")");
+            }
+            Node first = eligible.get(0).node();
+            return new Propose(first, stored.epoch(), "stored writer '" + stored.writer() + "' is not a configured node; elected "
+                    + first.name());
+        }
+        NodeHealth writer = current.get();
+        if (writer.up()) {
+            Node best = eligible.get(0).node();
+            if (failback && best.priority() < writer.node().priority()) {
+                return new Propose(best, stored.epoch(), "failback: " + best.name() + " (priority " + best.priority()
+                        + ") is healthy again and preferred over " + writer.node().name());
+            }
+            return new Follow(writer.node(), stored.epoch());
+        }
+        String lost = "writer " + writer.node().name() + " lost: " + writer.reason();
+        boolean answeredUnfit = writer.last() != null && writer.last().reachable();
+        if (!answeredUnfit && !evictedFromView(writer.node().address(), health)) {
+            return new Refuse("writer " + writer.node().name() + " is unreachable from this Baton (" + writer.reason()
+                    + ") but the cluster still lists it as a member; not routing anywhere else");
+        }
+        if (eligible.isEmpty()) {
+            return new Refuse(lost + "; no other node is healthy (" + downReasons(health) + ")");
+        }
+        Node next = eligible.get(0).node();
+        return new Propose(next, stored.epoch(), lost + "; elected " + next.name());
+    }
+
+    /** A healthy Primary member lists its view's members, and {@code address} is not among them. */
+    static boolean evictedFromView(HostPort address, List<NodeHealth> health) {
+        return health.stream()
+                .filter(h -> h.up() && h.last() != null && !h.last().incomingAddresses().isEmpty())
+                .anyMatch(h -> !h.last().incomingAddresses().contains(address.toString()));
+    }
+
+    static String downReasons(List<NodeHealth> health) {
+        return health.stream().filter(h -> !h.up())
+                .map(h -> h.node().name() + ": " + h.reason())
+                .collect(Collectors.joining("; "));
+    }
+}
