@@ -1,0 +1,267 @@
+package dev.baton.it;
+
+import dev.baton.it.fixture.LocalGaleraCluster;
+import dev.baton.it.fixture.RunningBaton;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two Baton instances in front of a real 3-node Galera cluster while nodes are killed, hung, brought back and
+ * quorum is lost. The scenarios run in order on one cluster; each leaves it as the next expects.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class GaleraFailoverIT {
+    /** Galera's failure detection tuned down so the suite stays short; every figure printed names these. */
+    static final String EVS = "evs.suspect_timeout=PT1S;evs.inactive_timeout=PT2S;evs.keepalive_period=PT0.3S;"
+            + "evs.inactive_check_period=PT0.5S";
+    private static final Duration INTERVAL = Duration.ofMillis(500);
+
+    private static LocalGaleraCluster cluster;
+    private static RunningBaton a;
+    private static RunningBaton b;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = LocalGaleraCluster.start("failover", 3, EVS);
+        cluster.sql(1, "CREATE TABLE IF NOT EXISTS baton_test.acked (id BIGINT AUTO_INCREMENT PRIMARY KEY, client INT, "
+                + "served_by INT) ENGINE=InnoDB");
+        a = RunningBaton.inFrontOfGalera(cluster, "baton-a");
+        b = RunningBaton.inFrontOfGalera(cluster, "baton-b");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (a != null) {
+            a.close();
+        }
+        if (b != null) {
+            b.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static int nodeOf(String name) {
+        return Integer.parseInt(name.substring(2));
+    }
+
+    @Test
+    @Order(1)
+    void bothInstancesElectTheLowestPriorityNode() throws Exception {
+        assertEquals("db1", a.awaitWriter(Duration.ofSeconds(20)));
+        assertEquals("db1", b.awaitWriter(Duration.ofSeconds(20)));
+        try (Connection c = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
+             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT @@port")) {
+            rs.next();
+            assertEquals(cluster.port(1), rs.getInt(1), "Baton A routes to db1");
+        }
+        assertEquals("db1", cluster.query(2, "SELECT writer FROM baton.writer WHERE id = 1").trim(), "the record in the cluster");
+    }
+
+    @Test
+    @Order(2)
+    void killNineOfTheWriterFailsOverWithoutLosingACommittedRow() throws Exception {
+        failoverUnderLoad("kill -9", node -> cluster.kill9(node), Duration.ofSeconds(20));
+    }
+
+    @Test
+    @Order(3)
+    void restartedOldWriterRejoinsAndTheWriterStaysPutForThirtySeconds() throws Exception {
+        String writer = a.writer();
+        cluster.restart(1);
+        cluster.awaitClusterSize(nodeOf(writer), 3, Duration.ofSeconds(60));
+        long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        int samples = 0;
+        while (System.nanoTime() < end) {
+            assertEquals(writer, a.writer(), "A's writer moved while db1 rejoined");
+            assertEquals(writer, b.writer(), "B's writer moved while db1 rejoined");
+            samples++;
+            Thread.sleep(100);
+        }
+        assertTrue(samples > 200);
+    }
+
+    @Test
+    @Order(4)
+    void hungWriterIsDetectedByTimeoutAndResumingItDoesNotMoveTheWriterBack() throws Exception {
+        int hung = nodeOf(a.writer());
+        failoverUnderLoad("SIGSTOP", node -> cluster.stop(node), Duration.ofSeconds(30));
+        String writer = a.writer();
+        assertNotEquals("db" + hung, writer);
+        cluster.resume(hung);
+        cluster.awaitSynced(hung, Duration.ofSeconds(60));
+        for (int i = 0; i < 50; i++) { // 5 s after SIGCONT: no failback
+            assertEquals(writer, a.writer());
+            assertEquals(writer, b.writer());
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
+    @Order(5)
+    void lostQuorumRefusesNewClientsAndRoutesNothingThere() throws Exception {
+        int writer = nodeOf(a.writer());
+        int survivor = writer;
+        for (int n = 1; n <= 3; n++) {
+            if (n != survivor) {
+                cluster.kill9(n);
+            }
+        }
+        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while ((a.writer() != null || b.writer() != null) && System.nanoTime() < end) {
+            Thread.sleep(100);
+        }
+        assertNull(a.writer(), "A refuses: " + a.proxy().topology().currentWriter());
+        assertNull(b.writer(), "B refuses: " + b.proxy().topology().currentWriter());
+        assertEquals("non-Primary", cluster.status(survivor, "wsrep_cluster_status"));
+        SQLException e = assertThrows(SQLException.class, () -> DriverManager.getConnection(
+                a.mysqlUrl("baton_test", "sslMode=DISABLED&connectTimeout=30000"), "app", "app").close());
+        assertEquals("08S01", e.getSQLState());
+        assertEquals(9001, e.getErrorCode());
+        assertTrue(e.getMessage().startsWith("no writer available: "), e.getMessage());
+        System.out.println("quorum lost, a new client is told: " + e.getMessage());
+    }
+
+    private interface NodeAction {
+        void apply(int node) throws Exception;
+    }
+
+    /**
+     * Clients write through A and B while {@code failure} hits the writer; checks that writes resume on another
+     * node, that every acknowledged row is in the table, and that A and B never disagree for longer than one
+     * monitor interval.
+     */
+    private void failoverUnderLoad(String what, NodeAction failure, Duration resumeWithin) throws Exception {
+        String oldWriter = a.awaitWriter(Duration.ofSeconds(20));
+        assertEquals(oldWriter, b.awaitWriter(Duration.ofSeconds(20)));
+        Set<Long> acked = ConcurrentHashMap.newKeySet();
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicLong failedAt = new AtomicLong();
+        AtomicLong firstWriteAfter = new AtomicLong();
+        List<Thread> clients = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            RunningBaton via = i % 2 == 0 ? a : b;
+            int client = i;
+            Thread t = new Thread(() -> writeLoop(via, client, running, acked, failedAt, firstWriteAfter));
+            t.start();
+            clients.add(t);
+        }
+        List<String[]> samples = new ArrayList<>();
+        Thread sampler = new Thread(() -> {
+            while (running.get()) {
+                samples.add(new String[]{String.valueOf(System.nanoTime()), a.writer(), b.writer()});
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        sampler.start();
+        Thread.sleep(2000);
+        int victim = nodeOf(oldWriter);
+        failedAt.set(System.nanoTime());
+        failure.apply(victim);
+        long deadline = System.nanoTime() + resumeWithin.toNanos();
+        while (firstWriteAfter.get() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        Thread.sleep(2000);
+        running.set(false);
+        for (Thread t : clients) {
+            t.join(30_000);
+        }
+        sampler.join(5000);
+
+        assertTrue(firstWriteAfter.get() != 0, "writes resumed within " + resumeWithin.toSeconds() + " s after " + what);
+        long ms = TimeUnit.NANOSECONDS.toMillis(firstWriteAfter.get() - failedAt.get());
+        String newWriter = a.writer();
+        assertNotEquals(oldWriter, newWriter);
+        assertEquals(newWriter, b.writer());
+        System.out.printf("%s of writer %s: first write through Baton after %d ms, new writer %s (%s)%n",
+                what, oldWriter, ms, newWriter, EVS);
+
+        int live = nodeOf(newWriter);
+        String count = cluster.query(live, "SELECT COUNT(*) FROM baton_test.acked WHERE id IN ("
+                + String.join(",", acked.stream().map(String::valueOf).toList()) + ")").trim();
+        assertEquals(String.valueOf(acked.size()), count, "every row a client saw committed is in the table");
+
+        long longest = 0;
+        long since = 0;
+        for (String[] s : samples) {
+            boolean disagree = s[1] != null && s[2] != null && !s[1].equals(s[2]);
+            long t = Long.parseLong(s[0]);
+            if (disagree && since == 0) {
+                since = t;
+            } else if (!disagree && since != 0) {
+                longest = Math.max(longest, t - since);
+                since = 0;
+            }
+        }
+        assertTrue(TimeUnit.NANOSECONDS.toMillis(longest) <= INTERVAL.toMillis() + 200,
+                "A and B routed to different writers for " + TimeUnit.NANOSECONDS.toMillis(longest) + " ms");
+    }
+
+    private static void writeLoop(RunningBaton via, int client, AtomicBoolean running, Set<Long> acked,
+                                  AtomicLong failedAt, AtomicLong firstWriteAfter) {
+        while (running.get()) {
+            try (Connection c = DriverManager.getConnection(via.mysqlUrl("baton_test",
+                    "sslMode=DISABLED&connectTimeout=10000&socketTimeout=5000"), "app", "app");
+                 PreparedStatement insert = c.prepareStatement("INSERT INTO acked (client, served_by) VALUES (?, @@port)",
+                         Statement.RETURN_GENERATED_KEYS)) {
+                while (running.get()) {
+                    insert.setInt(1, client);
+                    long started = System.nanoTime();
+                    insert.executeUpdate();
+                    try (ResultSet keys = insert.getGeneratedKeys()) {
+                        keys.next();
+                        acked.add(keys.getLong(1));
+                    }
+                    long failed = failedAt.get();
+                    if (failed != 0 && started > failed) { // a write begun after the failure, answered by the new writer
+                        firstWriteAfter.compareAndSet(0, System.nanoTime());
+                    }
+                    Thread.sleep(5);
+                }
+            } catch (SQLException e) {
+                sleepQuietly(50); // the session was closed by failover or refused during the election: reconnect
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
