@@ -51,6 +51,8 @@ public final class GaleraTopology implements ClusterTopology {
     private volatile WriterChoice current = new WriterChoice.NoWriter("Baton is starting: first health checks not done yet");
     private WriterRecord.Stored lastStored;
     private boolean tableReady;
+    private boolean proposalLost;
+    private String lastProposalFailure;
 
     public GaleraTopology(ClusterSpec spec) {
         this(spec, Clock.systemUTC());
@@ -145,6 +147,10 @@ public final class GaleraTopology implements ClusterTopology {
 
     /** Runs on the decision thread only. */
     private void decide() {
+        decide(true);
+    }
+
+    private void decide(boolean mayRetry) {
         List<NodeHealth> snapshot = snapshot();
         WriterRecord.Stored stored = readStored(snapshot);
         WriterElection.Decision decision = WriterElection.decide(stored, snapshot, spec.failback());
@@ -156,6 +162,8 @@ public final class GaleraTopology implements ClusterTopology {
                 long epoch = propose.expectedEpoch() + 1;
                 lastStored = new WriterRecord.Stored(propose.candidate().name(), epoch, spec.instanceName(), propose.reason());
                 publish(new WriterChoice.Writer(propose.candidate(), epoch), propose.reason(), spec.instanceName());
+            } else if (mayRetry && proposalLost) {
+                decide(false); // another instance's change won: read it now and follow it, without a gap
             } else if (stored == null || snapshot.stream().noneMatch(h -> h.up() && h.node().name().equals(stored.writer()))) {
                 // The recorded writer is gone and this proposal did not take: hold clients until the record settles.
                 publish(new WriterChoice.NoWriter(propose.reason() + "; election in progress"), propose.reason(), "monitor");
@@ -192,16 +200,22 @@ public final class GaleraTopology implements ClusterTopology {
     }
 
     private boolean propose(WriterElection.Propose propose, List<NodeHealth> snapshot) {
+        proposalLost = false;
         for (NodeHealth h : byPreference(snapshot)) {
             try (Connection c = probe.connect(h.node())) {
                 boolean won = record.compareAndSet(c, propose.expectedEpoch(), propose.candidate().name(),
                         spec.instanceName(), propose.reason());
                 if (!won) {
+                    proposalLost = true;
                     log.info("proposal of {} as writer lost to another instance; following the record", propose.candidate().name());
                 }
                 return won;
             } catch (SQLException e) {
-                log.debug("cannot propose on {}: {}", h.node().name(), e.getMessage());
+                String failure = "cannot propose " + propose.candidate().name() + " on " + h.node().name() + ": " + e.getMessage();
+                if (!failure.equals(lastProposalFailure)) {
+                    log.info("{}; trying again after the next check", failure);
+                    lastProposalFailure = failure;
+                }
             }
         }
         return false;

@@ -81,7 +81,8 @@ public final class WriterElection {
                     + ") but the cluster still lists it as a member; not routing anywhere else");
         }
         if (eligible.isEmpty()) {
-            return new Refuse(lost + "; no other node is healthy (" + downReasons(health) + ")");
+            List<NodeHealth> others = health.stream().filter(h -> h != writer).toList();
+            return new Refuse(lost + "; no other node is healthy (" + downReasons(others) + ")");
         }
         Node next = eligible.get(0).node();
         return new Propose(next, stored.epoch(), lost + "; elected " + next.name());

@@ -107,7 +107,7 @@ class WriterElectionTest {
         var d = WriterElection.decide(stored("db1", 3), List.of(answeredUnfit(DB1, "non-Primary"), unreachable(DB2), unreachable(DB3)), false);
         var r = assertInstanceOf(WriterElection.Refuse.class, d);
         assertTrue(r.reason().startsWith("writer db1 lost: wsrep_cluster_status is non-Primary, not Primary (the node lost quorum); "
-                + "no other node is healthy (db1: "), r.reason());
+                + "no other node is healthy (db2: connection refused; db3: connection refused)"), r.reason());
     }
 
     @Test
