@@ -60,13 +60,21 @@ public final class GaleraProbe {
         }
     }
 
-    /** A monitor connection to {@code node}, with the check's timeouts; shared with the writer record. */
+    /** A monitor connection to {@code node}, with the check's timeouts. */
     Connection connect(Node node) throws SQLException {
+        return connect(node, settings.timeout());
+    }
+
+    /**
+     * A monitor connection whose reads may take {@code readTimeout}: writes to the writer record can stall while
+     * Galera installs a new view, and a write that timed out may still have been applied.
+     */
+    Connection connect(Node node, java.time.Duration readTimeout) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", settings.user());
         p.setProperty("password", settings.password());
         p.setProperty("connectTimeout", String.valueOf(settings.timeout().toMillis()));
-        p.setProperty("socketTimeout", String.valueOf(settings.timeout().toMillis()));
+        p.setProperty("socketTimeout", String.valueOf(readTimeout.toMillis()));
         p.setProperty("sslMode", "DISABLED");
         p.setProperty("allowPublicKeyRetrieval", "true");
         p.setProperty("connectionAttributes", "program_name:baton-monitor");

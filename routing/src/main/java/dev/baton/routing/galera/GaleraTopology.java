@@ -35,6 +35,8 @@ import java.util.function.Consumer;
 public final class GaleraTopology implements ClusterTopology {
     private static final Logger log = LoggerFactory.getLogger(GaleraTopology.class);
     private static final int EVENTS_KEPT = 200;
+    /** Long enough to ride out a view change, during which Galera holds writes. */
+    private static final Duration RECORD_WRITE_TIMEOUT = Duration.ofSeconds(5);
 
     private final ClusterSpec spec;
     private final ClusterSpec.MonitorSettings settings;
@@ -202,12 +204,13 @@ public final class GaleraTopology implements ClusterTopology {
     private boolean propose(WriterElection.Propose propose, List<NodeHealth> snapshot) {
         proposalLost = false;
         for (NodeHealth h : byPreference(snapshot)) {
-            try (Connection c = probe.connect(h.node())) {
+            try (Connection c = probe.connect(h.node(), RECORD_WRITE_TIMEOUT)) {
                 boolean won = record.compareAndSet(c, propose.expectedEpoch(), propose.candidate().name(),
                         spec.instanceName(), propose.reason());
                 if (!won) {
                     proposalLost = true;
-                    log.info("proposal of {} as writer lost to another instance; following the record", propose.candidate().name());
+                    log.info("proposal of {} as writer did not apply: the record changed since it was read; following the record",
+                            propose.candidate().name());
                 }
                 return won;
             } catch (SQLException e) {
