@@ -5,8 +5,8 @@
 #   local-galera.sh stop DIR               stop joiners first, node 1 last (SIGTERM, 30 s, then SIGKILL)
 #   local-galera.sh status DIR             one line per node; exit 0 if all nodes run, 3 otherwise
 # Node N: client port BASE_PORT+N (default base 3310: 3311..3313), group port 4560+N, IST 4570+N, SST 4580+N, the
-# last three shifted by BASE_PORT-3310 as well. When no node runs, node 1 bootstraps the cluster (--wsrep-new-cluster,
-# after setting safe_to_bootstrap: 1 in its grastate.dat); otherwise nodes join the running ones.
+# last three shifted by BASE_PORT-3310 as well. When no node runs, the node with the newest data (safe_to_bootstrap,
+# else highest seqno, else node 1) bootstraps the cluster (--wsrep-new-cluster); otherwise nodes join the running ones.
 # First start creates users app/app (ALL on *.*) and baton_monitor/monitor (PROCESS, REPLICATION CLIENT on *.*, ALL on
 # baton.*) and the database baton_test. Root keeps an empty password (socket, or TCP from 127.0.0.1).
 # GALERA_PROVIDER_OPTIONS, if set at start, is appended to wsrep_provider_options (e.g. shorter evs.* timeouts).
@@ -87,6 +87,20 @@ die_with_log() {  # node, message
   die "$2"
 }
 
+bootstrap_node() {  # the node whose data is newest: the one Galera marked safe_to_bootstrap (the last to leave
+  # cleanly), else the highest committed seqno, else node 1. Bootstrapping from an older node would make the
+  # others discard their newer writes in the state transfer.
+  local n g best=1 best_seqno=-2 seqno
+  for n in $(seq 1 $NODES); do
+    g=$(node_dir "$n")/data/grastate.dat
+    [[ -f $g ]] || continue
+    if grep -q '^safe_to_bootstrap: *1' "$g"; then echo "$n"; return; fi
+    seqno=$(awk '/^seqno:/ { print $2 }' "$g")
+    if [[ $seqno =~ ^-?[0-9]+$ ]] && (( seqno > best_seqno )); then best=$n; best_seqno=$seqno; fi
+  done
+  echo "$best"
+}
+
 launch() {  # node, bootstrap(yes|no): starts mariadbd and waits until it is Synced
   local n=$1 bootstrap=$2 d extra=() launched deadline
   d=$(node_dir "$n")
@@ -160,12 +174,15 @@ start() {
   [[ $as_root == yes ]] && chown -R mysql:mysql "$DIR"
 
   if [[ ${#running[@]} -eq 0 ]]; then
-    local grastate; grastate=$(node_dir 1)/data/grastate.dat
+    local boot grastate
+    boot=$(bootstrap_node)
+    grastate=$(node_dir "$boot")/data/grastate.dat
     if [[ -f $grastate ]]; then sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' "$grastate"; fi
-    launch 1 yes
-  elif ! pid_of 1 >/dev/null; then
-    launch 1 no
+    launch "$boot" yes
   fi
+  for n in $(seq 1 $NODES); do
+    pid_of "$n" >/dev/null || launch "$n" no
+  done
   if [[ $first == yes ]]; then
     local anon
     anon=$(client 1 -N -B -e "SELECT CONCAT('DROP USER ''''@''', host, ''';') FROM mysql.user WHERE user=''")
@@ -178,9 +195,6 @@ start() {
       CREATE DATABASE IF NOT EXISTS baton_test;"
     touch "$DIR/users-created"
   fi
-  for n in $(seq 2 $NODES); do
-    pid_of "$n" >/dev/null || launch "$n" no
-  done
   status
 }
 
