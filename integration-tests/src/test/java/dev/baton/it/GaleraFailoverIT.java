@@ -116,11 +116,21 @@ class GaleraFailoverIT {
     @Order(4)
     void hungWriterIsDetectedByTimeoutAndResumingItDoesNotMoveTheWriterBack() throws Exception {
         int hung = nodeOf(a.writer());
+        // An idle session bound to the writer that will hang: after failover it must not come back to life on
+        // the old node when that node resumes, or two nodes would take writes.
+        Connection idle = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED&socketTimeout=10000"), "app", "app");
         failoverUnderLoad("SIGSTOP", node -> cluster.stop(node), Duration.ofSeconds(30));
         String writer = a.writer();
         assertNotEquals("db" + hung, writer);
         cluster.resume(hung);
         cluster.awaitSynced(hung, Duration.ofSeconds(60));
+        try (Statement s = idle.createStatement()) {
+            SQLException closed = assertThrows(SQLException.class, () -> s.executeUpdate("INSERT INTO acked (client) VALUES (-1)"));
+            assertEquals("08S01", closed.getSQLState(), "Baton closed the session bound to the old writer: " + closed);
+        } finally {
+            idle.close();
+        }
+        assertEquals("0", cluster.query(nodeOf(writer), "SELECT COUNT(*) FROM baton_test.acked WHERE client = -1").trim());
         for (int i = 0; i < 50; i++) { // 5 s after SIGCONT: the writer does not move back to the resumed node
             String nowA = a.writer();
             assertNotEquals("db" + hung, nowA, "A moved the writer back to the resumed node");
@@ -214,6 +224,13 @@ class GaleraFailoverIT {
         System.out.printf("%s of writer %s: first write through Baton after %d ms, new writer %s (%s)%n",
                 what, oldWriter, ms, newWriter, EVS.isEmpty() ? "Galera's default evs settings" : EVS);
 
+        for (RunningBaton instance : List.of(a, b)) { // the audit trail for the admin API has both kinds of change
+            var events = instance.proxy().topology().events();
+            assertTrue(events.stream().anyMatch(e -> e.kind().equals("node") && e.subject().equals(oldWriter)
+                    && e.description().startsWith("node " + oldWriter + " is down: ")), events.toString());
+            assertTrue(events.stream().anyMatch(e -> e.kind().equals("writer") && e.subject().equals(newWriter)
+                    && e.description().startsWith("writer is now " + newWriter)), events.toString());
+        }
         int live = nodeOf(newWriter);
         String count = cluster.query(live, "SELECT COUNT(*) FROM baton_test.acked WHERE id IN ("
                 + String.join(",", acked.stream().map(String::valueOf).toList()) + ")").trim();

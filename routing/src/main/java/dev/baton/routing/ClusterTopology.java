@@ -37,6 +37,11 @@ public interface ClusterTopology extends AutoCloseable {
         return java.time.Duration.ZERO;
     }
 
+    /** Recent writer changes and node state changes, oldest first (empty for topologies that monitor nothing). */
+    default List<ClusterEvent> events() {
+        return List.of();
+    }
+
     @Override
     void close();
 }

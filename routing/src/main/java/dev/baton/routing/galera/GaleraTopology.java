@@ -1,5 +1,6 @@
 package dev.baton.routing.galera;
 
+import dev.baton.routing.ClusterEvent;
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.ClusterTopology;
 import dev.baton.routing.Node;
@@ -45,7 +46,7 @@ public final class GaleraTopology implements ClusterTopology {
     private final WriterRecord record;
     private final Map<String, NodeHealth> health = new ConcurrentHashMap<>();
     private final List<Consumer<WriterChange>> listeners = new CopyOnWriteArrayList<>();
-    private final Deque<WriterChange> events = new ArrayDeque<>();
+    private final Deque<ClusterEvent> events = new ArrayDeque<>();
     private final AtomicBoolean decisionPending = new AtomicBoolean();
     private final ExecutorService checkers;
     private final ExecutorService decider;
@@ -119,8 +120,9 @@ public final class GaleraTopology implements ClusterTopology {
                 NodeHealth next = health.get(node.name()).after(state, settings.fall(), settings.rise());
                 health.put(node.name(), next);
                 if (next.changed()) {
-                    log.info("node {} is {}{}", node.name(), next.up() ? "up" : "down",
-                            next.up() ? " (Synced, Primary, writable)" : ": " + next.reason());
+                    String what = "node " + node.name() + " is " + (next.up() ? "up (Synced, Primary, writable)" : "down: " + next.reason());
+                    log.info(what);
+                    record(new ClusterEvent(clock.instant(), "node", node.name(), what, "monitor"));
                 }
                 requestDecision();
             } catch (RuntimeException e) {
@@ -242,17 +244,12 @@ public final class GaleraTopology implements ClusterTopology {
         }
         current = next;
         WriterChange change = new WriterChange(clock.instant(), previous, next, reason, by);
-        synchronized (events) {
-            events.addLast(change);
-            while (events.size() > EVENTS_KEPT) {
-                events.removeFirst();
-            }
-        }
-        if (next instanceof WriterChoice.Writer w) {
-            log.info("writer is now {} (epoch {}): {}", w.node(), w.epoch(), reason);
-        } else {
-            log.info("no writer: {}", ((WriterChoice.NoWriter) next).reason());
-        }
+        String what = next instanceof WriterChoice.Writer w
+                ? "writer is now " + w.node() + " (epoch " + w.epoch() + "): " + reason
+                : "no writer: " + ((WriterChoice.NoWriter) next).reason();
+        log.info(what);
+        record(new ClusterEvent(change.at(), "writer",
+                next instanceof WriterChoice.Writer w ? w.node().name() : "none", what, by));
         for (Consumer<WriterChange> listener : listeners) {
             try {
                 listener.accept(change);
@@ -284,8 +281,17 @@ public final class GaleraTopology implements ClusterTopology {
         return snapshot();
     }
 
-    /** Recent writer changes, oldest first. */
-    public List<WriterChange> events() {
+    private void record(ClusterEvent event) {
+        synchronized (events) {
+            events.addLast(event);
+            while (events.size() > EVENTS_KEPT) {
+                events.removeFirst();
+            }
+        }
+    }
+
+    @Override
+    public List<ClusterEvent> events() {
         synchronized (events) {
             return List.copyOf(events);
         }
