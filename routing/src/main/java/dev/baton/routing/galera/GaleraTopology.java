@@ -48,6 +48,7 @@ public final class GaleraTopology implements ClusterTopology {
     private final List<Consumer<WriterChange>> listeners = new CopyOnWriteArrayList<>();
     private final Deque<ClusterEvent> events = new ArrayDeque<>();
     private final AtomicBoolean decisionPending = new AtomicBoolean();
+    private final java.util.Set<String> warnedAddress = ConcurrentHashMap.newKeySet();
     private final ExecutorService checkers;
     private final ExecutorService decider;
     private volatile boolean running;
@@ -118,6 +119,13 @@ public final class GaleraTopology implements ClusterTopology {
             try {
                 GaleraNodeState state = probe.check(node);
                 NodeHealth next = health.get(node.name()).after(state, settings.fall(), settings.rise());
+                if (state.reachable() && !state.incomingAddresses().isEmpty()
+                        && !state.incomingAddresses().contains(node.address().toString()) && warnedAddress.add(node.name())) {
+                    log.warn("node {} lists the cluster's members as {}, without its configured address {}: Baton cannot "
+                            + "confirm a lost writer through the cluster's view, and will refuse clients rather than fail "
+                            + "over when a writer is unreachable. Configure node addresses as wsrep_incoming_addresses "
+                            + "reports them.", node.name(), state.incomingAddresses(), node.address());
+                }
                 health.put(node.name(), next);
                 if (next.changed()) {
                     String what = "node " + node.name() + " is " + (next.up() ? "up (Synced, Primary, writable)" : "down: " + next.reason());

@@ -76,23 +76,32 @@ public final class WriterElection {
         }
         String lost = "writer " + writer.node().name() + " lost: " + writer.reason();
         boolean answeredUnfit = writer.last() != null && writer.last().reachable();
-        if (!answeredUnfit && !evictedFromView(writer.node().address(), health)) {
-            return new Refuse("writer " + writer.node().name() + " is unreachable from this Baton (" + writer.reason()
-                    + ") but the cluster still lists it as a member; not routing anywhere else");
-        }
         if (eligible.isEmpty()) {
             List<NodeHealth> others = health.stream().filter(h -> h != writer).toList();
             return new Refuse(lost + "; no other node is healthy (" + downReasons(others) + ")");
+        }
+        if (!answeredUnfit && !evictedFromView(writer.node().address(), health)) {
+            return new Refuse("writer " + writer.node().name() + " is unreachable from this Baton (" + writer.reason()
+                    + ") but the cluster still lists it as a member; not routing anywhere else");
         }
         Node next = eligible.get(0).node();
         return new Propose(next, stored.epoch(), lost + "; elected " + next.name());
     }
 
-    /** A healthy Primary member lists its view's members, and {@code address} is not among them. */
+    /**
+     * A healthy Primary member lists its view's members, and {@code address} is not among them. Only a member
+     * whose list contains its own configured address counts: otherwise the cluster reports addresses in another
+     * form (host names, other interfaces, AUTO) and absence proves nothing.
+     */
     static boolean evictedFromView(HostPort address, List<NodeHealth> health) {
         return health.stream()
-                .filter(h -> h.up() && h.last() != null && !h.last().incomingAddresses().isEmpty())
+                .filter(h -> h.up() && h.last() != null && comparable(h))
                 .anyMatch(h -> !h.last().incomingAddresses().contains(address.toString()));
+    }
+
+    /** True when the node's view lists the node itself under its configured address. */
+    static boolean comparable(NodeHealth h) {
+        return h.last().incomingAddresses().contains(h.node().address().toString());
     }
 
     static String downReasons(List<NodeHealth> health) {

@@ -96,6 +96,25 @@ class WriterElectionTest {
     }
 
     @Test
+    void viewInAnotherAddressFormProvesNothingSoTheWriterIsNotReplaced() {
+        // The cluster reports host names while Baton's config has IP addresses: db1's absence from the list means
+        // nothing, and a Baton with a bad link to db1 must not move the writer for everyone.
+        Set<String> names = Set.of("galera-2:3306", "galera-3:3306", "galera-1:3306");
+        GaleraNodeState seen = new GaleraNodeState(Instant.EPOCH, null, 4, "Synced", true, "Primary", false, "NONE", false,
+                1, 3, names, 0, 0, 300);
+        var d = WriterElection.decide(stored("db1", 3), List.of(unreachable(DB1), new NodeHealth(DB2, true, null, 0, seen, false),
+                new NodeHealth(DB3, true, null, 0, seen, false)), false);
+        assertInstanceOf(WriterElection.Refuse.class, d);
+    }
+
+    @Test
+    void everyNodeUnreachableSaysSoRatherThanBlamingTheLink() {
+        var d = WriterElection.decide(stored("db1", 3), List.of(unreachable(DB1), unreachable(DB2), unreachable(DB3)), false);
+        assertEquals("writer db1 lost: connection refused; no other node is healthy (db2: connection refused; db3: connection refused)",
+                assertInstanceOf(WriterElection.Refuse.class, d).reason());
+    }
+
+    @Test
     void writerThatAnswersUnfitIsReplacedWithoutWaitingForTheView() {
         var d = WriterElection.decide(stored("db1", 3), List.of(answeredUnfit(DB1, "Primary"), healthy(DB2, 1, DB1, DB2, DB3),
                 healthy(DB3, 2, DB1, DB2, DB3)), false);
