@@ -191,6 +191,7 @@ start() {
       GRANT ALL PRIVILEGES ON *.* TO 'app'@'%';
       CREATE USER IF NOT EXISTS 'baton_monitor'@'%' IDENTIFIED BY 'monitor';
       GRANT PROCESS, REPLICATION CLIENT ON *.* TO 'baton_monitor'@'%';
+      GRANT SELECT ON mysql.wsrep_cluster_members TO 'baton_monitor'@'%';
       GRANT ALL ON baton.* TO 'baton_monitor'@'%';
       CREATE DATABASE IF NOT EXISTS baton_test;"
     touch "$DIR/users-created"

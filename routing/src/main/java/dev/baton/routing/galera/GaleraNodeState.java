@@ -8,12 +8,25 @@ import java.util.Set;
  * (wsrep_local_state 4), wsrep_ready ON, a Primary component, no desync, no rejected queries and read_only OFF.
  *
  * @param error             why the check failed (unreachable, timeout, access denied), or null if it answered
- * @param incomingAddresses the client addresses of the members of the node's current view (wsrep_incoming_addresses)
+ * @param incomingAddresses the client addresses of the members of the node's current view (wsrep_incoming_addresses;
+ *                          often just AUTO)
+ * @param gcommUuid         the node's own member id in the group (wsrep_gcomm_uuid), new at every start
+ * @param memberUuids       the member ids of the node's current view (mysql.wsrep_cluster_members), empty if unreadable
  */
 public record GaleraNodeState(Instant checkedAt, String error, int localState, String localStateComment, boolean ready,
                               String clusterStatus, boolean desync, String rejectQueries, boolean readOnly,
                               int localIndex, int clusterSize, Set<String> incomingAddresses,
-                              double flowControlPaused, long localRecvQueue, long maxConnections) {
+                              double flowControlPaused, long localRecvQueue, long maxConnections,
+                              String gcommUuid, Set<String> memberUuids) {
+
+    /** A state without membership ids, as seen when they cannot be read. */
+    public GaleraNodeState(Instant checkedAt, String error, int localState, String localStateComment, boolean ready,
+                           String clusterStatus, boolean desync, String rejectQueries, boolean readOnly, int localIndex,
+                           int clusterSize, Set<String> incomingAddresses, double flowControlPaused, long localRecvQueue,
+                           long maxConnections) {
+        this(checkedAt, error, localState, localStateComment, ready, clusterStatus, desync, rejectQueries, readOnly,
+                localIndex, clusterSize, incomingAddresses, flowControlPaused, localRecvQueue, maxConnections, null, Set.of());
+    }
 
     public static GaleraNodeState unreachable(Instant at, String error) {
         return new GaleraNodeState(at, error, -1, null, false, null, false, null, false, -1, 0, Set.of(), 0, 0, 0);

@@ -24,7 +24,8 @@ import java.util.stream.Collectors;
 public final class GaleraProbe {
     private static final String STATUS = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state',"
             + "'wsrep_local_state_comment','wsrep_ready','wsrep_cluster_status','wsrep_local_index','wsrep_cluster_size',"
-            + "'wsrep_incoming_addresses','wsrep_flow_control_paused','wsrep_local_recv_queue')";
+            + "'wsrep_incoming_addresses','wsrep_flow_control_paused','wsrep_local_recv_queue','wsrep_gcomm_uuid')";
+    private static final String MEMBERS = "SELECT node_uuid FROM mysql.wsrep_cluster_members";
     private static final String VARIABLES = "SELECT @@global.read_only, @@global.wsrep_desync, @@global.wsrep_reject_queries, "
             + "@@global.max_connections";
 
@@ -44,6 +45,7 @@ public final class GaleraProbe {
                     status.put(rs.getString(1).toLowerCase(), rs.getString(2));
                 }
             }
+            Set<String> members = members(s);
             try (ResultSet rs = s.executeQuery(VARIABLES)) {
                 rs.next();
                 return new GaleraNodeState(clock.instant(), null,
@@ -53,7 +55,7 @@ public final class GaleraProbe {
                         intOf(status.get("wsrep_local_index"), -1), intOf(status.get("wsrep_cluster_size"), 0),
                         addresses(status.get("wsrep_incoming_addresses")),
                         doubleOf(status.get("wsrep_flow_control_paused")), longOf(status.get("wsrep_local_recv_queue")),
-                        rs.getLong(4));
+                        rs.getLong(4), status.get("wsrep_gcomm_uuid"), members);
             }
         } catch (SQLException e) {
             return GaleraNodeState.unreachable(clock.instant(), describe(node, e));
@@ -100,6 +102,22 @@ public final class GaleraProbe {
             return "unreachable: " + why;
         }
         return message;
+    }
+
+    /**
+     * The member ids of the node's current view. Empty when the monitor user may not read the table (it needs
+     * SELECT on mysql.wsrep_cluster_members) or the server has none: the election then falls back to addresses.
+     */
+    private static Set<String> members(Statement s) {
+        Set<String> ids = new LinkedHashSet<>();
+        try (ResultSet rs = s.executeQuery(MEMBERS)) {
+            while (rs.next()) {
+                ids.add(rs.getString(1));
+            }
+        } catch (SQLException e) {
+            return Set.of();
+        }
+        return ids;
     }
 
     private static Set<String> addresses(String value) {

@@ -119,14 +119,14 @@ public final class GaleraTopology implements ClusterTopology {
             try {
                 GaleraNodeState state = probe.check(node);
                 NodeHealth next = health.get(node.name()).after(state, settings.fall(), settings.rise());
-                if (state.reachable() && !state.incomingAddresses().isEmpty()
-                        && !state.incomingAddresses().contains(node.address().toString()) && warnedAddress.add(node.name())) {
-                    log.warn("node {} lists the cluster's members as {}, without its configured address {}: Baton cannot "
-                            + "confirm a lost writer through the cluster's view, and will refuse clients rather than fail "
-                            + "over when a writer is unreachable. Configure node addresses as wsrep_incoming_addresses "
-                            + "reports them.", node.name(), state.incomingAddresses(), node.address());
-                }
                 health.put(node.name(), next);
+                if (state.reachable() && !WriterElection.comparable(next) && warnedAddress.add(node.name())) {
+                    log.warn("node {} shows no usable membership view (mysql.wsrep_cluster_members unreadable: grant "
+                            + "SELECT on it to the monitor user; wsrep_incoming_addresses {} lacks its configured address "
+                            + "{}): Baton cannot confirm a lost writer through the cluster's view, and will refuse clients "
+                            + "rather than fail over when a writer is unreachable", node.name(), state.incomingAddresses(),
+                            node.address());
+                }
                 if (next.changed()) {
                     String what = "node " + node.name() + " is " + (next.up() ? "up (Synced, Primary, writable)" : "down: " + next.reason());
                     log.info(what);

@@ -1,6 +1,5 @@
 package dev.baton.routing.galera;
 
-import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
 
 import java.util.Comparator;
@@ -80,7 +79,7 @@ public final class WriterElection {
             List<NodeHealth> others = health.stream().filter(h -> h != writer).toList();
             return new Refuse(lost + "; no other node is healthy (" + downReasons(others) + ")");
         }
-        if (!answeredUnfit && !evictedFromView(writer.node().address(), health)) {
+        if (!answeredUnfit && !evictedFromView(writer, health)) {
             return new Refuse("writer " + writer.node().name() + " is unreachable from this Baton (" + writer.reason()
                     + ") but the cluster still lists it as a member; not routing anywhere else");
         }
@@ -89,19 +88,35 @@ public final class WriterElection {
     }
 
     /**
-     * A healthy Primary member lists its view's members, and {@code address} is not among them. Only a member
-     * whose list contains its own configured address counts: otherwise the cluster reports addresses in another
-     * form (host names, other interfaces, AUTO) and absence proves nothing.
+     * A healthy Primary member's view no longer contains the writer. By member id (wsrep_gcomm_uuid against
+     * mysql.wsrep_cluster_members) when both are known; else by client address (wsrep_incoming_addresses), and
+     * then only from a member whose list names itself by its configured address: otherwise the cluster reports
+     * addresses in another form (host names, AUTO) and absence proves nothing.
      */
-    static boolean evictedFromView(HostPort address, List<NodeHealth> health) {
-        return health.stream()
-                .filter(h -> h.up() && h.last() != null && comparable(h))
-                .anyMatch(h -> !h.last().incomingAddresses().contains(address.toString()));
+    static boolean evictedFromView(NodeHealth writer, List<NodeHealth> health) {
+        String uuid = writer.knownUuid();
+        for (NodeHealth h : health) {
+            if (h == writer || !h.up() || h.last() == null) {
+                continue;
+            }
+            GaleraNodeState view = h.last();
+            if (uuid != null && view.gcommUuid() != null && view.memberUuids().contains(view.gcommUuid())) {
+                if (!view.memberUuids().contains(uuid)) {
+                    return true;
+                }
+            } else if (view.incomingAddresses().contains(h.node().address().toString())
+                    && !view.incomingAddresses().contains(writer.node().address().toString())) {
+                return true;
+            }
+        }
+        return false;
     }
 
-    /** True when the node's view lists the node itself under its configured address. */
+    /** True when the node's view can tell who is a member: by its own id, or by its configured address. */
     static boolean comparable(NodeHealth h) {
-        return h.last().incomingAddresses().contains(h.node().address().toString());
+        GaleraNodeState v = h.last();
+        return (v.gcommUuid() != null && v.memberUuids().contains(v.gcommUuid()))
+                || v.incomingAddresses().contains(h.node().address().toString());
     }
 
     static String downReasons(List<NodeHealth> health) {

@@ -107,6 +107,32 @@ class WriterElectionTest {
         assertInstanceOf(WriterElection.Refuse.class, d);
     }
 
+    /** A node seen by member id only: wsrep_incoming_addresses says AUTO, as MariaDB reports by default. */
+    private static NodeHealth healthyById(Node node, String uuid, String... members) {
+        GaleraNodeState state = new GaleraNodeState(Instant.EPOCH, null, 4, "Synced", true, "Primary", false, "NONE", false,
+                0, members.length, Set.of("AUTO"), 0, 0, 300, uuid, new LinkedHashSet<>(List.of(members)));
+        return new NodeHealth(node, true, null, 0, state, false);
+    }
+
+    private static NodeHealth unreachableOnceKnownAs(Node node, String uuid) {
+        return new NodeHealth(node, false, "connection refused", 0,
+                GaleraNodeState.unreachable(Instant.EPOCH, "connection refused"), false, uuid);
+    }
+
+    @Test
+    void writerMissingFromTheMembersTableIsReplacedEvenWhenAddressesSayAuto() {
+        var d = WriterElection.decide(stored("db1", 4), List.of(unreachableOnceKnownAs(DB1, "u1"),
+                healthyById(DB2, "u2", "u2", "u3"), healthyById(DB3, "u3", "u2", "u3")), false);
+        assertEquals(DB2, assertInstanceOf(WriterElection.Propose.class, d).candidate());
+    }
+
+    @Test
+    void writerStillInTheMembersTableIsNotReplacedByABatonThatCannotReachIt() {
+        var d = WriterElection.decide(stored("db1", 4), List.of(unreachableOnceKnownAs(DB1, "u1"),
+                healthyById(DB2, "u2", "u1", "u2", "u3"), healthyById(DB3, "u3", "u1", "u2", "u3")), false);
+        assertInstanceOf(WriterElection.Refuse.class, d);
+    }
+
     @Test
     void everyNodeUnreachableSaysSoRatherThanBlamingTheLink() {
         var d = WriterElection.decide(stored("db1", 3), List.of(unreachable(DB1), unreachable(DB2), unreachable(DB3)), false);
