@@ -2,6 +2,7 @@ package dev.baton.proxy;
 
 import dev.baton.proxy.config.BatonConfig;
 import dev.baton.proxy.config.ConfigException;
+import dev.baton.routing.ClientQuota;
 import dev.baton.routing.ClusterTopology;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
@@ -36,6 +37,7 @@ public final class BatonProxy implements AutoCloseable {
 
     private final BatonConfig config;
     private final ClusterTopology topology;
+    private final ClientQuota quota;
     private final Transport transport = Transport.best();
     private final EventLoopGroup acceptGroup;
     private final EventLoopGroup ioGroup;
@@ -50,6 +52,7 @@ public final class BatonProxy implements AutoCloseable {
     private BatonProxy(BatonConfig config) {
         this.config = config;
         this.topology = config.clusterType().create(config.cluster());
+        this.quota = new ClientQuota(config.quotas());
         this.acceptGroup = transport.newGroup(1);
         this.ioGroup = transport.newGroup(config.ioThreads());
         topology.onWriterChange(this::writerChanged);
@@ -134,6 +137,11 @@ public final class BatonProxy implements AutoCloseable {
 
     public ClusterTopology topology() {
         return topology;
+    }
+
+    /** Connection budgets and who uses how much of them. */
+    public ClientQuota quota() {
+        return quota;
     }
 
     Transport transport() {

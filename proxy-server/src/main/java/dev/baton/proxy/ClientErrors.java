@@ -16,6 +16,14 @@ final class ClientErrors {
     private ClientErrors() {
     }
 
+    static final int ER_CON_COUNT_ERROR = 1040;
+
+    /** A client over its connection budget: the server's own "Too many connections" code and state. */
+    static ErrPacket overQuota(String usage) {
+        return new ErrPacket(ER_CON_COUNT_ERROR, "08004", "Too many connections: " + usage
+                + "; close idle connections or raise the quota in Baton's config");
+    }
+
     static ErrPacket noWriter(String reason) {
         return new ErrPacket(NO_WRITER, "08S01", "no writer available: " + reason);
     }

@@ -9,6 +9,7 @@ import dev.baton.protocol.MalformedPacketException;
 import dev.baton.protocol.PacketFramer;
 import dev.baton.protocol.PacketScanner;
 import dev.baton.protocol.Packets;
+import dev.baton.routing.ClientQuota;
 import dev.baton.routing.Node;
 import dev.baton.routing.WriterChoice;
 import io.netty.bootstrap.Bootstrap;
@@ -75,6 +76,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean flushClient;
     private ErrPacket rejection;
     private ErrPacket refusal;
+    private ClientQuota.Slot slot;
     private int rejectionSequence;
 
     ClientSession(BatonProxy proxy) {
@@ -87,7 +89,28 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
         client.config().setAutoRead(false); // nothing to read until the client has seen a greeting
+        ClientQuota.Key key = proxy.quota().settings().key();
+        if (key.knownAtAccept() && !admit(key.of(clientAddress(), null))) {
+            return; // refused before any backend connection is opened
+        }
         chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
+    }
+
+    /** Takes a quota slot for {@code client}; if there is none, refuses the client (and says so) and returns false. */
+    private boolean admit(String clientKey) {
+        ClientQuota.Admission admission = proxy.quota().admit(clientKey);
+        if (admission instanceof ClientQuota.Slot granted) {
+            slot = granted;
+            return true;
+        }
+        String usage = ((ClientQuota.Rejected) admission).message();
+        log.debug("refusing {}: {}", client.remoteAddress(), usage);
+        refuseWith(ClientErrors.overQuota(usage));
+        return false;
+    }
+
+    private String clientAddress() {
+        return client.remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : String.valueOf(client.remoteAddress());
     }
 
     /** Connects to the writer, or waits for one (an election) until {@code waitUntil}, then refuses. */
@@ -197,6 +220,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             deadline.cancel(false);
         }
         closeAfterFlush(backend);
+        if (slot != null) {
+            slot.release(); // every way a session ends passes here
+        }
         proxy.sessionClosed(this);
     }
 
@@ -241,6 +267,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             payload.setIntLE(payload.readerIndex() + HandshakeResponse41.CAPABILITIES_OFFSET, capabilities);
             if ((capabilities & CapabilityFlags.CLIENT_MYSQL) == 0) {
                 payload.setIntLE(payload.readerIndex() + 28, response.mariadbCapabilities() & ~CapabilityFlags.UNSUPPORTED_MARIADB);
+            }
+            ClientQuota.Key key = proxy.quota().settings().key();
+            if (!key.knownAtAccept()) {
+                ClientQuota.Admission admission = proxy.quota().admit(key.of(clientAddress(), response.user()));
+                if (admission instanceof ClientQuota.Rejected rejected) {
+                    fail(ClientErrors.overQuota(rejected.message()), sequenceId + 1);
+                    return;
+                }
+                slot = (ClientQuota.Slot) admission;
             }
             tracker = new CommandTracker(capabilities & serverCapabilities, response.database());
             user = response.user();
@@ -412,10 +447,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (backendNode != null) {
             proxy.topology().connectFailed(backendNode, reason);
         }
+        refuseWith(ClientErrors.noWriter(reason));
+    }
+
+    /** Greets the client with Baton's own greeting and answers its handshake response with {@code error}. */
+    private void refuseWith(ErrPacket error) {
         if (backend != null) {
             backend.close();
         }
-        refusal = ClientErrors.noWriter(reason);
+        refusal = error;
         phase = Phase.REFUSING;
         if (deadline != null) {
             deadline.cancel(false);

@@ -1,5 +1,6 @@
 package dev.baton.proxy.config;
 
+import dev.baton.routing.ClientQuota;
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
@@ -20,9 +21,11 @@ import java.util.List;
  * @param connectTimeout    how long a new client waits for the writer's TCP connect and greeting
  * @param handshakeTimeout  how long a client has to finish authentication
  * @param ioThreads         Netty event loop threads
+ * @param quotas            connection budgets per client and in all
  */
 public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
-                          ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, int ioThreads) {
+                          ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, int ioThreads,
+                          ClientQuota.Settings quotas) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6033);
     public static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", 6034);
@@ -38,16 +41,21 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
         return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
                 ClusterSpec.ofNodes(List.of(new Node("db1", server, 1))), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-                defaultIoThreads());
+                defaultIoThreads(), ClientQuota.Settings.defaults());
     }
 
     public BatonConfig withTimeouts(Duration connect, Duration handshake) {
-        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, ioThreads);
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, ioThreads, quotas);
     }
 
     /** The same config in front of another cluster. */
     public BatonConfig withCluster(TopologyType type, ClusterSpec spec) {
-        return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, ioThreads);
+        return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, ioThreads, quotas);
+    }
+
+    /** The same config with other connection budgets. */
+    public BatonConfig withQuotas(ClientQuota.Settings settings) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, ioThreads, settings);
     }
 
     public static int defaultIoThreads() {

@@ -1,5 +1,6 @@
 package dev.baton.proxy.config;
 
+import dev.baton.routing.ClientQuota;
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
@@ -30,7 +31,9 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Duration MAX_DURATION = Duration.ofHours(1);
-    private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name");
+    private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name",
+            "quotas");
+    private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry");
     private static final Set<String> ADMIN_KEYS = Set.of("listen");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema");
     private static final Set<String> GALERA_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
@@ -120,7 +123,33 @@ public final class ConfigLoader {
         if (top.containsKey("io-threads")) {
             ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
         }
-        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, ioThreads);
+        ClientQuota.Settings quotas = top.containsKey("quotas") ? quotas(top.get("quotas")) : ClientQuota.Settings.defaults();
+        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, ioThreads, quotas);
+    }
+
+    private ClientQuota.Settings quotas(Object value) throws ConfigException {
+        ClientQuota.Settings d = ClientQuota.Settings.defaults();
+        Map<String, Object> quotas = map(value, "quotas");
+        checkKeys(quotas, QUOTA_KEYS, "quotas");
+        ClientQuota.Key key = d.key();
+        if (quotas.containsKey("key")) {
+            try {
+                key = ClientQuota.Key.byConfigName(string(quotas.get("key"), "quotas.key", true));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(file, "quotas.key", e.getMessage());
+            }
+        }
+        int perClient = quotas.containsKey("per-client") ? integer(quotas.get("per-client"), "quotas.per-client", 1, 100_000) : d.perClient();
+        int maxTotal = quotas.containsKey("max-total") ? integer(quotas.get("max-total"), "quotas.max-total", 1, 1_000_000) : d.maxTotal();
+        java.util.Map<String, Integer> overrides = new java.util.LinkedHashMap<>();
+        if (quotas.containsKey("clients")) {
+            Map<String, Object> clients = map(quotas.get("clients"), "quotas.clients");
+            for (Map.Entry<String, Object> e : clients.entrySet()) {
+                overrides.put(e.getKey(), integer(e.getValue(), "quotas.clients." + e.getKey(), 0, 100_000));
+            }
+        }
+        Duration idle = duration(quotas.get("idle-expiry"), "quotas.idle-expiry", d.idleExpiry());
+        return new ClientQuota.Settings(key, perClient, maxTotal, overrides, idle);
     }
 
     private ClusterSpec clusterSpec(TopologyType type, Map<String, Object> cluster, List<Node> nodes, String instanceName)

@@ -43,7 +43,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, timeouts)",
+            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, quotas, timeouts)",
             "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen)",
             "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
             "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
@@ -65,6 +65,9 @@ class ConfigLoaderTest {
             "monitor for single | %NODES%  monitor: {user: m, password: p} | baton.yaml: cluster.monitor: applies to cluster type 'galera' only",
             "unknown monitor key | cluster:\\n  type: galera\\n  monitor: {user: m, password: p, intervall: 1s}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.intervall: unknown key (known here: fall, interval, password, password-env, rise, timeout, user)",
             "failback not boolean | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  failback: sometimes\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.failback: expected true or false, got 'sometimes'",
+            "unknown quota key | %NODES%quotas:\\n  key: rack | baton.yaml: quotas.key: unknown quota key 'rack' (known: client-address, user, user-and-address)",
+            "quota not a number | %NODES%quotas:\\n  per-client: lots | baton.yaml: quotas.per-client: expected a whole number, got 'lots'",
+            "unknown quota setting | %NODES%quotas:\\n  per-clients: 5 | baton.yaml: quotas.per-clients: unknown key (known here: clients, idle-expiry, key, max-total, per-client)",
             "huge duration | %NODES%timeouts:\\n  connect: 99999999999999999999s | baton.yaml: timeouts.connect: '99999999999999999999s' is longer than the most allowed, 1h",
             "long duration | %NODES%timeouts:\\n  connect: 2h | baton.yaml: timeouts.connect: '2h' is longer than the most allowed, 1h",
             "zero duration | %NODES%timeouts:\\n  handshake: 0s | baton.yaml: timeouts.handshake: must be more than zero",
@@ -108,6 +111,18 @@ class ConfigLoaderTest {
         assertEquals("baton", config.cluster().schema());
         assertEquals(false, config.cluster().failback());
         assertEquals(false, config.cluster().monitor().toString().contains("secret"), "the password never reaches a log line");
+    }
+
+    @Test
+    void quotasDefaultToTheRancherGuideAndReadAsWritten() throws ConfigException {
+        var d = ConfigLoader.parse("baton.yaml", NODES).quotas();
+        assertEquals(dev.baton.routing.ClientQuota.Key.CLIENT_ADDRESS, d.key());
+        assertEquals(50, d.perClient());
+        assertEquals(250, d.maxTotal());
+        var q = ConfigLoader.parse("baton.yaml", NODES + "quotas:\n  key: client-address\n  per-client: 50\n  max-total: 250\n"
+                + "  clients:\n    \"10.0.0.12\": 80\n").quotas();
+        assertEquals(80, q.overrides().get("10.0.0.12"));
+        assertEquals(250, q.maxTotal());
     }
 
     @Test
