@@ -90,6 +90,16 @@ class GaleraFailoverIT {
     @Order(2)
     void killNineOfTheWriterFailsOverWithoutLosingACommittedRow() throws Exception {
         failoverUnderLoad("kill -9", node -> cluster.kill9(node), Duration.ofSeconds(20));
+        String text = MetricsIT.scrape(a);
+        assertEquals(0, MetricsIT.value(text, "baton_node_up{node=\"db1\"}"));
+        assertEquals(1, MetricsIT.value(text, "baton_node_up{node=\"" + a.writer() + "\"}"));
+        assertEquals(1, MetricsIT.value(text, "baton_writer{node=\"" + a.writer() + "\"}"));
+        assertEquals(0, MetricsIT.value(text, "baton_writer{node=\"db1\"}"));
+        assertTrue(MetricsIT.value(text, "baton_node_flow_control_paused{node=\"" + a.writer() + "\"}") >= 0);
+        assertTrue(MetricsIT.value(text, "baton_writer_changes_total{reason=\"failover\"}") >= 1,
+                "the failover is counted by each instance, also by the one that followed the other's change");
+        double seconds = MetricsIT.value(text, "baton_failover_seconds_count") + MetricsIT.value(MetricsIT.scrape(b), "baton_failover_seconds_count");
+        assertTrue(seconds >= 1, "the failover's duration is recorded");
     }
 
     @Test

@@ -58,6 +58,7 @@ public final class CommandTracker {
     private int preparedColumns;
     private boolean clientSendsInfile;
     private boolean untracked;
+    private CommandType lastCommand;
     private boolean authenticated;
     private boolean authFailed;
     private int status;
@@ -113,8 +114,14 @@ public final class CommandTracker {
         return authenticated && inFlight.isEmpty() && !clientSendsInfile && !untracked && !inTransaction();
     }
 
+    /** The command the last client message started, or null if it started none (auth data, file data, garbage). */
+    public CommandType lastCommand() {
+        return lastCommand;
+    }
+
     /** Reads the start of a message from the client. */
     public ClientVerdict onClientMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        lastCommand = null;
         if (untracked) {
             return ClientVerdict.FORWARD;
         }
@@ -138,6 +145,7 @@ public final class CommandTracker {
         if (sequenceId != 0) {
             return ClientVerdict.OUT_OF_ORDER;
         }
+        lastCommand = command;
         switch (command.response()) {
             case NONE:
                 return command == CommandType.QUIT ? ClientVerdict.QUIT : ClientVerdict.FORWARD;

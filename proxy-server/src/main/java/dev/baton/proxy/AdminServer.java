@@ -24,8 +24,8 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The admin HTTP listener. For now it answers {@code GET /healthz}: 200 with the writer when Baton can route,
- * 503 with the reason when it cannot, so a load balancer or an orchestrator can probe Baton itself.
+ * The admin HTTP listener: {@code GET /healthz} (200 with the writer when Baton can route, 503 with the reason when
+ * it cannot, so a load balancer or an orchestrator can probe Baton itself) and {@code GET /metrics} (Prometheus).
  */
 final class AdminServer {
     private AdminServer() {
@@ -54,7 +54,12 @@ final class AdminServer {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
             String path = new QueryStringDecoder(request.uri()).path();
             FullHttpResponse response;
-            if (!path.equals("/healthz")) {
+            if (path.equals("/metrics") && request.method().equals(HttpMethod.GET)) {
+                response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                        Unpooled.copiedBuffer(proxy.scrapeMetrics(), StandardCharsets.UTF_8));
+                response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+            } else if (!path.equals("/healthz")) {
                 response = json(HttpResponseStatus.NOT_FOUND, "{\"error\":\"no such endpoint: " + escape(path) + "\"}");
             } else if (!request.method().equals(HttpMethod.GET)) {
                 response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use GET\"}");

@@ -38,6 +38,7 @@ public final class BatonProxy implements AutoCloseable {
     private final BatonConfig config;
     private final ClusterTopology topology;
     private final ClientQuota quota;
+    private final BatonMetrics metrics;
     private final Transport transport = Transport.best();
     private final EventLoopGroup acceptGroup;
     private final EventLoopGroup ioGroup;
@@ -53,6 +54,7 @@ public final class BatonProxy implements AutoCloseable {
         this.config = config;
         this.topology = config.clusterType().create(config.cluster());
         this.quota = new ClientQuota(config.quotas());
+        this.metrics = new BatonMetrics(this);
         this.acceptGroup = transport.newGroup(1);
         this.ioGroup = transport.newGroup(config.ioThreads());
         topology.onWriterChange(this::writerChanged);
@@ -142,6 +144,15 @@ public final class BatonProxy implements AutoCloseable {
     /** Connection budgets and who uses how much of them. */
     public ClientQuota quota() {
         return quota;
+    }
+
+    BatonMetrics metrics() {
+        return metrics;
+    }
+
+    /** The Prometheus text exposition, as served at /metrics. */
+    public String scrapeMetrics() {
+        return metrics.scrape();
     }
 
     Transport transport() {

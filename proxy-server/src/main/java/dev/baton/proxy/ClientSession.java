@@ -299,6 +299,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             fail(rejection, rejectionSequence);
             return;
         }
+        proxy.metrics().clientBytes(buf.readableBytes());
         backend.write(buf, backend.voidPromise());
         flushBackend = true;
         if (!backend.isWritable()) {
@@ -320,6 +321,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 rejectionSequence = sequenceId + 1;
                 return false;
             default:
+                if (tracker.lastCommand() != null) {
+                    proxy.metrics().command(tracker.lastCommand());
+                }
                 return true;
         }
     }
@@ -413,6 +417,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (tracker != null) {
             fromServer.scan(buf, serverListener);
         }
+        proxy.metrics().serverBytes(buf.readableBytes());
         client.write(buf, client.voidPromise());
         flushClient = true;
         if (!client.isWritable()) {

@@ -37,6 +37,11 @@ public interface ClusterTopology extends AutoCloseable {
         return java.time.Duration.ZERO;
     }
 
+    /** Every monitored node's health as last seen (empty for topologies that monitor nothing). */
+    default List<NodeReport> nodeReports() {
+        return List.of();
+    }
+
     /** Recent writer changes and node state changes, oldest first (empty for topologies that monitor nothing). */
     default List<ClusterEvent> events() {
         return List.of();

@@ -284,6 +284,12 @@ public final class GaleraTopology implements ClusterTopology {
         listeners.add(listener);
     }
 
+    @Override
+    public List<dev.baton.routing.NodeReport> nodeReports() {
+        return snapshot().stream().map(h -> new dev.baton.routing.NodeReport(h.node().name(), h.up(), h.reason(),
+                h.last() == null ? 0 : h.last().flowControlPaused(), h.last() == null ? 0 : h.last().localRecvQueue())).toList();
+    }
+
     /** Health of every node as last seen, in config order. */
     public List<NodeHealth> health() {
         return snapshot();

@@ -1,0 +1,188 @@
+package dev.baton.proxy;
+
+import dev.baton.protocol.CommandType;
+import dev.baton.routing.ClientQuota;
+import dev.baton.routing.ClusterEvent;
+import dev.baton.routing.Node;
+import dev.baton.routing.NodeReport;
+import dev.baton.routing.WriterChange;
+import dev.baton.routing.WriterChoice;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Baton's Prometheus metrics (names in docs/metrics.md). Counters on the data path are LongAdders bumped per read
+ * or per command, never per byte; per-client and per-node series are refreshed at scrape time from the quota's
+ * and topology's own books, and a client's series disappear when the quota forgets the client.
+ */
+final class BatonMetrics {
+    private final BatonProxy proxy;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final LongAdder bytesFromClients = new LongAdder();
+    private final LongAdder bytesFromServers = new LongAdder();
+    private final LongAdder[] commands = new LongAdder[CommandType.values().length];
+    private final Map<String, List<Meter>> clientMeters = new HashMap<>();
+    private final Set<String> nodeMetersRegistered = new HashSet<>();
+    private final Timer failover;
+
+    BatonMetrics(BatonProxy proxy) {
+        this.proxy = proxy;
+        for (CommandType type : CommandType.values()) {
+            LongAdder adder = new LongAdder();
+            commands[type.ordinal()] = adder;
+            FunctionCounter.builder("baton.commands", adder, LongAdder::sum).tag("command", type.name().toLowerCase())
+                    .description("Commands clients sent, by type").register(registry);
+        }
+        FunctionCounter.builder("baton.client.bytes", bytesFromClients, LongAdder::sum).baseUnit("bytes")
+                .description("Bytes received from clients and forwarded to the writer").register(registry);
+        FunctionCounter.builder("baton.server.bytes", bytesFromServers, LongAdder::sum).baseUnit("bytes")
+                .description("Bytes received from the writer and forwarded to clients").register(registry);
+        Gauge.builder("baton.sessions", proxy, BatonProxy::activeSessions)
+                .description("Client connections open now, in any phase").register(registry);
+        failover = Timer.builder("baton.failover").publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(100)).maximumExpectedValue(Duration.ofMinutes(2))
+                .description("Time from the writer going down to a new writer, per failover").register(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        for (Node node : proxy.topology().nodes()) {
+            Gauge.builder("baton.writer", () -> proxy.topology().currentWriter() instanceof WriterChoice.Writer w
+                            && w.node().equals(node) ? 1 : 0)
+                    .tag("node", node.name()).description("1 for the node new sessions go to, else 0").register(registry);
+        }
+        proxy.topology().onWriterChange(this::writerChanged);
+    }
+
+    void clientBytes(int n) {
+        bytesFromClients.add(n);
+    }
+
+    void serverBytes(int n) {
+        bytesFromServers.add(n);
+    }
+
+    void command(CommandType type) {
+        commands[type.ordinal()].increment();
+    }
+
+    private void writerChanged(WriterChange change) {
+        String reason = reasonCategory(change);
+        Counter.builder("baton.writer.changes").tag("reason", reason)
+                .description("Changes of where new sessions go, by kind of reason").register(registry).increment();
+        if (reason.equals("failover")) {
+            lostAt(change).ifPresent(at -> failover.record(Duration.between(at, change.at())));
+        }
+    }
+
+    /** When the previous writer was last seen going down, from the topology's audit trail. */
+    private java.util.Optional<Instant> lostAt(WriterChange change) {
+        String r = change.reason();
+        String previous = r.startsWith("writer ") ? r.substring(7, r.indexOf(' ', 7)) : null; // "writer db1 lost: ..."
+        List<ClusterEvent> events = proxy.topology().events();
+        for (int i = events.size() - 1; i >= 0; i--) {
+            ClusterEvent e = events.get(i);
+            if (e.kind().equals("node") && e.description().contains(" is down") && (previous == null || e.subject().equals(previous))) {
+                return java.util.Optional.of(e.at());
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    private static String reasonCategory(WriterChange change) {
+        if (!(change.current() instanceof WriterChoice.Writer)) {
+            return "no-writer";
+        }
+        String r = change.reason();
+        if (r.startsWith("failback")) {
+            return "failback";
+        }
+        if (r.contains(" lost: ")) {
+            return "failover";
+        }
+        if (r.startsWith("no writer recorded yet")) {
+            return "initial";
+        }
+        return change.previous() instanceof WriterChoice.NoWriter ? "restored" : "other";
+    }
+
+    /** The Prometheus text for one scrape. */
+    synchronized String scrape() {
+        refreshClients();
+        refreshNodes();
+        String body = registry.scrape();
+        // A gauge may not end in _total in Micrometer's naming, but the documented name of the all-clients
+        // connection count is baton_connections_total; the text format itself allows it.
+        return body + "# HELP baton_connections_total Connections held now by all clients together\n"
+                + "# TYPE baton_connections_total gauge\n"
+                + "baton_connections_total " + proxy.quota().total() + "\n";
+    }
+
+    private void refreshClients() {
+        Set<String> seen = new HashSet<>();
+        ClientQuota quota = proxy.quota();
+        for (ClientQuota.ClientUsage u : quota.usage()) {
+            seen.add(u.client());
+            clientMeters.computeIfAbsent(u.client(), client -> List.of(
+                    Gauge.builder("baton.client.connections", quota, q -> usage(q, client).connections())
+                            .tag("client", client).description("Connections a client holds now").register(registry),
+                    Gauge.builder("baton.client.connection.limit", quota, q -> q.limitFor(client))
+                            .tag("client", client).description("Connections a client may hold").register(registry),
+                    FunctionCounter.builder("baton.client.connections.rejected", quota, q -> usage(q, client).rejected())
+                            .tag("client", client).description("Connections refused because the client was over its quota")
+                            .register(registry)));
+        }
+        clientMeters.entrySet().removeIf(e -> {
+            if (seen.contains(e.getKey())) {
+                return false;
+            }
+            e.getValue().forEach(registry::remove);
+            return true;
+        });
+    }
+
+    private static ClientQuota.ClientUsage usage(ClientQuota quota, String client) {
+        return quota.usage().stream().filter(u -> u.client().equals(client)).findFirst()
+                .orElse(new ClientQuota.ClientUsage(client, 0, quota.limitFor(client), 0));
+    }
+
+    private void refreshNodes() {
+        for (NodeReport report : proxy.topology().nodeReports()) {
+            if (nodeMetersRegistered.add(report.node())) {
+                String node = report.node();
+                Gauge.builder("baton.node.up", () -> find(node).up() ? 1 : 0).tag("node", node)
+                        .description("1 if the node may be the writer, else 0").register(registry);
+                Gauge.builder("baton.node.flow.control.paused", () -> find(node).flowControlPaused()).tag("node", node)
+                        .description("wsrep_flow_control_paused: fraction of time replication was paused by flow control")
+                        .register(registry);
+                Gauge.builder("baton.node.recv.queue", () -> find(node).localRecvQueue()).tag("node", node)
+                        .description("wsrep_local_recv_queue: write sets waiting to be applied").register(registry);
+            }
+        }
+    }
+
+    private NodeReport find(String node) {
+        return proxy.topology().nodeReports().stream().filter(r -> r.node().equals(node)).findFirst()
+                .orElse(new NodeReport(node, false, "not monitored", 0, 0));
+    }
+}
