@@ -4,7 +4,7 @@
 # Never leaves the Debian mariadb service running: tests and demos start their own servers on loopback.
 set -euo pipefail
 
-packages=(mariadb-server galera-4 mariadb-client rsync sysbench haproxy socat "$@")
+packages=(mariadb-server galera-4 mariadb-client rsync sysbench haproxy socat prometheus "$@")
 
 missing=()
 for p in "${packages[@]}"; do

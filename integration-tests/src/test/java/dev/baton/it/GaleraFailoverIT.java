@@ -87,6 +87,24 @@ class GaleraFailoverIT {
     }
 
     @Test
+    @Order(1)
+    void quotaAboveTheWritersMaxConnectionsIsWarnedAbout() throws Exception {
+        try (RunningBaton c = RunningBaton.inFrontOfGalera(cluster, "baton-c", new dev.baton.routing.ClientQuota.Settings(
+                dev.baton.routing.ClientQuota.Key.CLIENT_ADDRESS, 50, 400, java.util.Map.of(), Duration.ofMinutes(10)))) {
+            c.awaitWriter(Duration.ofSeconds(20));
+            String expected = "writer db1 has max_connections=300, below quotas.max-total 400 plus 2 monitor connections: "
+                    + "raise max_connections to at least 402 or lower quotas.max-total";
+            assertEquals(expected, c.proxy().capacityWarning());
+            java.net.http.HttpResponse<String> health = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                            + c.proxy().adminAddress().getPort() + "/healthz")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertTrue(health.body().contains("\"warning\":\"" + expected + "\""), health.body());
+        }
+        assertNull(a.proxy().capacityWarning(), "250 + 2 fits in max_connections=300");
+    }
+
+    @Test
     @Order(2)
     void killNineOfTheWriterFailsOverWithoutLosingACommittedRow() throws Exception {
         failoverUnderLoad("kill -9", node -> cluster.kill9(node), Duration.ofSeconds(20));

@@ -67,7 +67,8 @@ final class AdminServer {
                 WriterChoice choice = proxy.topology().currentWriter();
                 if (choice instanceof WriterChoice.Writer w) {
                     response = json(HttpResponseStatus.OK, "{\"status\":\"ok\",\"writer\":\"" + escape(w.node().name())
-                            + "\",\"epoch\":" + w.epoch() + ",\"sessions\":" + proxy.activeSessions() + "}");
+                            + "\",\"epoch\":" + w.epoch() + ",\"sessions\":" + proxy.activeSessions()
+                            + (proxy.capacityWarning() == null ? "" : ",\"warning\":\"" + escape(proxy.capacityWarning()) + "\"") + "}");
                 } else {
                     response = json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"no-writer\",\"reason\":\""
                             + escape(((WriterChoice.NoWriter) choice).reason()) + "\"}");

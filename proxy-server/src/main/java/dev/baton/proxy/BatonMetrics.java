@@ -71,7 +71,16 @@ final class BatonMetrics {
                             && w.node().equals(node) ? 1 : 0)
                     .tag("node", node.name()).description("1 for the node new sessions go to, else 0").register(registry);
         }
+        // Every reason exists from the start at 0, so the first change is an increase Prometheus can see.
+        for (String reason : List.of("initial", "failover", "failback", "no-writer", "restored", "other")) {
+            writerChanges(reason);
+        }
         proxy.topology().onWriterChange(this::writerChanged);
+    }
+
+    private Counter writerChanges(String reason) {
+        return Counter.builder("baton.writer.changes").tag("reason", reason)
+                .description("Changes of where new sessions go, by kind of reason").register(registry);
     }
 
     void clientBytes(int n) {
@@ -88,8 +97,7 @@ final class BatonMetrics {
 
     private void writerChanged(WriterChange change) {
         String reason = reasonCategory(change);
-        Counter.builder("baton.writer.changes").tag("reason", reason)
-                .description("Changes of where new sessions go, by kind of reason").register(registry).increment();
+        writerChanges(reason).increment();
         if (reason.equals("failover")) {
             lostAt(change).ifPresent(at -> failover.record(Duration.between(at, change.at())));
         }
@@ -183,6 +191,6 @@ final class BatonMetrics {
 
     private NodeReport find(String node) {
         return proxy.topology().nodeReports().stream().filter(r -> r.node().equals(node)).findFirst()
-                .orElse(new NodeReport(node, false, "not monitored", 0, 0));
+                .orElse(new NodeReport(node, false, "not monitored", 0, 0, 0));
     }
 }

@@ -60,8 +60,42 @@ public final class BatonProxy implements AutoCloseable {
         topology.onWriterChange(this::writerChanged);
     }
 
+    /** Connections one Baton's monitor may hold on a node at once: a check and a writer-record read or write. */
+    static final int MONITOR_CONNECTIONS = 2;
+
+    private volatile String capacityWarning;
+
+    /**
+     * The warning when the writer's max_connections is below what Baton may open on it (quotas.max-total plus its
+     * monitor's connections), or null. Checked at start and on every writer change.
+     */
+    public String capacityWarning() {
+        return capacityWarning;
+    }
+
+    private void checkWriterCapacity(WriterChoice choice) {
+        if (!(choice instanceof WriterChoice.Writer w)) {
+            return;
+        }
+        long max = topology.nodeReports().stream().filter(r -> r.node().equals(w.node().name()))
+                .mapToLong(dev.baton.routing.NodeReport::maxConnections).findFirst().orElse(0);
+        if (max <= 0) {
+            return; // not known: the topology reads no server variables
+        }
+        int needed = config.quotas().maxTotal() + MONITOR_CONNECTIONS;
+        if (max < needed) {
+            capacityWarning = "writer " + w.node().name() + " has max_connections=" + max + ", below quotas.max-total "
+                    + config.quotas().maxTotal() + " plus " + MONITOR_CONNECTIONS + " monitor connections: raise "
+                    + "max_connections to at least " + needed + " or lower quotas.max-total";
+            log.warn(capacityWarning);
+        } else {
+            capacityWarning = null;
+        }
+    }
+
     /** Closes every session bound to a node that is no longer the writer (failover must not leave two writers). */
     private void writerChanged(WriterChange change) {
+        checkWriterCapacity(change.current());
         int closing = 0;
         for (ClientSession session : sessions) {
             Node bound = session.boundTo();

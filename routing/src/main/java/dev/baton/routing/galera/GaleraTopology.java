@@ -287,7 +287,8 @@ public final class GaleraTopology implements ClusterTopology {
     @Override
     public List<dev.baton.routing.NodeReport> nodeReports() {
         return snapshot().stream().map(h -> new dev.baton.routing.NodeReport(h.node().name(), h.up(), h.reason(),
-                h.last() == null ? 0 : h.last().flowControlPaused(), h.last() == null ? 0 : h.last().localRecvQueue())).toList();
+                h.last() == null ? 0 : h.last().flowControlPaused(), h.last() == null ? 0 : h.last().localRecvQueue(),
+                h.last() == null ? 0 : h.last().maxConnections())).toList();
     }
 
     /** Health of every node as last seen, in config order. */
