@@ -84,6 +84,27 @@ class QuotaIT {
     }
 
     @Test
+    void quotaKeyedByUserCountsAUserAcrossAddresses() throws Exception {
+        try (RunningBaton byUser = RunningBaton.inFrontOf(db, new ClientQuota.Settings(ClientQuota.Key.USER, 1, 250,
+                Map.of(), Duration.ofMinutes(10)))) {
+            try (Connection first = DriverManager.getConnection(byUser.mysqlUrl("baton_test",
+                    "sslMode=DISABLED&localSocketAddress=127.0.0.5"), "app", "app")) {
+                SQLException e = assertThrows(SQLException.class, () -> DriverManager.getConnection(byUser.mysqlUrl(
+                        "baton_test", "sslMode=DISABLED&localSocketAddress=127.0.0.6"), "app", "app").close());
+                assertEquals(1040, e.getErrorCode());
+                assertEquals("08004", e.getSQLState());
+                assertTrue(e.getMessage().startsWith("Too many connections: client app has 1/1 connections"), e.getMessage());
+                try (Connection other = DriverManager.getConnection(byUser.mariadbUrl("baton_test",
+                        "localSocketAddress=127.0.0.6"), "app_ed", "app")) {
+                    assertTrue(other.isValid(2), "another user has its own budget");
+                }
+            }
+            byUser.awaitNoSessions(Duration.ofSeconds(10));
+            assertEquals(0, byUser.proxy().quota().total());
+        }
+    }
+
+    @Test
     void tenThousandConnectsAndFailuresFromSeveralServersGiveEverySlotBack() throws Exception {
         String[] servers = {"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15", "127.0.0.16"};
         ExecutorService pool = Executors.newFixedThreadPool(6);
