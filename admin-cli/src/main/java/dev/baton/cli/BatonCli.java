@@ -13,6 +13,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -22,12 +24,16 @@ import java.util.regex.Pattern;
  */
 @Command(name = "baton", mixinStandardHelpOptions = true, versionProvider = BatonCli.Version.class,
         description = "Talks to a running Baton's admin API.",
-        subcommands = {BatonCli.Health.class})
+        subcommands = {BatonCli.Health.class, BatonCli.Status.class, BatonCli.Events.class})
 public final class BatonCli implements Runnable {
 
     @Option(names = "--url", scope = ScopeType.INHERIT, paramLabel = "URL",
             description = "Admin API of the Baton to ask (default: $BATON_URL or http://127.0.0.1:6034).")
     String url = System.getenv().getOrDefault("BATON_URL", "http://127.0.0.1:6034");
+
+    @Option(names = "--token", scope = ScopeType.INHERIT, paramLabel = "TOKEN",
+            description = "Bearer token of the admin API (default: $BATON_TOKEN).")
+    String token = System.getenv("BATON_TOKEN");
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -70,7 +76,7 @@ public final class BatonCli implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> response = get(parent.url, "/healthz");
+            HttpResponse<String> response = get(parent.url, "/healthz", null);
             String body = response.body();
             PrintWriter out = spec.commandLine().getOut();
             if (response.statusCode() == 200) {
@@ -96,7 +102,109 @@ public final class BatonCli implements Runnable {
         }
     }
 
-    static HttpResponse<String> get(String base, String path) throws IOException, InterruptedException {
+    /** GET of an admin API path, failing with one line unless the answer is 200. */
+    static String getOk(BatonCli parent, String path) throws IOException, InterruptedException {
+        HttpResponse<String> r = get(parent.url, path, parent.token);
+        if (r.statusCode() == 401) {
+            throw new IllegalStateException("unauthorized: give the admin token with --token or BATON_TOKEN");
+        }
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException(parent.url + path + " answered HTTP " + r.statusCode() + ": " + r.body().strip());
+        }
+        return r.body();
+    }
+
+    /** {@code baton status}: writer, nodes and clients at a glance. */
+    @Command(name = "status", description = "Shows the writer, every node's health and every client's connections.")
+    static final class Status implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.ParentCommand
+        BatonCli parent;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--json", description = "Print the admin API's JSON as it is.")
+        boolean json;
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public Integer call() throws Exception {
+            String body = getOk(parent, "/api/v1/status");
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(body.strip());
+                return 0;
+            }
+            Map<String, Object> s = (Map<String, Object>) JsonReader.parse(body);
+            Map<String, Object> totals = (Map<String, Object>) s.get("totals");
+            out.printf("writer:      %s%n", s.get("writer") == null ? "NONE (" + s.get("no_writer_reason") + ")"
+                    : s.get("writer") + " (epoch " + whole(s.get("epoch")) + ")");
+            out.printf("instance:    %s, %s cluster, up %s s, version %s%n", s.get("instance"), s.get("cluster_type"),
+                    whole(s.get("uptime_seconds")), s.get("version"));
+            out.printf("connections: %s of %s (%s sessions)%n", whole(totals.get("connections")), whole(totals.get("max_total")),
+                    whole(totals.get("sessions")));
+            if (s.get("warning") != null) {
+                out.printf("warning:     %s%n", s.get("warning"));
+            }
+            out.println();
+            out.printf("%-12s %-22s %-4s %-9s %-6s %s%n", "NODE", "ADDRESS", "PRIO", "STATE", "FLOWCTL", "REASON");
+            for (Map<String, Object> n : (List<Map<String, Object>>) s.get("nodes")) {
+                String state = !Boolean.TRUE.equals(n.get("monitored")) ? "unmonitored"
+                        : Boolean.TRUE.equals(n.get("up")) ? "up" : "down";
+                if (Boolean.TRUE.equals(n.get("writer"))) {
+                    state += "*";
+                }
+                out.printf("%-12s %-22s %-4s %-9s %-6s %s%n", n.get("name"), n.get("address"), whole(n.get("priority")), state,
+                        n.get("flow_control_paused") == null ? "-" : String.format("%.2f", (Double) n.get("flow_control_paused")),
+                        n.get("down_reason") == null ? "" : n.get("down_reason"));
+            }
+            out.println();
+            out.printf("%-24s %11s %6s %9s%n", "CLIENT", "CONNECTIONS", "LIMIT", "REJECTED");
+            for (Map<String, Object> c : (List<Map<String, Object>>) s.get("clients")) {
+                out.printf("%-24s %11s %6s %9s%n", c.get("client"), whole(c.get("connections")), whole(c.get("limit")),
+                        whole(c.get("rejected")));
+            }
+            return 0;
+        }
+    }
+
+    /** {@code baton events}: the audit trail of writer and node changes. */
+    @Command(name = "events", description = "Shows recent writer changes and node state changes, oldest first.")
+    static final class Events implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.ParentCommand
+        BatonCli parent;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--json", description = "Print the admin API's JSON as it is.")
+        boolean json;
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public Integer call() throws Exception {
+            String body = getOk(parent, "/api/v1/events");
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(body.strip());
+                return 0;
+            }
+            List<Map<String, Object>> events = (List<Map<String, Object>>) ((Map<String, Object>) JsonReader.parse(body)).get("events");
+            if (events.isEmpty()) {
+                out.println("no events yet");
+            }
+            for (Map<String, Object> e : events) {
+                out.printf("%s  %-6s %s  (by %s)%n", e.get("time"), e.get("kind"), e.get("description"), e.get("requested_by"));
+            }
+            return 0;
+        }
+    }
+
+    private static String whole(Object number) {
+        return number instanceof Double d ? String.valueOf(d.longValue()) : String.valueOf(number);
+    }
+
+    static HttpResponse<String> get(String base, String path, String token) throws IOException, InterruptedException {
         URI uri;
         try {
             uri = URI.create(base.replaceAll("/+$", "") + path);
@@ -105,8 +213,11 @@ public final class BatonCli implements Runnable {
         }
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
         try {
-            return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET();
+            if (token != null && !token.isBlank()) {
+                request.header("Authorization", "Bearer " + token);
+            }
+            return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
             throw new IOException("cannot reach Baton's admin API at " + base + " (is Baton running? is --url right?)");
         }

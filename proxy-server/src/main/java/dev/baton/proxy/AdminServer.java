@@ -53,26 +53,29 @@ final class AdminServer {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
             String path = new QueryStringDecoder(request.uri()).path();
+            boolean get = request.method().equals(HttpMethod.GET);
             FullHttpResponse response;
-            if (path.equals("/metrics") && request.method().equals(HttpMethod.GET)) {
+            if (path.equals("/metrics") && get) {
                 response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
                         Unpooled.copiedBuffer(proxy.scrapeMetrics(), StandardCharsets.UTF_8));
                 response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
                 response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-            } else if (!path.equals("/healthz")) {
+            } else if (path.equals("/healthz") && get) {
+                response = health();
+            } else if (!path.startsWith("/api/")) {
                 response = json(HttpResponseStatus.NOT_FOUND, "{\"error\":\"no such endpoint: " + escape(path) + "\"}");
-            } else if (!request.method().equals(HttpMethod.GET)) {
+            } else if (!authorized(request)) {
+                response = json(HttpResponseStatus.UNAUTHORIZED, "{\"error\":\"missing or wrong bearer token "
+                        + "(send Authorization: Bearer <admin.token>)\"}");
+                response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"baton\"");
+            } else if (!get) {
                 response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use GET\"}");
+            } else if (path.equals("/api/v1/status")) {
+                response = json(HttpResponseStatus.OK, Json.write(AdminApi.status(proxy)));
+            } else if (path.equals("/api/v1/events")) {
+                response = json(HttpResponseStatus.OK, Json.write(AdminApi.events(proxy)));
             } else {
-                WriterChoice choice = proxy.topology().currentWriter();
-                if (choice instanceof WriterChoice.Writer w) {
-                    response = json(HttpResponseStatus.OK, "{\"status\":\"ok\",\"writer\":\"" + escape(w.node().name())
-                            + "\",\"epoch\":" + w.epoch() + ",\"sessions\":" + proxy.activeSessions()
-                            + (proxy.capacityWarning() == null ? "" : ",\"warning\":\"" + escape(proxy.capacityWarning()) + "\"") + "}");
-                } else {
-                    response = json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"no-writer\",\"reason\":\""
-                            + escape(((WriterChoice.NoWriter) choice).reason()) + "\"}");
-                }
+                response = json(HttpResponseStatus.NOT_FOUND, "{\"error\":\"no such endpoint: " + escape(path) + "\"}");
             }
             boolean keepAlive = HttpUtil.isKeepAlive(request);
             HttpUtil.setKeepAlive(response, keepAlive);
@@ -80,6 +83,28 @@ final class AdminServer {
             if (!keepAlive) {
                 future.addListener(ChannelFutureListener.CLOSE);
             }
+        }
+
+        /** With admin.token set, every /api call must carry it; compared in constant time. */
+        private boolean authorized(FullHttpRequest request) {
+            String token = proxy.config().adminToken();
+            if (token == null) {
+                return true; // allowed only with a loopback admin.listen (the config loader enforces it)
+            }
+            String header = request.headers().get(HttpHeaderNames.AUTHORIZATION, "");
+            byte[] given = header.startsWith("Bearer ") ? header.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
+            return java.security.MessageDigest.isEqual(given, token.getBytes(StandardCharsets.UTF_8));
+        }
+
+        private FullHttpResponse health() {
+            WriterChoice choice = proxy.topology().currentWriter();
+            if (choice instanceof WriterChoice.Writer w) {
+                return json(HttpResponseStatus.OK, "{\"status\":\"ok\",\"writer\":\"" + escape(w.node().name())
+                        + "\",\"epoch\":" + w.epoch() + ",\"sessions\":" + proxy.activeSessions()
+                        + (proxy.capacityWarning() == null ? "" : ",\"warning\":\"" + escape(proxy.capacityWarning()) + "\"") + "}");
+            }
+            return json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"no-writer\",\"reason\":\""
+                    + escape(((WriterChoice.NoWriter) choice).reason()) + "\"}");
         }
 
         @Override

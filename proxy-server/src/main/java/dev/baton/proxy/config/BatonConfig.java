@@ -22,10 +22,11 @@ import java.util.List;
  * @param handshakeTimeout  how long a client has to finish authentication
  * @param ioThreads         Netty event loop threads
  * @param quotas            connection budgets per client and in all
+ * @param adminToken        bearer token the admin API requires, or null (allowed only on a loopback admin.listen)
  */
 public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
                           ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, int ioThreads,
-                          ClientQuota.Settings quotas) {
+                          ClientQuota.Settings quotas, String adminToken) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6033);
     public static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", 6034);
@@ -41,21 +42,27 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
         return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
                 ClusterSpec.ofNodes(List.of(new Node("db1", server, 1))), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-                defaultIoThreads(), ClientQuota.Settings.defaults());
+                defaultIoThreads(), ClientQuota.Settings.defaults(), null);
     }
 
     public BatonConfig withTimeouts(Duration connect, Duration handshake) {
-        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, ioThreads, quotas);
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, ioThreads, quotas, adminToken);
     }
 
     /** The same config in front of another cluster. */
     public BatonConfig withCluster(TopologyType type, ClusterSpec spec) {
-        return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, ioThreads, quotas);
+        return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, ioThreads, quotas, adminToken);
+    }
+
+    /** The same config with an admin API token. */
+    public BatonConfig withAdminToken(String token) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, ioThreads,
+                quotas, token);
     }
 
     /** The same config with other connection budgets. */
     public BatonConfig withQuotas(ClientQuota.Settings settings) {
-        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, ioThreads, settings);
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, ioThreads, settings, adminToken);
     }
 
     public static int defaultIoThreads() {

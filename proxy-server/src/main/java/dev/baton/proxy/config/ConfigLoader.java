@@ -34,7 +34,7 @@ public final class ConfigLoader {
     private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name",
             "quotas");
     private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry");
-    private static final Set<String> ADMIN_KEYS = Set.of("listen");
+    private static final Set<String> ADMIN_KEYS = Set.of("listen", "token", "token-env");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema");
     private static final Set<String> GALERA_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
     private static final Set<String> MONITOR_KEYS = Set.of("user", "password", "password-env", "interval", "timeout", "fall", "rise");
@@ -81,10 +81,26 @@ public final class ConfigLoader {
 
         HostPort listen = address(top.get("listen"), "listen", BatonConfig.DEFAULT_LISTEN);
         HostPort adminListen = BatonConfig.DEFAULT_ADMIN_LISTEN;
+        String adminToken = null;
         if (top.containsKey("admin")) {
             Map<String, Object> admin = map(top.get("admin"), "admin");
             checkKeys(admin, ADMIN_KEYS, "admin");
             adminListen = address(admin.get("listen"), "admin.listen", BatonConfig.DEFAULT_ADMIN_LISTEN);
+            if (admin.containsKey("token") && admin.containsKey("token-env")) {
+                throw new ConfigException(file, "admin.token-env", "give either token or token-env, not both");
+            } else if (admin.containsKey("token-env")) {
+                String variable = string(admin.get("token-env"), "admin.token-env", true);
+                adminToken = System.getenv(variable);
+                if (adminToken == null || adminToken.isBlank()) {
+                    throw new ConfigException(file, "admin.token-env", "environment variable " + variable + " is not set");
+                }
+            } else if (admin.containsKey("token")) {
+                adminToken = string(admin.get("token"), "admin.token", true);
+            }
+        }
+        if (adminToken == null && !isLoopback(adminListen)) {
+            throw new ConfigException(file, "admin.listen", adminListen + " is not a loopback address and no admin.token "
+                    + "(or admin.token-env) is set; the admin API can switch the writer, so it needs a token off loopback");
         }
         if (adminListen.equals(listen)) {
             throw new ConfigException(file, "admin.listen", adminListen + " is also 'listen'; give them different ports");
@@ -124,7 +140,7 @@ public final class ConfigLoader {
             ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
         }
         ClientQuota.Settings quotas = top.containsKey("quotas") ? quotas(top.get("quotas")) : ClientQuota.Settings.defaults();
-        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, ioThreads, quotas);
+        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, ioThreads, quotas, adminToken);
     }
 
     private ClientQuota.Settings quotas(Object value) throws ConfigException {
@@ -201,6 +217,11 @@ public final class ConfigLoader {
         }
         return new ClusterSpec(nodes, new ClusterSpec.MonitorSettings(user, password, interval, timeout, fall, rise),
                 failback, connectWait, schema, instanceName);
+    }
+
+    private static boolean isLoopback(HostPort address) {
+        String h = address.host();
+        return h.equals("localhost") || h.startsWith("127.") || h.equals("::1");
     }
 
     private static String defaultInstanceName(HostPort listen) {

@@ -44,7 +44,7 @@ class ConfigLoaderTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
             "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, quotas, timeouts)",
-            "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen)",
+            "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen, token, token-env)",
             "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
             "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
             "no numeric port | listen: 127.0.0.1:abc\\n%NODES% | baton.yaml: listen: bad address: '127.0.0.1:abc' has no numeric port",
@@ -68,6 +68,8 @@ class ConfigLoaderTest {
             "unknown quota key | %NODES%quotas:\\n  key: rack | baton.yaml: quotas.key: unknown quota key 'rack' (known: client-address, user, user-and-address)",
             "quota not a number | %NODES%quotas:\\n  per-client: lots | baton.yaml: quotas.per-client: expected a whole number, got 'lots'",
             "unknown quota setting | %NODES%quotas:\\n  per-clients: 5 | baton.yaml: quotas.per-clients: unknown key (known here: clients, idle-expiry, key, max-total, per-client)",
+            "admin off loopback without token | admin:\\n  listen: 0.0.0.0:6034\\n%NODES% | baton.yaml: admin.listen: 0.0.0.0:6034 is not a loopback address and no admin.token (or admin.token-env) is set; the admin API can switch the writer, so it needs a token off loopback",
+            "unset admin token variable | admin:\\n  token-env: BATON_NO_SUCH_TOKEN\\n%NODES% | baton.yaml: admin.token-env: environment variable BATON_NO_SUCH_TOKEN is not set",
             "huge duration | %NODES%timeouts:\\n  connect: 99999999999999999999s | baton.yaml: timeouts.connect: '99999999999999999999s' is longer than the most allowed, 1h",
             "long duration | %NODES%timeouts:\\n  connect: 2h | baton.yaml: timeouts.connect: '2h' is longer than the most allowed, 1h",
             "zero duration | %NODES%timeouts:\\n  handshake: 0s | baton.yaml: timeouts.handshake: must be more than zero",
@@ -123,6 +125,12 @@ class ConfigLoaderTest {
                 + "  clients:\n    \"10.0.0.12\": 80\n").quotas();
         assertEquals(80, q.overrides().get("10.0.0.12"));
         assertEquals(250, q.maxTotal());
+    }
+
+    @Test
+    void adminOffLoopbackIsAcceptedWithAToken() throws ConfigException {
+        BatonConfig config = ConfigLoader.parse("baton.yaml", "admin:\n  listen: 0.0.0.0:6034\n  token: abc\n" + NODES);
+        assertEquals("abc", config.adminToken());
     }
 
     @Test

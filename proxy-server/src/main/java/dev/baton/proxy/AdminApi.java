@@ -1,0 +1,91 @@
+package dev.baton.proxy;
+
+import dev.baton.routing.ClientQuota;
+import dev.baton.routing.ClusterEvent;
+import dev.baton.routing.Node;
+import dev.baton.routing.NodeReport;
+import dev.baton.routing.WriterChoice;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The admin API's answers, as plain maps and lists that {@link Json} writes. */
+final class AdminApi {
+    private AdminApi() {
+    }
+
+    static Map<String, Object> status(BatonProxy proxy) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("version", BatonProxyMain.version());
+        out.put("instance", proxy.config().cluster().instanceName());
+        out.put("uptime_seconds", proxy.uptimeMillis() / 1000);
+        out.put("cluster_type", proxy.topology().type());
+        WriterChoice choice = proxy.topology().currentWriter();
+        if (choice instanceof WriterChoice.Writer w) {
+            out.put("writer", w.node().name());
+            out.put("epoch", w.epoch());
+            out.put("no_writer_reason", null);
+        } else {
+            out.put("writer", null);
+            out.put("epoch", null);
+            out.put("no_writer_reason", ((WriterChoice.NoWriter) choice).reason());
+        }
+        out.put("warning", proxy.capacityWarning());
+        Map<String, NodeReport> reports = new LinkedHashMap<>();
+        for (NodeReport r : proxy.topology().nodeReports()) {
+            reports.put(r.node(), r);
+        }
+        List<Object> nodes = new ArrayList<>();
+        for (Node node : proxy.topology().nodes()) {
+            Map<String, Object> n = new LinkedHashMap<>();
+            n.put("name", node.name());
+            n.put("address", node.address().toString());
+            n.put("priority", node.priority());
+            NodeReport r = reports.get(node.name());
+            n.put("monitored", r != null);
+            n.put("up", r == null ? null : r.up());
+            n.put("down_reason", r == null ? null : r.reason());
+            n.put("flow_control_paused", r == null ? null : r.flowControlPaused());
+            n.put("recv_queue", r == null ? null : r.localRecvQueue());
+            n.put("max_connections", r == null || r.maxConnections() == 0 ? null : r.maxConnections());
+            n.put("writer", choice instanceof WriterChoice.Writer w && w.node().equals(node));
+            nodes.add(n);
+        }
+        out.put("nodes", nodes);
+        List<Object> clients = new ArrayList<>();
+        for (ClientQuota.ClientUsage u : proxy.quota().usage()) {
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("client", u.client());
+            c.put("connections", u.connections());
+            c.put("limit", u.limit());
+            c.put("rejected", u.rejected());
+            clients.add(c);
+        }
+        out.put("clients", clients);
+        Map<String, Object> totals = new LinkedHashMap<>();
+        totals.put("connections", proxy.quota().total());
+        totals.put("max_total", proxy.quota().settings().maxTotal());
+        totals.put("sessions", proxy.activeSessions());
+        totals.put("sessions_opened", proxy.sessionsOpened());
+        out.put("totals", totals);
+        return out;
+    }
+
+    static Map<String, Object> events(BatonProxy proxy) {
+        List<Object> list = new ArrayList<>();
+        for (ClusterEvent e : proxy.topology().events()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("time", e.at().toString());
+            m.put("kind", e.kind());
+            m.put("subject", e.subject());
+            m.put("description", e.description());
+            m.put("requested_by", e.requestedBy());
+            list.add(m);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("events", list);
+        return out;
+    }
+}
