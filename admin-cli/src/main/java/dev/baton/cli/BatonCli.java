@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  */
 @Command(name = "baton", mixinStandardHelpOptions = true, versionProvider = BatonCli.Version.class,
         description = "Talks to a running Baton's admin API.",
-        subcommands = {BatonCli.Health.class, BatonCli.Status.class, BatonCli.Events.class})
+        subcommands = {BatonCli.Health.class, BatonCli.Status.class, BatonCli.Events.class, BatonCli.SwitchoverCommand.class})
 public final class BatonCli implements Runnable {
 
     @Option(names = "--url", scope = ScopeType.INHERIT, paramLabel = "URL",
@@ -195,6 +195,66 @@ public final class BatonCli implements Runnable {
             }
             for (Map<String, Object> e : events) {
                 out.printf("%s  %-6s %s  (by %s)%n", e.get("time"), e.get("kind"), e.get("description"), e.get("requested_by"));
+            }
+            return 0;
+        }
+    }
+
+    /** {@code baton switchover NODE}: a planned writer change for every Baton instance. */
+    @Command(name = "switchover", description = "Moves the writer to NODE: holds new clients, lets transactions finish, "
+            + "records the new writer for every Baton instance, then lets the held clients through.")
+    static final class SwitchoverCommand implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.ParentCommand
+        BatonCli parent;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @CommandLine.Parameters(paramLabel = "NODE", description = "The node to make the writer, by its config name.")
+        String node;
+
+        @Option(names = "--drain-timeout", paramLabel = "DURATION", description = "How long transactions may run on (default: 10s).")
+        String drainTimeout = "10s";
+
+        @Option(names = "--json", description = "Print the admin API's JSON as it is.")
+        boolean json;
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public Integer call() throws Exception {
+            if (!drainTimeout.matches("\\d+(ms|s|m)")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--drain-timeout must look like 500ms, 10s or 1m");
+            }
+            URI uri = URI.create(parent.url.replaceAll("/+$", "") + "/api/v1/switchover");
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(11))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"to\":\"" + node.replace("\"", "") + "\",\"drain-timeout\":\""
+                            + drainTimeout + "\"}"));
+            if (parent.token != null && !parent.token.isBlank()) {
+                request.header("Authorization", "Bearer " + parent.token);
+            }
+            HttpResponse<String> r;
+            try {
+                r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build().send(request.build(),
+                        HttpResponse.BodyHandlers.ofString());
+            } catch (ConnectException e) {
+                throw new IOException("cannot reach Baton's admin API at " + parent.url + " (is Baton running? is --url right?)");
+            }
+            if (r.statusCode() == 401) {
+                throw new IllegalStateException("unauthorized: give the admin token with --token or BATON_TOKEN");
+            }
+            Map<String, Object> answer = (Map<String, Object>) JsonReader.parse(r.body());
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("switchover refused: " + answer.get("error"));
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(r.body().strip());
+            } else {
+                out.printf("writer is now %s (epoch %s, was %s); writes unavailable for %s ms; sessions closed: %s idle, "
+                                + "%s after their transaction, %s in a transaction%n", answer.get("to"), whole(answer.get("epoch")),
+                        answer.get("from"), whole(answer.get("writes_unavailable_ms")), whole(answer.get("sessions_closed_idle")),
+                        whole(answer.get("sessions_closed_after_transaction")), whole(answer.get("sessions_closed_in_transaction")));
             }
             return 0;
         }

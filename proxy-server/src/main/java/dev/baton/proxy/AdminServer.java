@@ -68,6 +68,13 @@ final class AdminServer {
                 response = json(HttpResponseStatus.UNAUTHORIZED, "{\"error\":\"missing or wrong bearer token "
                         + "(send Authorization: Bearer <admin.token>)\"}");
                 response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"baton\"");
+            } else if (path.equals("/api/v1/switchover")) {
+                if (!request.method().equals(HttpMethod.POST)) {
+                    response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use POST\"}");
+                } else {
+                    switchover(ctx, request);
+                    return; // answered when the switchover is over
+                }
             } else if (!get) {
                 response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use GET\"}");
             } else if (path.equals("/api/v1/status")) {
@@ -83,6 +90,60 @@ final class AdminServer {
             if (!keepAlive) {
                 future.addListener(ChannelFutureListener.CLOSE);
             }
+        }
+
+        private static final java.util.regex.Pattern TO = java.util.regex.Pattern.compile("\"to\"\\s*:\\s*\"([^\"]*)\"");
+        private static final java.util.regex.Pattern DRAIN =
+                java.util.regex.Pattern.compile("\"drain-timeout\"\\s*:\\s*\"(\\d+)(ms|s|m)\"");
+
+        /** POST /api/v1/switchover {"to": "db2", "drain-timeout": "10s"}: runs off the event loop, answers when done. */
+        private void switchover(ChannelHandlerContext ctx, FullHttpRequest request) {
+            String body = request.content().toString(StandardCharsets.UTF_8);
+            java.util.regex.Matcher to = TO.matcher(body);
+            if (!to.find()) {
+                reply(ctx, json(HttpResponseStatus.BAD_REQUEST, "{\"error\":\"body must be {\\\"to\\\": \\\"NODE\\\", "
+                        + "\\\"drain-timeout\\\": \\\"10s\\\"}\"}"));
+                return;
+            }
+            java.time.Duration drain = java.time.Duration.ofSeconds(10);
+            java.util.regex.Matcher d = DRAIN.matcher(body);
+            if (d.find()) {
+                long n = Long.parseLong(d.group(1));
+                drain = switch (d.group(2)) {
+                    case "ms" -> java.time.Duration.ofMillis(n);
+                    case "s" -> java.time.Duration.ofSeconds(n);
+                    default -> java.time.Duration.ofMinutes(n);
+                };
+            } else if (body.contains("drain-timeout")) {
+                reply(ctx, json(HttpResponseStatus.BAD_REQUEST, "{\"error\":\"drain-timeout must look like 500ms, 10s or 1m\"}"));
+                return;
+            }
+            if (drain.compareTo(java.time.Duration.ofMinutes(10)) > 0) {
+                reply(ctx, json(HttpResponseStatus.BAD_REQUEST, "{\"error\":\"drain-timeout may be at most 10m\"}"));
+                return;
+            }
+            String target = to.group(1);
+            java.time.Duration drainTimeout = drain;
+            String by = "admin API from " + ctx.channel().remoteAddress();
+            Thread worker = new Thread(() -> {
+                FullHttpResponse answer;
+                try {
+                    answer = json(HttpResponseStatus.OK, Json.write(Switchover.run(proxy, target, drainTimeout, by)));
+                } catch (IllegalArgumentException e) {
+                    answer = json(HttpResponseStatus.BAD_REQUEST, "{\"error\":\"" + escape(e.getMessage()) + "\"}");
+                } catch (RuntimeException e) {
+                    answer = json(HttpResponseStatus.CONFLICT, "{\"error\":\"" + escape(String.valueOf(e.getMessage())) + "\"}");
+                }
+                FullHttpResponse done = answer;
+                ctx.executor().execute(() -> reply(ctx, done));
+            }, "baton-switchover");
+            worker.setDaemon(true);
+            worker.start();
+        }
+
+        private static void reply(ChannelHandlerContext ctx, FullHttpResponse response) {
+            HttpUtil.setKeepAlive(response, false);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
         }
 
         /** With admin.token set, every /api call must carry it; compared in constant time. */

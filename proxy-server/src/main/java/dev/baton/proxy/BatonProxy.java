@@ -60,6 +60,22 @@ public final class BatonProxy implements AutoCloseable {
         topology.onWriterChange(this::writerChanged);
     }
 
+    private volatile boolean holding;
+
+    /** While true, new clients wait (a planned switchover is draining) instead of connecting to a writer. */
+    boolean holding() {
+        return holding;
+    }
+
+    void hold(boolean on) {
+        holding = on;
+    }
+
+    /** Sessions whose backend link leads anywhere but {@code node} (or not yet anywhere in particular). */
+    java.util.List<ClientSession> sessionsNotBoundTo(Node node) {
+        return sessions.stream().filter(s -> s.boundTo() != null && !s.boundTo().equals(node)).toList();
+    }
+
     /** Connections one Baton's monitor may hold on a node at once: a check and a writer-record read or write. */
     static final int MONITOR_CONNECTIONS = 2;
 

@@ -77,6 +77,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private ErrPacket rejection;
     private ErrPacket refusal;
     private ClientQuota.Slot slot;
+    private Switchover.Drain drain;
     private int rejectionSequence;
 
     ClientSession(BatonProxy proxy) {
@@ -116,6 +117,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Connects to the writer, or waits for one (an election) until {@code waitUntil}, then refuses. */
     private void chooseWriter(long waitUntil) {
         if (phase != Phase.CONNECTING || !client.isActive()) {
+            return;
+        }
+        if (proxy.holding()) { // a planned switchover: wait for the new writer, bounded by the drain
+            client.eventLoop().schedule(() -> chooseWriter(Math.max(waitUntil, System.nanoTime() + 50_000_000L)),
+                    50, TimeUnit.MILLISECONDS);
             return;
         }
         WriterChoice choice = proxy.topology().currentWriter();
@@ -179,6 +185,40 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /**
+     * Planned switchover: close this session now if it is between transactions, else as soon as its transaction
+     * ends (after the client has its answer). Runs on the session's event loop.
+     */
+    void drain(Switchover.Drain books) {
+        client.eventLoop().execute(() -> {
+            if (phase == Phase.CLOSED || drain != null) {
+                books.remaining.countDown();
+                return;
+            }
+            if (phase != Phase.RELAY || !tracker.isAuthenticated() || tracker.isQuiet()) {
+                books.idle.incrementAndGet();
+                closeBoth();
+                books.remaining.countDown();
+            } else {
+                log.debug("draining session of {}: in transaction {}, {} command(s) in flight", client.remoteAddress(),
+                        tracker.inTransaction(), tracker.commandsInFlight());
+                drain = books; // closed by relayFromServer when the transaction ends
+            }
+        });
+    }
+
+    /** The drain timeout passed: close a session still in its transaction. */
+    void drainTimedOut(Switchover.Drain books) {
+        client.eventLoop().execute(() -> {
+            if (drain == books && phase != Phase.CLOSED) {
+                drain = null;
+                books.inTransaction.incrementAndGet();
+                closeBoth();
+                books.remaining.countDown();
+            }
+        });
+    }
+
     /** The node this session's backend link leads to, or null before one was chosen. */
     Node boundTo() {
         return backendNode;
@@ -216,6 +256,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         phase = Phase.CLOSED;
+        if (drain != null) {
+            log.debug("session of {} ended by its client during a switchover drain", client.remoteAddress());
+            drain.afterTransaction.incrementAndGet(); // the client ended it itself
+            drain.remaining.countDown();
+            drain = null;
+        }
         if (deadline != null) {
             deadline.cancel(false);
         }
@@ -420,6 +466,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         proxy.metrics().serverBytes(buf.readableBytes());
         client.write(buf, client.voidPromise());
         flushClient = true;
+        if (drain != null && tracker != null && tracker.isQuiet()) {
+            log.debug("session of {} finished its transaction during a switchover drain", client.remoteAddress());
+            Switchover.Drain books = drain; // the transaction ended and its answer is on its way: close now
+            drain = null;
+            books.afterTransaction.incrementAndGet();
+            closeBoth();
+            books.remaining.countDown();
+            return;
+        }
         if (!client.isWritable()) {
             backend.config().setAutoRead(false);
         }

@@ -47,6 +47,15 @@ public interface ClusterTopology extends AutoCloseable {
         return List.of();
     }
 
+    /**
+     * Makes {@code node} the writer on purpose (planned switchover), for every instance: done on the topology's
+     * own decision thread and recorded like any other change. Fails with a message an operator can act on when
+     * the topology cannot switch, the node is unknown or unhealthy, or the change did not take.
+     */
+    default WriterChoice.Writer switchTo(Node node, String reason, String requestedBy, java.time.Duration timeout) {
+        throw new IllegalStateException("cluster type '" + type() + "' has one node and nothing to switch to");
+    }
+
     @Override
     void close();
 }

@@ -285,6 +285,42 @@ public final class GaleraTopology implements ClusterTopology {
     }
 
     @Override
+    public WriterChoice.Writer switchTo(Node target, String reason, String requestedBy, Duration timeout) {
+        java.util.concurrent.Future<WriterChoice.Writer> done = decider.submit(() -> {
+            List<NodeHealth> snapshot = snapshot();
+            NodeHealth h = snapshot.stream().filter(x -> x.node().equals(target)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target.name() + "'"));
+            if (!h.up()) {
+                throw new IllegalStateException("node " + target.name() + " is not healthy: " + h.reason());
+            }
+            WriterRecord.Stored stored = readStored(snapshot);
+            if (stored != null && stored.writer().equals(target.name())) {
+                return new WriterChoice.Writer(target, stored.epoch());
+            }
+            long expected = stored == null ? 0 : stored.epoch();
+            String why = "switchover to " + target.name() + (reason == null || reason.isBlank() ? "" : ": " + reason);
+            if (!propose(new WriterElection.Propose(target, expected, why), snapshot)) {
+                throw new IllegalStateException("the writer record changed meanwhile or no node accepted the change; try again");
+            }
+            WriterChoice.Writer now = new WriterChoice.Writer(target, expected + 1);
+            lastStored = new WriterRecord.Stored(target.name(), expected + 1, spec.instanceName(), why);
+            publish(now, why, requestedBy);
+            return now;
+        });
+        try {
+            return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            done.cancel(true);
+            throw new IllegalStateException("the switchover did not complete within " + timeout.toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+
+    @Override
     public List<dev.baton.routing.NodeReport> nodeReports() {
         return snapshot().stream().map(h -> new dev.baton.routing.NodeReport(h.node().name(), h.up(), h.reason(),
                 h.last() == null ? 0 : h.last().flowControlPaused(), h.last() == null ? 0 : h.last().localRecvQueue(),

@@ -47,6 +47,11 @@ public final class WriterElection {
 
     public static Decision decide(WriterRecord.Stored stored, List<NodeHealth> health, boolean failback) {
         List<NodeHealth> eligible = health.stream().filter(NodeHealth::up).sorted(ORDER).toList();
+        List<String> unchecked = health.stream().filter(h -> h.last() == null).map(h -> h.node().name()).toList();
+        if (stored == null && !unchecked.isEmpty()) {
+            // The first election must see every node, or the node checked first would win by arriving first.
+            return new Refuse("Baton is starting: waiting for the first check of " + String.join(", ", unchecked));
+        }
         if (stored == null) {
             if (eligible.isEmpty()) {
                 return new Refuse("no healthy node (" + downReasons(health) + ")");
@@ -65,9 +70,12 @@ public final class WriterElection {
                     + first.name());
         }
         NodeHealth writer = current.get();
+        if (writer.last() == null) {
+            return new Refuse("Baton is starting: waiting for the first check of writer " + writer.node().name());
+        }
         if (writer.up()) {
             Node best = eligible.get(0).node();
-            if (failback && best.priority() < writer.node().priority()) {
+            if (failback && best.priority() < writer.node().priority() && !stored.reason().startsWith("switchover")) {
                 return new Propose(best, stored.epoch(), "failback: " + best.name() + " (priority " + best.priority()
                         + ") is healthy again and preferred over " + writer.node().name());
             }

@@ -134,6 +134,12 @@ class WriterElectionTest {
     }
 
     @Test
+    void firstElectionWaitsUntilEveryNodeWasCheckedOnce() {
+        var d = WriterElection.decide(null, List.of(NodeHealth.initial(DB1), healthy(DB2, 1, DB2, DB3), healthy(DB3, 2, DB2, DB3)), false);
+        assertEquals("Baton is starting: waiting for the first check of db1", assertInstanceOf(WriterElection.Refuse.class, d).reason());
+    }
+
+    @Test
     void everyNodeUnreachableSaysSoRatherThanBlamingTheLink() {
         var d = WriterElection.decide(stored("db1", 3), List.of(unreachable(DB1), unreachable(DB2), unreachable(DB3)), false);
         assertEquals("writer db1 lost: connection refused; no other node is healthy (db2: connection refused; db3: connection refused)",

@@ -1,0 +1,174 @@
+package dev.baton.it;
+
+import dev.baton.cli.BatonCli;
+import dev.baton.it.fixture.LocalGaleraCluster;
+import dev.baton.it.fixture.RunningBaton;
+import dev.baton.proxy.BatonProxy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A planned switchover issued at one Baton instance, with a second instance following, against real Galera. */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SwitchoverIT {
+    private static LocalGaleraCluster cluster;
+    private static RunningBaton a;
+    private static RunningBaton b;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = LocalGaleraCluster.start("switchover", 3, GaleraFailoverIT.EVS);
+        cluster.sql(1, "CREATE TABLE IF NOT EXISTS baton_test.moves (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=InnoDB");
+        a = RunningBaton.inFrontOfGalera(cluster, "baton-a");
+        b = RunningBaton.inFrontOfGalera(cluster, "baton-b");
+        a.awaitWriter(Duration.ofSeconds(20));
+        b.awaitWriter(Duration.ofSeconds(20));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (a != null) {
+            a.close();
+        }
+        if (b != null) {
+            b.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private record Cli(int exit, String out, String err) {
+    }
+
+    private static Cli baton(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = BatonCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Cli(exit, out.toString(), err.toString());
+    }
+
+    private static String adminUrl(RunningBaton baton) {
+        return "http://127.0.0.1:" + baton.proxy().adminAddress().getPort();
+    }
+
+    private static int port(Connection c) throws Exception {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT @@port")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void switchoverMovesBothInstancesLetsTheTransactionCommitAndHoldsNewClients() throws Exception {
+        assertEquals("db1", a.writer());
+        Connection inTransaction = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
+        inTransaction.setAutoCommit(false);
+        try (Statement s = inTransaction.createStatement()) {
+            s.executeUpdate("INSERT INTO moves VALUES (1, 'written during the switchover')");
+        }
+        Connection idle = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
+
+        CompletableFuture<Cli> switchover = CompletableFuture.supplyAsync(() ->
+                baton("switchover", "db2", "--drain-timeout", "10s", "--url", adminUrl(a), "--json"));
+        Thread.sleep(500); // the switchover is draining now: a new client is held, not refused
+        long heldFrom = System.nanoTime();
+        CompletableFuture<Integer> newcomer = CompletableFuture.supplyAsync(() -> {
+            try (Connection c = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED&connectTimeout=30000"),
+                    "app", "app")) {
+                return port(c);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(1000);
+        assertTrue(!newcomer.isDone(), "the new client waits while the transaction drains");
+        inTransaction.commit(); // finishes its transaction; Baton closes the session after the OK
+        try {
+            inTransaction.close(); // Connector/J rolls back on close with autocommit off: the session is gone already
+        } catch (java.sql.SQLException closedByBaton) {
+            assertTrue(closedByBaton.getSQLState().startsWith("08"), closedByBaton.getSQLState());
+        }
+
+        Cli result = switchover.get(30, TimeUnit.SECONDS);
+        assertEquals(0, result.exit(), result.err());
+        assertTrue(result.out().contains("\"from\":\"db1\",\"to\":\"db2\""), result.out());
+        assertTrue(result.out().contains("\"sessions_closed_after_transaction\":1"), result.out());
+        assertTrue(result.out().contains("\"sessions_closed_idle\":1"), result.out());
+        assertTrue(result.out().contains("\"sessions_closed_in_transaction\":0"), result.out());
+        assertEquals(cluster.port(2), newcomer.get(30, TimeUnit.SECONDS), "the held client went to the new writer");
+        System.out.println("switchover: " + result.out().strip() + "; new client held for "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - heldFrom) + " ms at most");
+
+        assertEquals("written during the switchover",
+                cluster.query(3, "SELECT note FROM baton_test.moves WHERE id = 1").trim(), "the transaction's row is there");
+        assertTrue(idle.isClosed() || !idle.isValid(2), "the idle session on the old writer was closed");
+        idle.close();
+        assertEquals("db2", a.writer());
+        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!"db2".equals(b.writer()) && System.nanoTime() < end) {
+            Thread.sleep(50);
+        }
+        assertEquals("db2", b.writer(), "instance B follows the record within a monitor interval");
+        assertEquals("db2", cluster.query(1, "SELECT writer FROM baton.writer WHERE id = 1").trim());
+    }
+
+    @Test
+    @Order(2)
+    void unknownOrUnhealthyTargetsAreRefusedAndChangeNothing() throws Exception {
+        Cli unknown = baton("switchover", "db9", "--url", adminUrl(a));
+        assertEquals(1, unknown.exit());
+        assertTrue(unknown.err().startsWith("baton: switchover refused: unknown node 'db9'"), unknown.err());
+
+        cluster.kill9(3);
+        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (a.proxy().topology().nodeReports().stream().anyMatch(r -> r.node().equals("db3") && r.up())
+                && System.nanoTime() < end) {
+            Thread.sleep(100);
+        }
+        Cli down = baton("switchover", "db3", "--url", adminUrl(a));
+        assertEquals(1, down.exit());
+        assertTrue(down.err().startsWith("baton: switchover refused: node db3 is not healthy: "), down.err());
+        assertEquals("db2", a.writer());
+        assertEquals("db2", b.writer());
+    }
+
+    @Test
+    @Order(3)
+    void unauthorizedSwitchoverChangesNothing() throws Exception {
+        try (RunningBaton locked = RunningBaton.inFrontOfGaleraWithToken(cluster, "baton-locked", "t0ken")) {
+            locked.awaitWriter(Duration.ofSeconds(20));
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                            URI.create(adminUrl(locked) + "/api/v1/switchover"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"to\":\"db1\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(401, r.statusCode());
+            Cli noToken = baton("switchover", "db1", "--url", adminUrl(locked));
+            assertEquals(1, noToken.exit());
+            assertEquals("baton: unauthorized: give the admin token with --token or BATON_TOKEN\n", noToken.err());
+            Thread.sleep(1500);
+            assertEquals("db2", locked.writer());
+            assertEquals("db2", a.writer());
+        }
+    }
+}

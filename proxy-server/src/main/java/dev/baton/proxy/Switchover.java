@@ -1,0 +1,96 @@
+package dev.baton.proxy;
+
+import dev.baton.routing.Node;
+import dev.baton.routing.WriterChoice;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A planned switchover: hold new clients, let sessions on the old writer finish their transactions (closing
+ * idle ones at once and the rest at the drain timeout), record the new writer in the cluster so every instance
+ * follows, then let the held clients through to it. Runs on a thread of its own, never on an event loop.
+ */
+final class Switchover {
+    private static final Logger log = LoggerFactory.getLogger(Switchover.class);
+
+    /** The books of one drain; sessions report here from their event loops. */
+    static final class Drain {
+        final AtomicInteger idle = new AtomicInteger();
+        final AtomicInteger afterTransaction = new AtomicInteger();
+        final AtomicInteger inTransaction = new AtomicInteger();
+        final CountDownLatch remaining;
+
+        Drain(int sessions) {
+            remaining = new CountDownLatch(sessions);
+        }
+    }
+
+    private static final java.util.concurrent.locks.ReentrantLock ONE_AT_A_TIME = new java.util.concurrent.locks.ReentrantLock();
+
+    private Switchover() {
+    }
+
+    /** Carries out a switchover; returns the report, or throws with a message for the operator. */
+    static Map<String, Object> run(BatonProxy proxy, String target, Duration drainTimeout, String requestedBy) {
+        Node node = proxy.topology().nodes().stream().filter(n -> n.name().equals(target)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target + "' (nodes: "
+                        + proxy.topology().nodes().stream().map(Node::name).toList() + ")"));
+        proxy.topology().nodeReports().stream().filter(r -> r.node().equals(target) && !r.up()).findFirst().ifPresent(r -> {
+            throw new IllegalStateException("node " + target + " is not healthy: " + r.reason());
+        });
+        WriterChoice before = proxy.topology().currentWriter();
+        if (before instanceof WriterChoice.Writer w && w.node().equals(node)) {
+            throw new IllegalStateException(target + " is already the writer");
+        }
+        if (!ONE_AT_A_TIME.tryLock()) {
+            throw new IllegalStateException("a switchover is already running");
+        }
+        long start = System.nanoTime();
+        proxy.hold(true);
+        try {
+            List<ClientSession> bound = proxy.sessionsNotBoundTo(node);
+            Drain drain = new Drain(bound.size());
+            log.info("switchover to {} requested by {}: holding new clients, draining {} session(s) for up to {} ms",
+                    target, requestedBy, bound.size(), drainTimeout.toMillis());
+            for (ClientSession s : bound) {
+                s.drain(drain);
+            }
+            boolean drained = drain.remaining.await(drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!drained) {
+                for (ClientSession s : bound) {
+                    s.drainTimedOut(drain);
+                }
+                drain.remaining.await(2, TimeUnit.SECONDS);
+            }
+            WriterChoice.Writer now = proxy.topology().switchTo(node, "requested by " + requestedBy, requestedBy,
+                    Duration.ofSeconds(15));
+            long unavailableMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            Map<String, Object> report = new LinkedHashMap<>();
+            report.put("from", before instanceof WriterChoice.Writer w ? w.node().name() : null);
+            report.put("to", now.node().name());
+            report.put("epoch", now.epoch());
+            report.put("writes_unavailable_ms", unavailableMs);
+            report.put("sessions_closed_idle", drain.idle.get());
+            report.put("sessions_closed_after_transaction", drain.afterTransaction.get());
+            report.put("sessions_closed_in_transaction", drain.inTransaction.get());
+            log.info("switchover to {} done: writes unavailable for {} ms; sessions closed: {} idle, {} after their "
+                    + "transaction, {} in a transaction at the drain timeout", target, unavailableMs, drain.idle.get(),
+                    drain.afterTransaction.get(), drain.inTransaction.get());
+            return report;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        } finally {
+            proxy.hold(false);
+            ONE_AT_A_TIME.unlock();
+        }
+    }
+}
