@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  */
 @Command(name = "baton", mixinStandardHelpOptions = true, versionProvider = BatonCli.Version.class,
         description = "Talks to a running Baton's admin API.",
-        subcommands = {BatonCli.Health.class, BatonCli.Status.class, BatonCli.Events.class, BatonCli.SwitchoverCommand.class})
+        subcommands = {BatonCli.Health.class, BatonCli.Status.class, BatonCli.Events.class, BatonCli.SwitchoverCommand.class, BatonCli.Maintenance.class})
 public final class BatonCli implements Runnable {
 
     @Option(names = "--url", scope = ScopeType.INHERIT, paramLabel = "URL",
@@ -258,6 +258,64 @@ public final class BatonCli implements Runnable {
             }
             return 0;
         }
+    }
+
+    /** {@code baton maintenance NODE on|off}. */
+    @Command(name = "maintenance", description = "Takes NODE out of the election (on) or back in (off); a writer is "
+            + "first moved away by a planned switchover.")
+    static final class Maintenance implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.ParentCommand
+        BatonCli parent;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @CommandLine.Parameters(index = "0", paramLabel = "NODE")
+        String node;
+
+        @CommandLine.Parameters(index = "1", paramLabel = "on|off")
+        String state;
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public Integer call() throws Exception {
+            if (!state.equals("on") && !state.equals("off")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "the second argument must be on or off, not '" + state + "'");
+            }
+            Map<String, Object> answer = post(parent, "/api/v1/nodes/" + node + "/maintenance", "{\"on\":" + state.equals("on") + "}",
+                    "maintenance refused");
+            PrintWriter out = spec.commandLine().getOut();
+            Map<String, Object> moved = (Map<String, Object>) answer.get("switchover");
+            out.printf("node %s is %s maintenance%s%n", node, state.equals("on") ? "in" : "out of",
+                    moved == null ? "" : "; the writer moved to " + moved.get("to") + " first (writes unavailable for "
+                            + whole(moved.get("writes_unavailable_ms")) + " ms)");
+            return 0;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> post(BatonCli parent, String path, String body, String refused) throws IOException, InterruptedException {
+        URI uri = URI.create(parent.url.replaceAll("/+$", "") + path);
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(11))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (parent.token != null && !parent.token.isBlank()) {
+            request.header("Authorization", "Bearer " + parent.token);
+        }
+        HttpResponse<String> r;
+        try {
+            r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build().send(request.build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (ConnectException e) {
+            throw new IOException("cannot reach Baton's admin API at " + parent.url + " (is Baton running? is --url right?)");
+        }
+        if (r.statusCode() == 401) {
+            throw new IllegalStateException("unauthorized: give the admin token with --token or BATON_TOKEN");
+        }
+        Map<String, Object> answer = (Map<String, Object>) JsonReader.parse(r.body());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException(refused + ": " + answer.get("error"));
+        }
+        return answer;
     }
 
     private static String whole(Object number) {

@@ -171,4 +171,31 @@ class SwitchoverIT {
             assertEquals("db2", a.writer());
         }
     }
+
+    @Test
+    @Order(4)
+    void maintenanceOfTheWriterMovesItAwayFirstAndKeepsItOutForEveryInstance() throws Exception {
+        assertEquals("db2", a.writer());
+        Cli on = baton("maintenance", "db2", "on", "--url", adminUrl(a));
+        assertEquals(0, on.exit(), on.err());
+        assertTrue(on.out().startsWith("node db2 is in maintenance; the writer moved to db1 first"), on.out());
+        assertEquals("db1", a.writer());
+        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!"db1".equals(b.writer()) && System.nanoTime() < end) {
+            Thread.sleep(50);
+        }
+        assertEquals("db1", b.writer());
+        Cli status = baton("status", "--url", adminUrl(a), "--json");
+        assertTrue(status.out().contains("\"name\":\"db2\"") && status.out().contains("\"maintenance\":true"), status.out());
+        Cli refused = baton("switchover", "db2", "--url", adminUrl(b));
+        assertEquals(1, refused.exit());
+        assertTrue(refused.err().contains("node db2 is in maintenance"), refused.err());
+        Cli off = baton("maintenance", "db2", "off", "--url", adminUrl(b));
+        assertEquals(0, off.exit(), off.err());
+        assertEquals("node db2 is out of maintenance\n", off.out());
+        Thread.sleep(1500);
+        assertEquals("db1", a.writer(), "leaving maintenance does not take the writer back");
+        Cli events = baton("events", "--url", adminUrl(a));
+        assertTrue(events.out().contains("node db2 is in maintenance"), events.out());
+    }
 }

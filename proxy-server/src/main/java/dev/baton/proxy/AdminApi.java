@@ -51,6 +51,7 @@ final class AdminApi {
             n.put("recv_queue", r == null ? null : r.localRecvQueue());
             n.put("max_connections", r == null || r.maxConnections() == 0 ? null : r.maxConnections());
             n.put("writer", choice instanceof WriterChoice.Writer w && w.node().equals(node));
+            n.put("maintenance", proxy.topology().maintenance().contains(node.name()));
             nodes.add(n);
         }
         out.put("nodes", nodes);

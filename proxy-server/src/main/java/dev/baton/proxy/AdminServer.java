@@ -68,6 +68,22 @@ final class AdminServer {
                 response = json(HttpResponseStatus.UNAUTHORIZED, "{\"error\":\"missing or wrong bearer token "
                         + "(send Authorization: Bearer <admin.token>)\"}");
                 response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"baton\"");
+            } else if (path.startsWith("/api/v1/nodes/") && path.endsWith("/maintenance")) {
+                if (!request.method().equals(HttpMethod.POST)) {
+                    response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use POST\"}");
+                } else {
+                    String node = path.substring("/api/v1/nodes/".length(), path.length() - "/maintenance".length());
+                    String body = request.content().toString(StandardCharsets.UTF_8);
+                    java.util.regex.Matcher on = ON.matcher(body);
+                    if (!on.find()) {
+                        response = json(HttpResponseStatus.BAD_REQUEST, "{\"error\":\"body must be {\\\"on\\\": true} or {\\\"on\\\": false}\"}");
+                    } else {
+                        String by = "admin API from " + ctx.channel().remoteAddress();
+                        boolean flag = Boolean.parseBoolean(on.group(1));
+                        offLoop(ctx, () -> Switchover.maintenance(proxy, node, flag, java.time.Duration.ofSeconds(10), by));
+                        return;
+                    }
+                }
             } else if (path.equals("/api/v1/switchover")) {
                 if (!request.method().equals(HttpMethod.POST)) {
                     response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use POST\"}");
@@ -125,10 +141,17 @@ final class AdminServer {
             String target = to.group(1);
             java.time.Duration drainTimeout = drain;
             String by = "admin API from " + ctx.channel().remoteAddress();
+            offLoop(ctx, () -> Switchover.run(proxy, target, drainTimeout, by));
+        }
+
+        private static final java.util.regex.Pattern ON = java.util.regex.Pattern.compile("\"on\"\\s*:\\s*(true|false)");
+
+        /** Runs an operation that may take seconds on a thread of its own and answers when it is done. */
+        private void offLoop(ChannelHandlerContext ctx, java.util.function.Supplier<Object> operation) {
             Thread worker = new Thread(() -> {
                 FullHttpResponse answer;
                 try {
-                    answer = json(HttpResponseStatus.OK, Json.write(Switchover.run(proxy, target, drainTimeout, by)));
+                    answer = json(HttpResponseStatus.OK, Json.write(operation.get()));
                 } catch (IllegalArgumentException e) {
                     answer = json(HttpResponseStatus.BAD_REQUEST, "{\"error\":\"" + escape(e.getMessage()) + "\"}");
                 } catch (RuntimeException e) {
@@ -136,7 +159,7 @@ final class AdminServer {
                 }
                 FullHttpResponse done = answer;
                 ctx.executor().execute(() -> reply(ctx, done));
-            }, "baton-switchover");
+            }, "baton-admin-operation");
             worker.setDaemon(true);
             worker.start();
         }

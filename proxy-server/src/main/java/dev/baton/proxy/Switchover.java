@@ -38,6 +38,32 @@ final class Switchover {
     private Switchover() {
     }
 
+    /**
+     * Puts a node in maintenance (never elected, by any instance) or takes it out. If the node is the writer, a
+     * planned switchover to the best other healthy node comes first, so clients see a drain, not a cut.
+     */
+    static Map<String, Object> maintenance(BatonProxy proxy, String name, boolean on, Duration drainTimeout, String requestedBy) {
+        Node node = proxy.topology().nodes().stream().filter(n -> n.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown node '" + name + "' (nodes: "
+                        + proxy.topology().nodes().stream().map(Node::name).toList() + ")"));
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("node", name);
+        report.put("maintenance", on);
+        report.put("switchover", null);
+        if (on && proxy.topology().currentWriter() instanceof WriterChoice.Writer w && w.node().equals(node)) {
+            java.util.Set<String> inMaintenance = proxy.topology().maintenance();
+            String target = proxy.topology().nodeReports().stream()
+                    .filter(r -> r.up() && !r.node().equals(name) && !inMaintenance.contains(r.node()))
+                    .map(r -> proxy.topology().nodes().stream().filter(n -> n.name().equals(r.node())).findFirst().orElseThrow())
+                    .min(java.util.Comparator.comparingInt(Node::priority)).map(Node::name)
+                    .orElseThrow(() -> new IllegalStateException("node " + name + " is the writer and no other node is "
+                            + "healthy to take over; nothing changed"));
+            report.put("switchover", run(proxy, target, drainTimeout, requestedBy + " (maintenance of " + name + ")"));
+        }
+        proxy.topology().setMaintenance(node, on, requestedBy, Duration.ofSeconds(15));
+        return report;
+    }
+
     /** Carries out a switchover; returns the report, or throws with a message for the operator. */
     static Map<String, Object> run(BatonProxy proxy, String target, Duration drainTimeout, String requestedBy) {
         Node node = proxy.topology().nodes().stream().filter(n -> n.name().equals(target)).findFirst()
@@ -46,6 +72,9 @@ final class Switchover {
         proxy.topology().nodeReports().stream().filter(r -> r.node().equals(target) && !r.up()).findFirst().ifPresent(r -> {
             throw new IllegalStateException("node " + target + " is not healthy: " + r.reason());
         });
+        if (proxy.topology().maintenance().contains(target)) {
+            throw new IllegalStateException("node " + target + " is in maintenance; take it out first");
+        }
         WriterChoice before = proxy.topology().currentWriter();
         if (before instanceof WriterChoice.Writer w && w.node().equals(node)) {
             throw new IllegalStateException(target + " is already the writer");

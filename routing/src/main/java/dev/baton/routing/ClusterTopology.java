@@ -56,6 +56,16 @@ public interface ClusterTopology extends AutoCloseable {
         throw new IllegalStateException("cluster type '" + type() + "' has one node and nothing to switch to");
     }
 
+    /** Takes a node out of (or back into) the election for every instance; see the Galera topology. */
+    default void setMaintenance(Node node, boolean on, String requestedBy, java.time.Duration timeout) {
+        throw new IllegalStateException("cluster type '" + type() + "' has one node; maintenance would leave no writer");
+    }
+
+    /** Nodes in maintenance, as last read. */
+    default java.util.Set<String> maintenance() {
+        return java.util.Set.of();
+    }
+
     @Override
     void close();
 }

@@ -55,6 +55,7 @@ public final class GaleraTopology implements ClusterTopology {
     private volatile WriterChoice current = new WriterChoice.NoWriter("Baton is starting: first health checks not done yet");
     private WriterRecord.Stored lastStored;
     private boolean tableReady;
+    private volatile java.util.Set<String> maintenance = java.util.Set.of();
     private boolean proposalLost;
     private String lastProposalFailure;
 
@@ -165,7 +166,7 @@ public final class GaleraTopology implements ClusterTopology {
     private void decide(boolean mayRetry) {
         List<NodeHealth> snapshot = snapshot();
         WriterRecord.Stored stored = readStored(snapshot);
-        WriterElection.Decision decision = WriterElection.decide(stored, snapshot, spec.failback());
+        WriterElection.Decision decision = WriterElection.decide(stored, snapshot, spec.failback(), maintenance);
         if (decision instanceof WriterElection.Follow follow) {
             publish(new WriterChoice.Writer(follow.writer(), follow.epoch()),
                     stored.reason() + " (recorded by " + stored.changedBy() + ")", stored.changedBy());
@@ -203,6 +204,7 @@ public final class GaleraTopology implements ClusterTopology {
                     tableReady = true;
                 }
                 lastStored = record.read(c);
+                maintenance = record.maintenance(c);
                 return lastStored;
             } catch (SQLException e) {
                 log.debug("cannot read the writer record from {}: {}", h.node().name(), e.getMessage());
@@ -293,6 +295,9 @@ public final class GaleraTopology implements ClusterTopology {
             if (!h.up()) {
                 throw new IllegalStateException("node " + target.name() + " is not healthy: " + h.reason());
             }
+            if (maintenance.contains(target.name())) {
+                throw new IllegalStateException("node " + target.name() + " is in maintenance");
+            }
             WriterRecord.Stored stored = readStored(snapshot);
             if (stored != null && stored.writer().equals(target.name())) {
                 return new WriterChoice.Writer(target, stored.epoch());
@@ -318,6 +323,45 @@ public final class GaleraTopology implements ClusterTopology {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted");
         }
+    }
+
+    @Override
+    public void setMaintenance(Node node, boolean on, String requestedBy, Duration timeout) {
+        java.util.concurrent.Future<?> done = decider.submit(() -> {
+            for (NodeHealth h : byPreference(snapshot())) {
+                try (Connection c = probe.connect(h.node(), RECORD_WRITE_TIMEOUT)) {
+                    if (!tableReady) {
+                        record.ensureTable(c);
+                        tableReady = true;
+                    }
+                    record.setMaintenance(c, node.name(), on, requestedBy);
+                    maintenance = record.maintenance(c);
+                    String what = "node " + node.name() + (on ? " is in maintenance" : " is out of maintenance");
+                    log.info("{} (requested by {})", what, requestedBy);
+                    record(new ClusterEvent(clock.instant(), "node", node.name(), what, requestedBy));
+                    return null;
+                } catch (SQLException e) {
+                    log.debug("cannot record maintenance on {}: {}", h.node().name(), e.getMessage());
+                }
+            }
+            throw new IllegalStateException("no healthy node accepted the maintenance change");
+        });
+        try {
+            done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            requestDecision();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("the maintenance change did not complete within " + timeout.toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+
+    @Override
+    public java.util.Set<String> maintenance() {
+        return maintenance;
     }
 
     @Override

@@ -46,7 +46,14 @@ public final class WriterElection {
             .thenComparing(h -> h.node().name());
 
     public static Decision decide(WriterRecord.Stored stored, List<NodeHealth> health, boolean failback) {
-        List<NodeHealth> eligible = health.stream().filter(NodeHealth::up).sorted(ORDER).toList();
+        return decide(stored, health, failback, java.util.Set.of());
+    }
+
+    /** @param maintenance nodes operators took out of the election; a writer among them is replaced */
+    public static Decision decide(WriterRecord.Stored stored, List<NodeHealth> health, boolean failback,
+                                  java.util.Set<String> maintenance) {
+        List<NodeHealth> eligible = health.stream().filter(NodeHealth::up)
+                .filter(h -> !maintenance.contains(h.node().name())).sorted(ORDER).toList();
         List<String> unchecked = health.stream().filter(h -> h.last() == null).map(h -> h.node().name()).toList();
         if (stored == null && !unchecked.isEmpty()) {
             // The first election must see every node, or the node checked first would win by arriving first.
@@ -72,6 +79,13 @@ public final class WriterElection {
         NodeHealth writer = current.get();
         if (writer.last() == null) {
             return new Refuse("Baton is starting: waiting for the first check of writer " + writer.node().name());
+        }
+        if (maintenance.contains(writer.node().name())) {
+            if (eligible.isEmpty()) {
+                return new Refuse("writer " + writer.node().name() + " is in maintenance and no other node is healthy");
+            }
+            Node next = eligible.get(0).node();
+            return new Propose(next, stored.epoch(), "writer " + writer.node().name() + " is in maintenance; elected " + next.name());
         }
         if (writer.up()) {
             Node best = eligible.get(0).node();

@@ -36,6 +36,34 @@ public final class WriterRecord {
             s.execute("CREATE TABLE IF NOT EXISTS " + table() + " (id TINYINT PRIMARY KEY, writer VARCHAR(64) NOT NULL, "
                     + "epoch BIGINT NOT NULL, changed_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), "
                     + "changed_by VARCHAR(128) NOT NULL, reason VARCHAR(512) NOT NULL) ENGINE=InnoDB");
+            s.execute("CREATE TABLE IF NOT EXISTS `" + schema + "`.`maintenance` (node VARCHAR(64) PRIMARY KEY, "
+                    + "since TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), requested_by VARCHAR(128) NOT NULL) ENGINE=InnoDB");
+        }
+    }
+
+    /** The nodes operators put in maintenance: never elected, by any instance. */
+    java.util.Set<String> maintenance(Connection c) throws SQLException {
+        java.util.Set<String> nodes = new java.util.TreeSet<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT node FROM `" + schema + "`.`maintenance`")) {
+            while (rs.next()) {
+                nodes.add(rs.getString(1));
+            }
+        }
+        return nodes;
+    }
+
+    void setMaintenance(Connection c, String node, boolean on, String requestedBy) throws SQLException {
+        if (on) {
+            try (PreparedStatement p = c.prepareStatement("INSERT IGNORE INTO `" + schema + "`.`maintenance` (node, requested_by) VALUES (?, ?)")) {
+                p.setString(1, node);
+                p.setString(2, requestedBy.length() > 128 ? requestedBy.substring(0, 128) : requestedBy);
+                p.executeUpdate();
+            }
+        } else {
+            try (PreparedStatement p = c.prepareStatement("DELETE FROM `" + schema + "`.`maintenance` WHERE node = ?")) {
+                p.setString(1, node);
+                p.executeUpdate();
+            }
         }
     }
 
