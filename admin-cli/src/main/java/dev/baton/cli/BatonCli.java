@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  */
 @Command(name = "baton", mixinStandardHelpOptions = true, versionProvider = BatonCli.Version.class,
         description = "Talks to a running Baton's admin API.",
-        subcommands = {BatonCli.Health.class, BatonCli.Status.class, BatonCli.Events.class, BatonCli.SwitchoverCommand.class, BatonCli.Maintenance.class})
+        subcommands = {BatonCli.Health.class, BatonCli.Status.class, BatonCli.Events.class, BatonCli.SwitchoverCommand.class, BatonCli.Maintenance.class,
+                BatonCli.Check.class})
 public final class BatonCli implements Runnable {
 
     @Option(names = "--url", scope = ScopeType.INHERIT, paramLabel = "URL",
@@ -257,6 +258,35 @@ public final class BatonCli implements Runnable {
                         whole(answer.get("sessions_closed_after_transaction")), whole(answer.get("sessions_closed_in_transaction")));
             }
             return 0;
+        }
+    }
+
+    /** {@code baton check}: the cluster against the Rancher HA guidance. Exit 1 if any finding fails. */
+    @Command(name = "check", description = "Checks the cluster against the Rancher HA guidance; prints pass/warn/fail per finding.")
+    static final class Check implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.ParentCommand
+        BatonCli parent;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--json", description = "Print the admin API's JSON as it is.")
+        boolean json;
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public Integer call() throws Exception {
+            String body = getOk(parent, "/api/v1/check");
+            List<Map<String, Object>> findings = (List<Map<String, Object>>) ((Map<String, Object>) JsonReader.parse(body)).get("findings");
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(body.strip());
+            } else {
+                for (Map<String, Object> f : findings) {
+                    out.printf("%-5s %s: %s%n", String.valueOf(f.get("result")).toUpperCase(), f.get("check"), f.get("detail"));
+                }
+            }
+            return findings.stream().anyMatch(f -> "fail".equals(f.get("result"))) ? 1 : 0;
         }
     }
 

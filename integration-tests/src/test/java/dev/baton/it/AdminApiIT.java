@@ -103,4 +103,13 @@ class AdminApiIT {
         assertEquals(0, r.exit(), r.err());
         assertEquals("no events yet\n", r.out());
     }
+
+    @Test
+    void checkOfASingleServerWarnsItCannotJudgeAndPassesTheWriter() {
+        Cli r = baton("check", "--url", url, "--token", TOKEN);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("WARN  nodes configured: 1 node(s); the Rancher HA guide suggests 3"), r.out());
+        assertTrue(r.out().contains("WARN  nodes reachable and Synced: cluster type 'single' is not monitored"), r.out());
+        assertTrue(r.out().contains("PASS  one writer: every session goes to db1 (epoch 1)"), r.out());
+    }
 }

@@ -187,6 +187,7 @@ class SwitchoverIT {
         assertEquals("db1", b.writer());
         Cli status = baton("status", "--url", adminUrl(a), "--json");
         assertTrue(status.out().contains("\"name\":\"db2\"") && status.out().contains("\"maintenance\":true"), status.out());
+        assertTrue(status.out().contains("\"last_check\":\"20"), "every node's last check time: " + status.out());
         Cli refused = baton("switchover", "db2", "--url", adminUrl(b));
         assertEquals(1, refused.exit());
         assertTrue(refused.err().contains("node db2 is in maintenance"), refused.err());
@@ -197,5 +198,18 @@ class SwitchoverIT {
         assertEquals("db1", a.writer(), "leaving maintenance does not take the writer back");
         Cli events = baton("events", "--url", adminUrl(a));
         assertTrue(events.out().contains("node db2 is in maintenance"), events.out());
+    }
+
+    @Test
+    @Order(5)
+    void checkReportsTheClusterAgainstTheRancherGuidance() {
+        Cli check = baton("check", "--url", adminUrl(a));
+        assertEquals(0, check.exit(), check.out() + check.err()); // warnings only: one node is down since test 2
+        assertTrue(check.out().contains("PASS  nodes configured: 3 node(s)"), check.out());
+        assertTrue(check.out().contains("WARN  nodes reachable and Synced: 2 of 3 node(s) healthy; db3: "), check.out());
+        assertTrue(check.out().contains("PASS  max_connections on db1: max_connections=300; needs at least 252"), check.out());
+        assertTrue(check.out().contains("PASS  binlog_format on db1: binlog_format=ROW"), check.out());
+        assertTrue(check.out().contains("PASS  innodb_autoinc_lock_mode on db2"), check.out());
+        assertTrue(check.out().contains("PASS  one writer: every session goes to db1"), check.out());
     }
 }

@@ -47,6 +47,7 @@ final class AdminApi {
             n.put("monitored", r != null);
             n.put("up", r == null ? null : r.up());
             n.put("down_reason", r == null ? null : r.reason());
+            n.put("last_check", r == null || r.lastCheck() == null ? null : r.lastCheck().toString());
             n.put("flow_control_paused", r == null ? null : r.flowControlPaused());
             n.put("recv_queue", r == null ? null : r.localRecvQueue());
             n.put("max_connections", r == null || r.maxConnections() == 0 ? null : r.maxConnections());
@@ -72,6 +73,57 @@ final class AdminApi {
         totals.put("sessions_opened", proxy.sessionsOpened());
         out.put("totals", totals);
         return out;
+    }
+
+    /** The cluster against the Rancher HA guidance: each finding pass, warn or fail, with what was seen. */
+    static Map<String, Object> check(BatonProxy proxy) {
+        List<Object> findings = new ArrayList<>();
+        List<Node> nodes = proxy.topology().nodes();
+        List<NodeReport> reports = proxy.topology().nodeReports();
+        int needed = Math.max(250, proxy.quota().settings().maxTotal() + BatonProxy.MONITOR_CONNECTIONS);
+        finding(findings, "nodes configured", nodes.size() >= 3 ? "pass" : "warn",
+                nodes.size() + " node(s); the Rancher HA guide suggests 3, so one can be backed up or maintained while two serve");
+        if (reports.isEmpty()) {
+            finding(findings, "nodes reachable and Synced", "warn",
+                    "cluster type '" + proxy.topology().type() + "' is not monitored, so Baton cannot tell");
+        } else {
+            long up = reports.stream().filter(NodeReport::up).count();
+            String detail = up + " of " + reports.size() + " node(s) healthy" + reports.stream().filter(r -> !r.up())
+                    .map(r -> "; " + r.node() + ": " + r.reason()).reduce("", String::concat);
+            finding(findings, "nodes reachable and Synced", up >= 3 ? "pass" : up >= 2 ? "warn" : "fail", detail);
+            for (NodeReport r : reports) {
+                if (r.maxConnections() > 0) {
+                    finding(findings, "max_connections on " + r.node(), r.maxConnections() >= needed ? "pass" : "fail",
+                            "max_connections=" + r.maxConnections() + "; needs at least " + needed
+                                    + " (250 per the guide, and quotas.max-total plus Baton's monitor connections)");
+                }
+                String format = r.settings().get("binlog_format");
+                if (format != null) {
+                    finding(findings, "binlog_format on " + r.node(), "ROW".equalsIgnoreCase(format) ? "pass" : "fail",
+                            "binlog_format=" + format + "; Galera replicates only ROW reliably");
+                }
+                String lockMode = r.settings().get("innodb_autoinc_lock_mode");
+                if (lockMode != null) {
+                    finding(findings, "innodb_autoinc_lock_mode on " + r.node(), "2".equals(lockMode) ? "pass" : "warn",
+                            "innodb_autoinc_lock_mode=" + lockMode + "; Galera needs 2 (interleaved) for concurrent inserts");
+                }
+            }
+        }
+        WriterChoice choice = proxy.topology().currentWriter();
+        finding(findings, "one writer", choice instanceof WriterChoice.Writer ? "pass" : "fail",
+                choice instanceof WriterChoice.Writer w ? "every session goes to " + w.node().name() + " (epoch " + w.epoch() + ")"
+                        : "no writer: " + ((WriterChoice.NoWriter) choice).reason());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("findings", findings);
+        return out;
+    }
+
+    private static void finding(List<Object> findings, String check, String result, String detail) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("check", check);
+        f.put("result", result);
+        f.put("detail", detail);
+        findings.add(f);
     }
 
     static Map<String, Object> events(BatonProxy proxy) {

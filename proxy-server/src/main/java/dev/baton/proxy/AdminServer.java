@@ -95,6 +95,8 @@ final class AdminServer {
                 response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use GET\"}");
             } else if (path.equals("/api/v1/status")) {
                 response = json(HttpResponseStatus.OK, Json.write(AdminApi.status(proxy)));
+            } else if (path.equals("/api/v1/check")) {
+                response = json(HttpResponseStatus.OK, Json.write(AdminApi.check(proxy)));
             } else if (path.equals("/api/v1/events")) {
                 response = json(HttpResponseStatus.OK, Json.write(AdminApi.events(proxy)));
             } else {

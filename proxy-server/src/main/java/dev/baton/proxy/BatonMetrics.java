@@ -191,6 +191,6 @@ final class BatonMetrics {
 
     private NodeReport find(String node) {
         return proxy.topology().nodeReports().stream().filter(r -> r.node().equals(node)).findFirst()
-                .orElse(new NodeReport(node, false, "not monitored", 0, 0, 0));
+                .orElse(new NodeReport(node, false, "not monitored", 0, 0, 0, Map.of(), null));
     }
 }

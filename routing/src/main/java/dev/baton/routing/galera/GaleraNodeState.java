@@ -12,12 +12,24 @@ import java.util.Set;
  *                          often just AUTO)
  * @param gcommUuid         the node's own member id in the group (wsrep_gcomm_uuid), new at every start
  * @param memberUuids       the member ids of the node's current view (mysql.wsrep_cluster_members), empty if unreadable
+ * @param settings          server variables checked against the Rancher HA guidance (binlog_format,
+ *                          innodb_autoinc_lock_mode), empty if unread
  */
 public record GaleraNodeState(Instant checkedAt, String error, int localState, String localStateComment, boolean ready,
                               String clusterStatus, boolean desync, String rejectQueries, boolean readOnly,
                               int localIndex, int clusterSize, Set<String> incomingAddresses,
                               double flowControlPaused, long localRecvQueue, long maxConnections,
-                              String gcommUuid, Set<String> memberUuids) {
+                              String gcommUuid, Set<String> memberUuids, java.util.Map<String, String> settings) {
+
+    /** A state without server settings. */
+    public GaleraNodeState(Instant checkedAt, String error, int localState, String localStateComment, boolean ready,
+                           String clusterStatus, boolean desync, String rejectQueries, boolean readOnly, int localIndex,
+                           int clusterSize, Set<String> incomingAddresses, double flowControlPaused, long localRecvQueue,
+                           long maxConnections, String gcommUuid, Set<String> memberUuids) {
+        this(checkedAt, error, localState, localStateComment, ready, clusterStatus, desync, rejectQueries, readOnly,
+                localIndex, clusterSize, incomingAddresses, flowControlPaused, localRecvQueue, maxConnections, gcommUuid,
+                memberUuids, java.util.Map.of());
+    }
 
     /** A state without membership ids, as seen when they cannot be read. */
     public GaleraNodeState(Instant checkedAt, String error, int localState, String localStateComment, boolean ready,

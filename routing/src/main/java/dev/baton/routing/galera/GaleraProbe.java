@@ -27,7 +27,7 @@ public final class GaleraProbe {
             + "'wsrep_incoming_addresses','wsrep_flow_control_paused','wsrep_local_recv_queue','wsrep_gcomm_uuid')";
     private static final String MEMBERS = "SELECT node_uuid FROM mysql.wsrep_cluster_members";
     private static final String VARIABLES = "SELECT @@global.read_only, @@global.wsrep_desync, @@global.wsrep_reject_queries, "
-            + "@@global.max_connections";
+            + "@@global.max_connections, @@global.binlog_format, @@global.innodb_autoinc_lock_mode";
 
     private final ClusterSpec.MonitorSettings settings;
     private final Clock clock;
@@ -55,7 +55,9 @@ public final class GaleraProbe {
                         intOf(status.get("wsrep_local_index"), -1), intOf(status.get("wsrep_cluster_size"), 0),
                         addresses(status.get("wsrep_incoming_addresses")),
                         doubleOf(status.get("wsrep_flow_control_paused")), longOf(status.get("wsrep_local_recv_queue")),
-                        rs.getLong(4), status.get("wsrep_gcomm_uuid"), members);
+                        rs.getLong(4), status.get("wsrep_gcomm_uuid"), members,
+                        java.util.Map.of("binlog_format", String.valueOf(rs.getString(5)),
+                                "innodb_autoinc_lock_mode", String.valueOf(rs.getString(6))));
             }
         } catch (SQLException e) {
             return GaleraNodeState.unreachable(clock.instant(), describe(node, e));

@@ -368,7 +368,9 @@ public final class GaleraTopology implements ClusterTopology {
     public List<dev.baton.routing.NodeReport> nodeReports() {
         return snapshot().stream().map(h -> new dev.baton.routing.NodeReport(h.node().name(), h.up(), h.reason(),
                 h.last() == null ? 0 : h.last().flowControlPaused(), h.last() == null ? 0 : h.last().localRecvQueue(),
-                h.last() == null ? 0 : h.last().maxConnections())).toList();
+                h.last() == null ? 0 : h.last().maxConnections(),
+                h.last() == null ? java.util.Map.<String, String>of() : h.last().settings(),
+                h.last() == null ? null : h.last().checkedAt())).toList();
     }
 
     /** Health of every node as last seen, in config order. */
