@@ -94,6 +94,10 @@ class GaleraFailoverIT {
             c.awaitWriter(Duration.ofSeconds(20));
             String expected = "writer db1 has max_connections=300, below quotas.max-total 400 plus 2 monitor connections: "
                     + "raise max_connections to at least 402 or lower quotas.max-total";
+            long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+            while (c.proxy().capacityWarning() == null && System.nanoTime() < end) {
+                Thread.sleep(20); // the warning is computed by the writer-change listener, just after the writer is set
+            }
             assertEquals(expected, c.proxy().capacityWarning());
             java.net.http.HttpResponse<String> health = java.net.http.HttpClient.newHttpClient().send(
                     java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
