@@ -15,8 +15,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * {@code baton}: the operator's command line for a running Baton. It talks to the admin API and nothing else.
@@ -67,8 +65,6 @@ public final class BatonCli implements Runnable {
     /** {@code baton health}: can Baton route, and to which writer? */
     @Command(name = "health", description = "Shows whether Baton can route clients and to which writer; exit 1 if not.")
     static final class Health implements java.util.concurrent.Callable<Integer> {
-        private static final Pattern FIELD = Pattern.compile("\"(\\w+)\":(?:\"((?:[^\"\\\\]|\\\\.)*)\"|(\\d+))");
-
         @CommandLine.ParentCommand
         BatonCli parent;
 
@@ -77,7 +73,7 @@ public final class BatonCli implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> response = get(parent.url, "/healthz", null);
+            HttpResponse<String> response = send(parent.url, "/healthz", null, null, Duration.ofSeconds(5));
             String body = response.body();
             PrintWriter out = spec.commandLine().getOut();
             if (response.statusCode() == 200) {
@@ -92,20 +88,16 @@ public final class BatonCli implements Runnable {
             throw new IllegalStateException(parent.url + " answered HTTP " + response.statusCode() + ": " + body.strip());
         }
 
+        @SuppressWarnings("unchecked")
         private static String field(String json, String name) {
-            Matcher m = FIELD.matcher(json);
-            while (m.find()) {
-                if (m.group(1).equals(name)) {
-                    return m.group(2) != null ? m.group(2).replace("\\\"", "\"").replace("\\\\", "\\") : m.group(3);
-                }
-            }
-            return "?";
+            Object value = ((Map<String, Object>) JsonReader.parse(json)).get(name);
+            return value == null ? "?" : whole(value);
         }
     }
 
     /** GET of an admin API path, failing with one line unless the answer is 200. */
     static String getOk(BatonCli parent, String path) throws IOException, InterruptedException {
-        HttpResponse<String> r = get(parent.url, path, parent.token);
+        HttpResponse<String> r = send(parent.url, path, null, parent.token, Duration.ofSeconds(5));
         if (r.statusCode() == 401) {
             throw new IllegalStateException("unauthorized: give the admin token with --token or BATON_TOKEN");
         }
@@ -226,31 +218,12 @@ public final class BatonCli implements Runnable {
             if (!drainTimeout.matches("\\d+(ms|s|m)")) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--drain-timeout must look like 500ms, 10s or 1m");
             }
-            URI uri = URI.create(parent.url.replaceAll("/+$", "") + "/api/v1/switchover");
-            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(11))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"to\":\"" + node.replace("\"", "") + "\",\"drain-timeout\":\""
-                            + drainTimeout + "\"}"));
-            if (parent.token != null && !parent.token.isBlank()) {
-                request.header("Authorization", "Bearer " + parent.token);
-            }
-            HttpResponse<String> r;
-            try {
-                r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build().send(request.build(),
-                        HttpResponse.BodyHandlers.ofString());
-            } catch (ConnectException e) {
-                throw new IOException("cannot reach Baton's admin API at " + parent.url + " (is Baton running? is --url right?)");
-            }
-            if (r.statusCode() == 401) {
-                throw new IllegalStateException("unauthorized: give the admin token with --token or BATON_TOKEN");
-            }
-            Map<String, Object> answer = (Map<String, Object>) JsonReader.parse(r.body());
-            if (r.statusCode() != 200) {
-                throw new IllegalStateException("switchover refused: " + answer.get("error"));
-            }
+            String body = post(parent, "/api/v1/switchover", "{\"to\":\"" + node.replace("\"", "") + "\",\"drain-timeout\":\""
+                    + drainTimeout + "\"}", "switchover refused");
+            Map<String, Object> answer = (Map<String, Object>) JsonReader.parse(body);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
-                out.println(r.body().strip());
+                out.println(body.strip());
             } else {
                 out.printf("writer is now %s (epoch %s, was %s); writes unavailable for %s ms; sessions closed: %s idle, "
                                 + "%s after their transaction, %s in a transaction%n", answer.get("to"), whole(answer.get("epoch")),
@@ -312,8 +285,8 @@ public final class BatonCli implements Runnable {
             if (!state.equals("on") && !state.equals("off")) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "the second argument must be on or off, not '" + state + "'");
             }
-            Map<String, Object> answer = post(parent, "/api/v1/nodes/" + node + "/maintenance", "{\"on\":" + state.equals("on") + "}",
-                    "maintenance refused");
+            Map<String, Object> answer = (Map<String, Object>) JsonReader.parse(post(parent, "/api/v1/nodes/" + node
+                    + "/maintenance", "{\"on\":" + state.equals("on") + "}", "maintenance refused"));
             PrintWriter out = spec.commandLine().getOut();
             Map<String, Object> moved = (Map<String, Object>) answer.get("switchover");
             out.printf("node %s is %s maintenance%s%n", node, state.equals("on") ? "in" : "out of",
@@ -323,49 +296,44 @@ public final class BatonCli implements Runnable {
         }
     }
 
+    /** POST of a JSON body to an admin API path; the answer's body, or one line saying why it was refused. */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> post(BatonCli parent, String path, String body, String refused) throws IOException, InterruptedException {
-        URI uri = URI.create(parent.url.replaceAll("/+$", "") + path);
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(11))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
-        if (parent.token != null && !parent.token.isBlank()) {
-            request.header("Authorization", "Bearer " + parent.token);
-        }
-        HttpResponse<String> r;
-        try {
-            r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build().send(request.build(),
-                    HttpResponse.BodyHandlers.ofString());
-        } catch (ConnectException e) {
-            throw new IOException("cannot reach Baton's admin API at " + parent.url + " (is Baton running? is --url right?)");
-        }
+    static String post(BatonCli parent, String path, String body, String refused) throws IOException, InterruptedException {
+        HttpResponse<String> r = send(parent.url, path, body, parent.token, Duration.ofMinutes(11));
         if (r.statusCode() == 401) {
             throw new IllegalStateException("unauthorized: give the admin token with --token or BATON_TOKEN");
         }
-        Map<String, Object> answer = (Map<String, Object>) JsonReader.parse(r.body());
         if (r.statusCode() != 200) {
-            throw new IllegalStateException(refused + ": " + answer.get("error"));
+            throw new IllegalStateException(refused + ": " + ((Map<String, Object>) JsonReader.parse(r.body())).get("error"));
         }
-        return answer;
+        return r.body();
     }
 
     private static String whole(Object number) {
         return number instanceof Double d ? String.valueOf(d.longValue()) : String.valueOf(number);
     }
 
-    static HttpResponse<String> get(String base, String path, String token) throws IOException, InterruptedException {
+    /** One request to the admin API: a GET, or a POST of {@code jsonBody}; the token is sent when there is one. */
+    static HttpResponse<String> send(String base, String path, String jsonBody, String token, Duration timeout)
+            throws IOException, InterruptedException {
         URI uri;
         try {
             uri = URI.create(base.replaceAll("/+$", "") + path);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--url '" + base + "' is not a URL");
         }
-        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout);
+        if (jsonBody == null) {
+            request.GET();
+        } else {
+            request.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(jsonBody));
+        }
+        if (token != null && !token.isBlank()) {
+            request.header("Authorization", "Bearer " + token);
+        }
         try {
-            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET();
-            if (token != null && !token.isBlank()) {
-                request.header("Authorization", "Bearer " + token);
-            }
-            return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build()
+                    .send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
             throw new IOException("cannot reach Baton's admin API at " + base + " (is Baton running? is --url right?)");
         }

@@ -1,7 +1,7 @@
 package dev.baton.it;
 
-import dev.baton.cli.BatonCli;
 import dev.baton.it.fixture.LocalMariaDb;
+import dev.baton.it.fixture.BatonCommand;
 import dev.baton.it.fixture.RunningBaton;
 import dev.baton.proxy.BatonProxy;
 import dev.baton.proxy.config.BatonConfig;
@@ -10,8 +10,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -50,14 +48,8 @@ class AdminApiIT {
         return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private record Cli(int exit, String out, String err) {
-    }
-
-    private static Cli baton(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = BatonCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Cli(exit, out.toString(), err.toString());
+    private static BatonCommand.Result baton(String... args) {
+        return BatonCommand.run(args);
     }
 
     @Test
@@ -79,12 +71,12 @@ class AdminApiIT {
             assertTrue(body.contains("{\"client\":\"127.0.0.7\",\"connections\":1,\"limit\":50,\"rejected\":0}"), body);
             assertTrue(body.contains("\"name\":\"db1\",\"address\":\"127.0.0.1:" + db.port() + "\""), body);
 
-            Cli table = baton("status", "--url", url, "--token", TOKEN);
+            BatonCommand.Result table = baton("status", "--url", url, "--token", TOKEN);
             assertEquals(0, table.exit(), table.err());
             assertTrue(table.out().startsWith("writer:      db1 (epoch 1)\n"), table.out());
             assertTrue(table.out().contains("127.0.0.7"), table.out());
 
-            Cli json = baton("--token", TOKEN, "--url", url, "status", "--json");
+            BatonCommand.Result json = baton("--token", TOKEN, "--url", url, "status", "--json");
             assertEquals(0, json.exit(), json.err());
             assertTrue(json.out().contains("\"writer\":\"db1\""), json.out());
         }
@@ -92,21 +84,21 @@ class AdminApiIT {
 
     @Test
     void commandsWithoutATokenFailWithOneLineAndExitOne() {
-        Cli r = baton("status", "--url", url);
+        BatonCommand.Result r = baton("status", "--url", url);
         assertEquals(1, r.exit());
         assertEquals("baton: unauthorized: give the admin token with --token or BATON_TOKEN\n", r.err());
     }
 
     @Test
     void eventsOfAnUnmonitoredClusterSayThereAreNone() {
-        Cli r = baton("events", "--url", url, "--token", TOKEN);
+        BatonCommand.Result r = baton("events", "--url", url, "--token", TOKEN);
         assertEquals(0, r.exit(), r.err());
         assertEquals("no events yet\n", r.out());
     }
 
     @Test
     void checkOfASingleServerWarnsItCannotJudgeAndPassesTheWriter() {
-        Cli r = baton("check", "--url", url, "--token", TOKEN);
+        BatonCommand.Result r = baton("check", "--url", url, "--token", TOKEN);
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains("WARN  nodes configured: 1 node(s); the Rancher HA guide suggests 3"), r.out());
         assertTrue(r.out().contains("WARN  nodes reachable and Synced: cluster type 'single' is not monitored"), r.out());

@@ -1,7 +1,7 @@
 package dev.baton.it;
 
-import dev.baton.cli.BatonCli;
 import dev.baton.it.fixture.LocalGaleraCluster;
+import dev.baton.it.fixture.BatonCommand;
 import dev.baton.it.fixture.RunningBaton;
 import dev.baton.proxy.BatonProxy;
 import org.junit.jupiter.api.AfterAll;
@@ -11,8 +11,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -58,14 +56,8 @@ class SwitchoverIT {
         }
     }
 
-    private record Cli(int exit, String out, String err) {
-    }
-
-    private static Cli baton(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = BatonCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Cli(exit, out.toString(), err.toString());
+    private static BatonCommand.Result baton(String... args) {
+        return BatonCommand.run(args);
     }
 
     private static String adminUrl(RunningBaton baton) {
@@ -90,7 +82,7 @@ class SwitchoverIT {
         }
         Connection idle = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
 
-        CompletableFuture<Cli> switchover = CompletableFuture.supplyAsync(() ->
+        CompletableFuture<BatonCommand.Result> switchover = CompletableFuture.supplyAsync(() ->
                 baton("switchover", "db2", "--drain-timeout", "10s", "--url", adminUrl(a), "--json"));
         Thread.sleep(500); // the switchover is draining now: a new client is held, not refused
         long heldFrom = System.nanoTime();
@@ -111,7 +103,7 @@ class SwitchoverIT {
             assertTrue(closedByBaton.getSQLState().startsWith("08"), closedByBaton.getSQLState());
         }
 
-        Cli result = switchover.get(30, TimeUnit.SECONDS);
+        BatonCommand.Result result = switchover.get(30, TimeUnit.SECONDS);
         assertEquals(0, result.exit(), result.err());
         assertTrue(result.out().contains("\"from\":\"db1\",\"to\":\"db2\""), result.out());
         assertTrue(result.out().contains("\"sessions_closed_after_transaction\":1"), result.out());
@@ -137,7 +129,7 @@ class SwitchoverIT {
     @Test
     @Order(2)
     void unknownOrUnhealthyTargetsAreRefusedAndChangeNothing() throws Exception {
-        Cli unknown = baton("switchover", "db9", "--url", adminUrl(a));
+        BatonCommand.Result unknown = baton("switchover", "db9", "--url", adminUrl(a));
         assertEquals(1, unknown.exit());
         assertTrue(unknown.err().startsWith("baton: switchover refused: unknown node 'db9'"), unknown.err());
 
@@ -147,7 +139,7 @@ class SwitchoverIT {
                 && System.nanoTime() < end) {
             Thread.sleep(100);
         }
-        Cli down = baton("switchover", "db3", "--url", adminUrl(a));
+        BatonCommand.Result down = baton("switchover", "db3", "--url", adminUrl(a));
         assertEquals(1, down.exit());
         assertTrue(down.err().startsWith("baton: switchover refused: node db3 is not healthy: "), down.err());
         assertEquals("db2", a.writer());
@@ -163,7 +155,7 @@ class SwitchoverIT {
                             URI.create(adminUrl(locked) + "/api/v1/switchover"))
                     .POST(HttpRequest.BodyPublishers.ofString("{\"to\":\"db1\"}")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(401, r.statusCode());
-            Cli noToken = baton("switchover", "db1", "--url", adminUrl(locked));
+            BatonCommand.Result noToken = baton("switchover", "db1", "--url", adminUrl(locked));
             assertEquals(1, noToken.exit());
             assertEquals("baton: unauthorized: give the admin token with --token or BATON_TOKEN\n", noToken.err());
             Thread.sleep(1500);
@@ -176,7 +168,7 @@ class SwitchoverIT {
     @Order(4)
     void maintenanceOfTheWriterMovesItAwayFirstAndKeepsItOutForEveryInstance() throws Exception {
         assertEquals("db2", a.writer());
-        Cli on = baton("maintenance", "db2", "on", "--url", adminUrl(a));
+        BatonCommand.Result on = baton("maintenance", "db2", "on", "--url", adminUrl(a));
         assertEquals(0, on.exit(), on.err());
         assertTrue(on.out().startsWith("node db2 is in maintenance; the writer moved to db1 first"), on.out());
         assertEquals("db1", a.writer());
@@ -185,25 +177,25 @@ class SwitchoverIT {
             Thread.sleep(50);
         }
         assertEquals("db1", b.writer());
-        Cli status = baton("status", "--url", adminUrl(a), "--json");
+        BatonCommand.Result status = baton("status", "--url", adminUrl(a), "--json");
         assertTrue(status.out().contains("\"name\":\"db2\"") && status.out().contains("\"maintenance\":true"), status.out());
         assertTrue(status.out().contains("\"last_check\":\"20"), "every node's last check time: " + status.out());
-        Cli refused = baton("switchover", "db2", "--url", adminUrl(b));
+        BatonCommand.Result refused = baton("switchover", "db2", "--url", adminUrl(b));
         assertEquals(1, refused.exit());
         assertTrue(refused.err().contains("node db2 is in maintenance"), refused.err());
-        Cli off = baton("maintenance", "db2", "off", "--url", adminUrl(b));
+        BatonCommand.Result off = baton("maintenance", "db2", "off", "--url", adminUrl(b));
         assertEquals(0, off.exit(), off.err());
         assertEquals("node db2 is out of maintenance\n", off.out());
         Thread.sleep(1500);
         assertEquals("db1", a.writer(), "leaving maintenance does not take the writer back");
-        Cli events = baton("events", "--url", adminUrl(a));
+        BatonCommand.Result events = baton("events", "--url", adminUrl(a));
         assertTrue(events.out().contains("node db2 is in maintenance"), events.out());
     }
 
     @Test
     @Order(5)
     void checkReportsTheClusterAgainstTheRancherGuidance() {
-        Cli check = baton("check", "--url", adminUrl(a));
+        BatonCommand.Result check = baton("check", "--url", adminUrl(a));
         assertEquals(0, check.exit(), check.out() + check.err()); // warnings only: one node is down since test 2
         assertTrue(check.out().contains("PASS  nodes configured: 3 node(s)"), check.out());
         assertTrue(check.out().contains("WARN  nodes reachable and Synced: 2 of 3 node(s) healthy; db3: "), check.out());

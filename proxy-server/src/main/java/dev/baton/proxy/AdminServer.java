@@ -22,6 +22,8 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The admin HTTP listener: {@code GET /healthz} (200 with the writer when Baton can route, 503 with the reason when
@@ -183,14 +185,21 @@ final class AdminServer {
         }
 
         private FullHttpResponse health() {
+            Map<String, Object> body = new LinkedHashMap<>();
             WriterChoice choice = proxy.topology().currentWriter();
             if (choice instanceof WriterChoice.Writer w) {
-                return json(HttpResponseStatus.OK, "{\"status\":\"ok\",\"writer\":\"" + escape(w.node().name())
-                        + "\",\"epoch\":" + w.epoch() + ",\"sessions\":" + proxy.activeSessions()
-                        + (proxy.capacityWarning() == null ? "" : ",\"warning\":\"" + escape(proxy.capacityWarning()) + "\"") + "}");
+                body.put("status", "ok");
+                body.put("writer", w.node().name());
+                body.put("epoch", w.epoch());
+                body.put("sessions", proxy.activeSessions());
+                if (proxy.capacityWarning() != null) {
+                    body.put("warning", proxy.capacityWarning());
+                }
+                return json(HttpResponseStatus.OK, Json.write(body));
             }
-            return json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"no-writer\",\"reason\":\""
-                    + escape(((WriterChoice.NoWriter) choice).reason()) + "\"}");
+            body.put("status", "no-writer");
+            body.put("reason", ((WriterChoice.NoWriter) choice).reason());
+            return json(HttpResponseStatus.SERVICE_UNAVAILABLE, Json.write(body));
         }
 
         @Override

@@ -152,11 +152,11 @@ final class BatonMetrics {
         for (ClientQuota.ClientUsage u : quota.usage()) {
             seen.add(u.client());
             clientMeters.computeIfAbsent(u.client(), client -> List.of(
-                    Gauge.builder("baton.client.connections", quota, q -> usage(q, client).connections())
+                    Gauge.builder("baton.client.connections", quota, q -> q.usageOf(client).connections())
                             .tag("client", client).description("Connections a client holds now").register(registry),
                     Gauge.builder("baton.client.connection.limit", quota, q -> q.limitFor(client))
                             .tag("client", client).description("Connections a client may hold").register(registry),
-                    FunctionCounter.builder("baton.client.connections.rejected", quota, q -> usage(q, client).rejected())
+                    FunctionCounter.builder("baton.client.connections.rejected", quota, q -> q.usageOf(client).rejected())
                             .tag("client", client).description("Connections refused because the client was over its quota")
                             .register(registry)));
         }
@@ -167,11 +167,6 @@ final class BatonMetrics {
             e.getValue().forEach(registry::remove);
             return true;
         });
-    }
-
-    private static ClientQuota.ClientUsage usage(ClientQuota quota, String client) {
-        return quota.usage().stream().filter(u -> u.client().equals(client)).findFirst()
-                .orElse(new ClientQuota.ClientUsage(client, 0, quota.limitFor(client), 0));
     }
 
     private void refreshNodes() {

@@ -185,6 +185,12 @@ public final class ClientQuota {
         return total.get();
     }
 
+    /** One client's usage, or zero connections and its limit if Baton does not remember it. */
+    public ClientUsage usageOf(String client) {
+        Usage u = clients.getIfPresent(client);
+        return u == null ? new ClientUsage(client, 0, limitFor(client), 0) : new ClientUsage(client, u.current, u.limit, u.rejected);
+    }
+
     /** Every client Baton still remembers, busiest first. */
     public List<ClientUsage> usage() {
         clients.cleanUp();

@@ -199,10 +199,7 @@ public final class GaleraTopology implements ClusterTopology {
     private WriterRecord.Stored readStored(List<NodeHealth> snapshot) {
         for (NodeHealth h : byPreference(snapshot)) {
             try (Connection c = probe.connect(h.node())) {
-                if (!tableReady) {
-                    record.ensureTable(c);
-                    tableReady = true;
-                }
+                ensureTable(c);
                 lastStored = record.read(c);
                 maintenance = record.maintenance(c);
                 return lastStored;
@@ -288,7 +285,7 @@ public final class GaleraTopology implements ClusterTopology {
 
     @Override
     public WriterChoice.Writer switchTo(Node target, String reason, String requestedBy, Duration timeout) {
-        java.util.concurrent.Future<WriterChoice.Writer> done = decider.submit(() -> {
+        return onDecisionThread("the switchover", timeout, () -> {
             List<NodeHealth> snapshot = snapshot();
             NodeHealth h = snapshot.stream().filter(x -> x.node().equals(target)).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target.name() + "'"));
@@ -312,28 +309,14 @@ public final class GaleraTopology implements ClusterTopology {
             publish(now, why, requestedBy);
             return now;
         });
-        try {
-            return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-        } catch (java.util.concurrent.TimeoutException e) {
-            done.cancel(true);
-            throw new IllegalStateException("the switchover did not complete within " + timeout.toMillis() + " ms");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted");
-        }
     }
 
     @Override
     public void setMaintenance(Node node, boolean on, String requestedBy, Duration timeout) {
-        java.util.concurrent.Future<?> done = decider.submit(() -> {
+        onDecisionThread("the maintenance change", timeout, () -> {
             for (NodeHealth h : byPreference(snapshot())) {
                 try (Connection c = probe.connect(h.node(), RECORD_WRITE_TIMEOUT)) {
-                    if (!tableReady) {
-                        record.ensureTable(c);
-                        tableReady = true;
-                    }
+                    ensureTable(c);
                     record.setMaintenance(c, node.name(), on, requestedBy);
                     maintenance = record.maintenance(c);
                     String what = "node " + node.name() + (on ? " is in maintenance" : " is out of maintenance");
@@ -346,16 +329,33 @@ public final class GaleraTopology implements ClusterTopology {
             }
             throw new IllegalStateException("no healthy node accepted the maintenance change");
         });
+        requestDecision();
+    }
+
+    /**
+     * Runs an operator's change on the decision thread, so it never races the automatic decisions, and waits for
+     * it; its failure comes back as the exception it threw.
+     */
+    private <T> T onDecisionThread(String what, Duration timeout, java.util.concurrent.Callable<T> change) {
+        java.util.concurrent.Future<T> done = decider.submit(change);
         try {
-            done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            requestDecision();
+            return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("the maintenance change did not complete within " + timeout.toMillis() + " ms");
+            done.cancel(true);
+            throw new IllegalStateException(what + " did not complete within " + timeout.toMillis() + " ms");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted");
+        }
+    }
+
+    /** Creates Baton's tables once per start; runs on the decision thread only. */
+    private void ensureTable(Connection c) throws SQLException {
+        if (!tableReady) {
+            record.ensureTable(c);
+            tableReady = true;
         }
     }
 
