@@ -81,6 +81,13 @@ class SwitchoverIT {
             s.executeUpdate("INSERT INTO moves VALUES (1, 'written during the switchover')");
         }
         Connection idle = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
+        // The other instance has a transaction open too: it must be let finish, not cut, when that instance sees
+        // the switchover that instance A started.
+        Connection onB = DriverManager.getConnection(b.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
+        onB.setAutoCommit(false);
+        try (Statement s = onB.createStatement()) {
+            s.executeUpdate("INSERT INTO moves VALUES (2, 'written through the other instance')");
+        }
 
         CompletableFuture<BatonCommand.Result> switchover = CompletableFuture.supplyAsync(() ->
                 baton("switchover", "db2", "--drain-timeout", "10s", "--url", adminUrl(a), "--json"));
@@ -96,6 +103,17 @@ class SwitchoverIT {
         });
         Thread.sleep(1000);
         assertTrue(!newcomer.isDone(), "the new client waits while the transaction drains");
+        CompletableFuture<Integer> newcomerOnB = CompletableFuture.supplyAsync(() -> {
+            try (Connection c = DriverManager.getConnection(b.mysqlUrl("baton_test", "sslMode=DISABLED&connectTimeout=30000"),
+                    "app", "app")) {
+                return port(c);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(500);
+        assertTrue(!newcomerOnB.isDone(), "the other instance holds its new clients too");
+        onB.commit(); // the other instance lets this transaction finish, then closes the session
         inTransaction.commit(); // finishes its transaction; Baton closes the session after the OK
         try {
             inTransaction.close(); // Connector/J rolls back on close with autocommit off: the session is gone already
@@ -106,10 +124,22 @@ class SwitchoverIT {
         BatonCommand.Result result = switchover.get(30, TimeUnit.SECONDS);
         assertEquals(0, result.exit(), result.err());
         assertTrue(result.out().contains("\"from\":\"db1\",\"to\":\"db2\""), result.out());
-        assertTrue(result.out().contains("\"sessions_closed_after_transaction\":1"), result.out());
+        assertTrue(result.out().contains("\"sessions_closed_after_transaction\":2"), result.out());
+        assertTrue(result.out().contains("\"instance\":\"baton-a\"") && result.out().contains("\"instance\":\"baton-b\""),
+                "both instances reported their drain: " + result.out());
+        assertTrue(result.out().contains("\"instances_not_heard_from\":[]"), result.out());
         assertTrue(result.out().contains("\"sessions_closed_idle\":1"), result.out());
         assertTrue(result.out().contains("\"sessions_closed_in_transaction\":0"), result.out());
         assertEquals(cluster.port(2), newcomer.get(30, TimeUnit.SECONDS), "the held client went to the new writer");
+        assertEquals(cluster.port(2), newcomerOnB.get(30, TimeUnit.SECONDS), "so did the one held by the other instance");
+        assertEquals("written through the other instance",
+                cluster.query(3, "SELECT note FROM baton_test.moves WHERE id = 2").trim(),
+                "the other instance's transaction committed");
+        try {
+            onB.close();
+        } catch (java.sql.SQLException closedByBaton) {
+            assertTrue(closedByBaton.getSQLState().startsWith("08"), closedByBaton.getSQLState());
+        }
         System.out.println("switchover: " + result.out().strip() + "; new client held for "
                 + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - heldFrom) + " ms at most");
 

@@ -38,6 +38,7 @@ public final class GaleraTopology implements ClusterTopology {
     private static final int EVENTS_KEPT = 200;
     /** Long enough to ride out a view change, during which Galera holds writes. */
     private static final Duration RECORD_WRITE_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(5);
 
     private final ClusterSpec spec;
     private final ClusterSpec.MonitorSettings settings;
@@ -54,7 +55,7 @@ public final class GaleraTopology implements ClusterTopology {
     private volatile boolean running;
     private volatile WriterChoice current = new WriterChoice.NoWriter("Baton is starting: first health checks not done yet");
     private WriterRecord.Stored lastStored;
-    private boolean tableReady;
+    private volatile boolean tableReady;
     private volatile java.util.Set<String> maintenance = java.util.Set.of();
     private boolean proposalLost;
     private String lastProposalFailure;
@@ -167,8 +168,9 @@ public final class GaleraTopology implements ClusterTopology {
         List<NodeHealth> snapshot = snapshot();
         WriterRecord.Stored stored = readStored(snapshot);
         WriterElection.Decision decision = WriterElection.decide(stored, snapshot, spec.failback(), maintenance);
+        heartbeat();
         if (decision instanceof WriterElection.Follow follow) {
-            publish(new WriterChoice.Writer(follow.writer(), follow.epoch()),
+            publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), handoverOf(stored)),
                     stored.reason() + " (recorded by " + stored.changedBy() + ")", stored.changedBy());
         } else if (decision instanceof WriterElection.Propose propose) {
             if (propose(propose, snapshot)) {
@@ -184,6 +186,38 @@ public final class GaleraTopology implements ClusterTopology {
         } else {
             publish(new WriterChoice.NoWriter(((WriterElection.Refuse) decision).reason()),
                     ((WriterElection.Refuse) decision).reason(), "monitor");
+        }
+    }
+
+    /** The hand-over a record carries, with its deadline on this instance's clock; null if none. */
+    private WriterChoice.Handover handoverOf(WriterRecord.Stored stored) {
+        if (stored == null || stored.handoverTo() == null) {
+            return null;
+        }
+        Node to = spec.nodes().stream().filter(n -> n.name().equals(stored.handoverTo())).findFirst().orElse(null);
+        if (to == null) {
+            return null; // a node this instance does not know: the election replaces such a record
+        }
+        return new WriterChoice.Handover(to, clock.instant().plusMillis(stored.handoverRemainingMs()), stored.changedBy());
+    }
+
+    private java.time.Instant lastHeartbeat = java.time.Instant.EPOCH;
+
+    /** Tells the cluster this instance is alive, every few seconds, so a switchover knows whose drain to wait for. */
+    private void heartbeat() {
+        java.time.Instant now = clock.instant();
+        if (Duration.between(lastHeartbeat, now).compareTo(HEARTBEAT_EVERY) < 0) {
+            return;
+        }
+        for (NodeHealth h : byPreference(snapshot())) {
+            try (Connection c = probe.connect(h.node())) {
+                ensureTable(c);
+                record.heartbeat(c, spec.instanceName());
+                lastHeartbeat = now;
+                return;
+            } catch (SQLException e) {
+                log.debug("cannot record this instance's heartbeat on {}: {}", h.node().name(), e.getMessage());
+            }
         }
     }
 
@@ -211,11 +245,15 @@ public final class GaleraTopology implements ClusterTopology {
     }
 
     private boolean propose(WriterElection.Propose propose, List<NodeHealth> snapshot) {
+        return propose(propose, snapshot, null);
+    }
+
+    private boolean propose(WriterElection.Propose propose, List<NodeHealth> snapshot, WriterRecord.PendingHandover handover) {
         proposalLost = false;
         for (NodeHealth h : byPreference(snapshot)) {
             try (Connection c = probe.connect(h.node(), RECORD_WRITE_TIMEOUT)) {
                 boolean won = record.compareAndSet(c, propose.expectedEpoch(), propose.candidate().name(),
-                        spec.instanceName(), propose.reason());
+                        spec.instanceName(), propose.reason(), handover);
                 if (!won) {
                     proposalLost = true;
                     log.info("proposal of {} as writer did not apply: the record changed since it was read; following the record",
@@ -309,6 +347,114 @@ public final class GaleraTopology implements ClusterTopology {
             publish(now, why, requestedBy);
             return now;
         });
+    }
+
+    @Override
+    public WriterChoice.Writer beginHandover(Node target, Duration drain, String requestedBy, Duration timeout) {
+        return onDecisionThread("the start of the switchover", timeout, () -> {
+            List<NodeHealth> snapshot = snapshot();
+            NodeHealth h = snapshot.stream().filter(x -> x.node().equals(target)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target.name() + "'"));
+            if (!h.up()) {
+                throw new IllegalStateException("node " + target.name() + " is not healthy: " + h.reason());
+            }
+            if (maintenance.contains(target.name())) {
+                throw new IllegalStateException("node " + target.name() + " is in maintenance");
+            }
+            WriterRecord.Stored stored = readStored(snapshot);
+            if (stored == null || !(current instanceof WriterChoice.Writer w) || !w.node().name().equals(stored.writer())) {
+                throw new IllegalStateException("there is no writer to hand over from: " + describe(current));
+            }
+            if (stored.writer().equals(target.name())) {
+                throw new IllegalStateException(target.name() + " is already the writer");
+            }
+            if (stored.handoverTo() != null) {
+                throw new IllegalStateException("a switchover to " + stored.handoverTo() + " started by "
+                        + stored.changedBy() + " is already draining");
+            }
+            String why = "switchover to " + target.name() + " requested by " + requestedBy + ": draining "
+                    + stored.writer() + " for up to " + drain.toMillis() + " ms";
+            Node writer = w.node();
+            WriterElection.Propose keep = new WriterElection.Propose(writer, stored.epoch(), why);
+            if (!propose(keep, snapshot, new WriterRecord.PendingHandover(target.name(), drain.toMillis()))) {
+                throw new IllegalStateException("the writer record changed meanwhile or no node accepted the change; try again");
+            }
+            long epoch = stored.epoch() + 1;
+            lastStored = new WriterRecord.Stored(writer.name(), epoch, spec.instanceName(), why, target.name(), drain.toMillis());
+            WriterChoice.Writer now = new WriterChoice.Writer(writer, epoch,
+                    new WriterChoice.Handover(target, clock.instant().plus(drain), spec.instanceName()));
+            publish(now, why, requestedBy);
+            return now;
+        });
+    }
+
+    @Override
+    public WriterChoice.Writer completeHandover(long handoverEpoch, String requestedBy, Duration timeout) {
+        return onDecisionThread("the end of the switchover", timeout, () -> {
+            List<NodeHealth> snapshot = snapshot();
+            WriterRecord.Stored stored = readStored(snapshot);
+            if (stored == null || stored.epoch() != handoverEpoch || stored.handoverTo() == null) {
+                throw new IllegalStateException("the switchover's hand-over (epoch " + handoverEpoch + ") is no longer "
+                        + "in the writer record: " + (stored == null ? "no record" : "writer " + stored.writer()
+                        + " at epoch " + stored.epoch() + " (" + stored.reason() + ", by " + stored.changedBy() + ")"));
+            }
+            Node target = spec.nodes().stream().filter(n -> n.name().equals(stored.handoverTo())).findFirst().orElseThrow();
+            NodeHealth h = snapshot.stream().filter(x -> x.node().equals(target)).findFirst().orElseThrow();
+            boolean fit = h.up() && !maintenance.contains(target.name());
+            Node next = fit ? target : spec.nodes().stream().filter(n -> n.name().equals(stored.writer())).findFirst().orElseThrow();
+            String why = fit ? "switchover to " + target.name() + " requested by " + requestedBy
+                    : "switchover to " + target.name() + " cancelled: " + (h.up() ? "it is in maintenance" : "it is not healthy: " + h.reason());
+            if (!propose(new WriterElection.Propose(next, stored.epoch(), why), snapshot)) {
+                throw new IllegalStateException("the writer record changed meanwhile or no node accepted the change; try again");
+            }
+            WriterChoice.Writer now = new WriterChoice.Writer(next, stored.epoch() + 1);
+            lastStored = new WriterRecord.Stored(next.name(), stored.epoch() + 1, spec.instanceName(), why);
+            publish(now, why, requestedBy);
+            if (!fit) {
+                throw new IllegalStateException(why + "; " + next.name() + " stays the writer");
+            }
+            return now;
+        });
+    }
+
+    @Override
+    public void reportDrain(dev.baton.routing.DrainReport report) {
+        withAnyHealthyNode("record the drain report", c -> {
+            record.reportDrain(c, report);
+            return null;
+        });
+    }
+
+    @Override
+    public List<dev.baton.routing.DrainReport> drainReports(long epoch) {
+        return withAnyHealthyNode("read the drain reports", c -> record.drainReports(c, epoch));
+    }
+
+    @Override
+    public List<String> liveInstances() {
+        return withAnyHealthyNode("read the live instances", record::liveInstances);
+    }
+
+    private interface SqlWork<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** Runs {@code work} on the first healthy node that accepts it (the writer first); off the decision thread. */
+    private <T> T withAnyHealthyNode(String what, SqlWork<T> work) {
+        SQLException last = null;
+        for (NodeHealth h : byPreference(snapshot())) {
+            try (Connection c = probe.connect(h.node(), RECORD_WRITE_TIMEOUT)) {
+                ensureTable(c);
+                return work.run(c);
+            } catch (SQLException e) {
+                last = e;
+            }
+        }
+        throw new IllegalStateException("cannot " + what + ": " + (last == null ? "no healthy node" : last.getMessage()));
+    }
+
+    private static String describe(WriterChoice choice) {
+        return choice instanceof WriterChoice.NoWriter n ? n.reason() : choice.toString();
     }
 
     @Override

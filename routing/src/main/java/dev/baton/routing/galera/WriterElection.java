@@ -37,6 +37,12 @@ public final class WriterElection {
     public record Refuse(String reason) implements Decision {
     }
 
+    /**
+     * How long after its deadline a hand-over may stay in the record before any instance ends it: the instance
+     * that started it waits up to a few seconds for the other instances' drain reports before completing it.
+     */
+    public static final long HANDOVER_GRACE_MS = 10_000;
+
     private WriterElection() {
     }
 
@@ -86,6 +92,16 @@ public final class WriterElection {
             }
             Node next = eligible.get(0).node();
             return new Propose(next, stored.epoch(), "writer " + writer.node().name() + " is in maintenance; elected " + next.name());
+        }
+        if (writer.up() && stored.handoverTo() != null && stored.handoverRemainingMs() < -HANDOVER_GRACE_MS) {
+            // The instance that started this switchover did not end it (it stopped, or lost the cluster): end it here.
+            Optional<NodeHealth> target = eligible.stream().filter(h -> h.node().name().equals(stored.handoverTo())).findFirst();
+            String late = "switchover to " + stored.handoverTo() + " by " + stored.changedBy() + " passed its deadline "
+                    + (-stored.handoverRemainingMs()) + " ms ago without being completed";
+            return target.isPresent()
+                    ? new Propose(target.get().node(), stored.epoch(), late + "; completed by this instance")
+                    : new Propose(writer.node(), stored.epoch(), late + "; " + stored.handoverTo()
+                            + " is not healthy here, so " + writer.node().name() + " stays the writer");
         }
         if (writer.up()) {
             Node best = eligible.get(0).node();
