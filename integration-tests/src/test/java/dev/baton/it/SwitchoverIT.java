@@ -64,6 +64,10 @@ class SwitchoverIT {
         return "http://127.0.0.1:" + baton.proxy().adminAddress().getPort();
     }
 
+    private static boolean handingOver(RunningBaton baton) {
+        return baton.proxy().topology().currentWriter() instanceof dev.baton.routing.WriterChoice.Writer w && w.handingOver();
+    }
+
     private static int port(Connection c) throws Exception {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT @@port")) {
             rs.next();
@@ -91,7 +95,12 @@ class SwitchoverIT {
 
         CompletableFuture<BatonCommand.Result> switchover = CompletableFuture.supplyAsync(() ->
                 baton("switchover", "db2", "--drain-timeout", "10s", "--url", adminUrl(a), "--json"));
-        Thread.sleep(500); // the switchover is draining now: a new client is held, not refused
+        // The switchover is draining once both instances show the hand-over: a new client is held, not refused.
+        long draining = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!(handingOver(a) && handingOver(b)) && System.nanoTime() < draining) {
+            Thread.sleep(20);
+        }
+        assertTrue(handingOver(a) && handingOver(b), "both instances follow the hand-over");
         long heldFrom = System.nanoTime();
         CompletableFuture<Integer> newcomer = CompletableFuture.supplyAsync(() -> {
             try (Connection c = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED&connectTimeout=30000"),
@@ -102,7 +111,8 @@ class SwitchoverIT {
             }
         });
         Thread.sleep(1000);
-        assertTrue(!newcomer.isDone(), "the new client waits while the transaction drains");
+        assertTrue(!newcomer.isDone(), "the new client waits while the transaction drains, but got: "
+                + (newcomer.isDone() ? newcomer.handle((port, e) -> port + " " + e).join() : ""));
         CompletableFuture<Integer> newcomerOnB = CompletableFuture.supplyAsync(() -> {
             try (Connection c = DriverManager.getConnection(b.mysqlUrl("baton_test", "sslMode=DISABLED&connectTimeout=30000"),
                     "app", "app")) {
@@ -113,13 +123,15 @@ class SwitchoverIT {
         });
         Thread.sleep(500);
         assertTrue(!newcomerOnB.isDone(), "the other instance holds its new clients too");
-        onB.commit(); // the other instance lets this transaction finish, then closes the session
         inTransaction.commit(); // finishes its transaction; Baton closes the session after the OK
         try {
             inTransaction.close(); // Connector/J rolls back on close with autocommit off: the session is gone already
         } catch (java.sql.SQLException closedByBaton) {
             assertTrue(closedByBaton.getSQLState().startsWith("08"), closedByBaton.getSQLState());
         }
+        Thread.sleep(1000);
+        assertTrue(!switchover.isDone(), "the switchover waits for the other instance's open transaction");
+        onB.commit(); // the other instance let this transaction finish; it closes the session after the OK
 
         BatonCommand.Result result = switchover.get(30, TimeUnit.SECONDS);
         assertEquals(0, result.exit(), result.err());
