@@ -56,6 +56,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private enum Phase { CONNECTING, HANDSHAKE, RELAY, REFUSING, CLOSED }
 
     private static final java.util.Random SCRAMBLE = new java.util.Random();
+    private static final java.util.concurrent.atomic.AtomicLong ARRIVALS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Orders sessions by arrival, for fan-outs that visit them oldest first. */
+    private final long arrival = ARRIVALS.incrementAndGet();
 
     private final BatonProxy proxy;
     private final PacketScanner fromClient = new PacketScanner(CLIENT_HEAD_BYTES);
@@ -64,7 +68,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final PacketScanner.Listener serverListener = this::onServerMessage;
 
     private Phase phase = Phase.CONNECTING;
-    private Channel client;
+    private volatile Channel client; // null until channelActive; a writer change may look from another thread
     private Channel backend;
     private volatile Node backendNode;
     private int serverCapabilities;
@@ -172,7 +176,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * no longer the writer. Runs on the session's event loop.
      */
     void writerChanged(WriterChoice now) {
-        client.eventLoop().execute(() -> {
+        Channel channel = client;
+        if (channel == null) {
+            return; // not active yet: it will ask the topology for the writer, which already names the new one
+        }
+        channel.eventLoop().execute(() -> {
             Node bound = backendNode;
             if (phase == Phase.CLOSED || bound == null) {
                 return;
@@ -217,6 +225,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 books.remaining.countDown();
             }
         });
+    }
+
+    long arrival() {
+        return arrival;
     }
 
     /** The node this session's backend link leads to, or null before one was chosen. */
