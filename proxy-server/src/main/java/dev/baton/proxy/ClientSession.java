@@ -75,6 +75,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private CommandTracker tracker;
     private String user;
     private int lastAuthSequence;
+    private int serverSequence; // of the last server message seen, so an ERR can stand in for it
+    private int clientSequence; // the same for the client
     private ScheduledFuture<?> deadline;
     private boolean flushBackend;
     private boolean flushClient;
@@ -352,7 +354,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void relayFromClient(ByteBuf buf) {
-        if (!fromClient.scan(buf, clientListener)) {
+        boolean accepted;
+        try {
+            accepted = fromClient.scan(buf, clientListener);
+        } catch (RuntimeException e) { // MalformedPacketException, or a parser failing on bytes it did not expect
+            buf.release();
+            String reason = reasonOf(e);
+            log.warn("client {} sent a malformed packet, closing its session on {}: {}", client.remoteAddress(),
+                    backendNode, reason);
+            fail(ClientErrors.malformedFromClient(reason), clientSequence + 1);
+            return;
+        }
+        if (!accepted) {
             buf.release();
             fail(rejection, rejectionSequence);
             return;
@@ -366,6 +379,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean onClientMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        clientSequence = sequenceId;
         if (!tracker.isAuthenticated()) {
             lastAuthSequence = sequenceId;
         }
@@ -473,7 +487,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void relayFromServer(ByteBuf buf) {
         if (tracker != null) {
-            fromServer.scan(buf, serverListener);
+            try {
+                fromServer.scan(buf, serverListener);
+            } catch (RuntimeException e) { // MalformedPacketException, or a parser failing on bytes it did not expect
+                buf.release(); // not forwarded: the client gets an ERR in place of what the server sent
+                String reason = reasonOf(e);
+                log.warn("server {} sent a malformed packet to client {}, closing the session: {}", backendNode,
+                        client.remoteAddress(), reason);
+                fail(ClientErrors.malformedFromServer(backendNode.name(), reason), serverSequence);
+                return;
+            }
         }
         proxy.metrics().serverBytes(buf.readableBytes());
         client.write(buf, client.voidPromise());
@@ -493,6 +516,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        serverSequence = sequenceId;
         boolean wasAuthenticated = tracker.isAuthenticated();
         if (!wasAuthenticated) {
             lastAuthSequence = sequenceId;
@@ -573,6 +597,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         } else if (channel != null) {
             channel.close();
         }
+    }
+
+    /** What a parser found wrong: its own message, or for any other failure the exception itself. */
+    private static String reasonOf(RuntimeException e) {
+        return e instanceof MalformedPacketException && e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
     private static String describe(Throwable cause) {
