@@ -578,7 +578,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         client.config().setAutoRead(false);
         if (client.isActive()) {
-            client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)).addListener(ChannelFutureListener.CLOSE);
+            closeAfter(client, client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)));
         }
         if (backend != null) {
             backend.close();
@@ -591,12 +591,31 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         closeAfterFlush(backend);
     }
 
-    private static void closeAfterFlush(Channel channel) {
+    private void closeAfterFlush(Channel channel) {
         if (channel != null && channel.isActive()) {
-            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            closeAfter(channel, channel.writeAndFlush(Unpooled.EMPTY_BUFFER));
         } else if (channel != null) {
             channel.close();
         }
+    }
+
+    /**
+     * Closes {@code channel} once {@code lastWrite} (and so everything queued before it) is written, or at the close
+     * deadline if the peer does not read: then what is still queued is dropped (Netty releases it on close), so a
+     * stalled peer holds neither buffers nor, through channelInactive, its quota slot.
+     */
+    private void closeAfter(Channel channel, ChannelFuture lastWrite) {
+        lastWrite.addListener(ChannelFutureListener.CLOSE);
+        Duration limit = proxy.config().closeTimeout();
+        ScheduledFuture<?> cutoff = channel.eventLoop().schedule(() -> {
+            if (channel.isOpen()) {
+                log.info("closing {} without flushing: it did not read what it was still owed within {} ms "
+                        + "(timeouts.close)", channel == client ? "client " + channel.remoteAddress()
+                        : "link to " + backendNode, limit.toMillis());
+                channel.close();
+            }
+        }, limit.toMillis(), TimeUnit.MILLISECONDS);
+        channel.closeFuture().addListener(f -> cutoff.cancel(false));
     }
 
     /** What a parser found wrong: its own message, or for any other failure the exception itself. */

@@ -37,6 +37,7 @@ final class FakeMySqlServer implements AutoCloseable {
     private final Answers answers;
     private final List<Socket> connections = new CopyOnWriteArrayList<>();
     private final AtomicInteger open = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong bytesSent = new java.util.concurrent.atomic.AtomicLong();
 
     FakeMySqlServer(Answers answers) throws IOException {
         this.answers = answers;
@@ -53,6 +54,11 @@ final class FakeMySqlServer implements AutoCloseable {
 
     HostPort address() {
         return new HostPort("127.0.0.1", server.getLocalPort());
+    }
+
+    /** Bytes written to all connections so far: it stops growing when Baton stops reading. */
+    long bytesSent() {
+        return bytesSent.get();
     }
 
     /** Connections open to this server now (Baton's backend links). */
@@ -89,6 +95,7 @@ final class FakeMySqlServer implements AutoCloseable {
                 int sequenceId = 1;
                 for (byte[] payload : answers.to(text)) {
                     write(out, sequenceId++, payload);
+                    bytesSent.addAndGet(4 + payload.length);
                 }
             }
         } catch (IOException e) {

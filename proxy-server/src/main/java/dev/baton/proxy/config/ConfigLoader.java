@@ -39,7 +39,7 @@ public final class ConfigLoader {
     private static final Set<String> GALERA_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
     private static final Set<String> MONITOR_KEYS = Set.of("user", "password", "password-env", "interval", "timeout", "fall", "rise");
     private static final Set<String> NODE_KEYS = Set.of("name", "address", "priority");
-    private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake");
+    private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake", "close");
 
     private final String file;
 
@@ -129,18 +129,21 @@ public final class ConfigLoader {
 
         Duration connect = BatonConfig.DEFAULT_CONNECT_TIMEOUT;
         Duration handshake = BatonConfig.DEFAULT_HANDSHAKE_TIMEOUT;
+        Duration close = BatonConfig.DEFAULT_CLOSE_TIMEOUT;
         if (top.containsKey("timeouts")) {
             Map<String, Object> timeouts = map(top.get("timeouts"), "timeouts");
             checkKeys(timeouts, TIMEOUT_KEYS, "timeouts");
             connect = duration(timeouts.get("connect"), "timeouts.connect", connect);
             handshake = duration(timeouts.get("handshake"), "timeouts.handshake", handshake);
+            close = duration(timeouts.get("close"), "timeouts.close", close);
         }
         int ioThreads = BatonConfig.defaultIoThreads();
         if (top.containsKey("io-threads")) {
             ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
         }
         ClientQuota.Settings quotas = top.containsKey("quotas") ? quotas(top.get("quotas")) : ClientQuota.Settings.defaults();
-        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, ioThreads, quotas, adminToken);
+        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, close, ioThreads, quotas,
+                adminToken);
     }
 
     private ClientQuota.Settings quotas(Object value) throws ConfigException {

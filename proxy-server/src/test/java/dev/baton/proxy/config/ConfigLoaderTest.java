@@ -28,16 +28,18 @@ class ConfigLoaderTest {
         assertEquals(new HostPort("127.0.0.1", 3311), config.nodes().get(0).address());
         assertEquals(Duration.ofSeconds(3), config.connectTimeout());
         assertEquals(Duration.ofSeconds(10), config.handshakeTimeout());
+        assertEquals(Duration.ofSeconds(5), config.closeTimeout());
     }
 
     @Test
     void issueExampleConfigReadsAsWritten() throws ConfigException {
         BatonConfig config = ConfigLoader.parse("baton.yaml", "listen: 127.0.0.1:7033\nadmin:\n  listen: 127.0.0.1:7034\n"
-                + NODES + "timeouts:\n  connect: 500ms\n  handshake: 1m\nio-threads: 3\n");
+                + NODES + "timeouts:\n  connect: 500ms\n  handshake: 1m\n  close: 2s\nio-threads: 3\n");
         assertEquals(7033, config.listen().port());
         assertEquals(7034, config.adminListen().port());
         assertEquals(Duration.ofMillis(500), config.connectTimeout());
         assertEquals(Duration.ofMinutes(1), config.handshakeTimeout());
+        assertEquals(Duration.ofSeconds(2), config.closeTimeout());
         assertEquals(3, config.ioThreads());
     }
 
@@ -73,6 +75,8 @@ class ConfigLoaderTest {
             "huge duration | %NODES%timeouts:\\n  connect: 99999999999999999999s | baton.yaml: timeouts.connect: '99999999999999999999s' is longer than the most allowed, 1h",
             "long duration | %NODES%timeouts:\\n  connect: 2h | baton.yaml: timeouts.connect: '2h' is longer than the most allowed, 1h",
             "zero duration | %NODES%timeouts:\\n  handshake: 0s | baton.yaml: timeouts.handshake: must be more than zero",
+            "bad close duration | %NODES%timeouts:\\n  close: never | baton.yaml: timeouts.close: 'never' is not a duration (examples: 500ms, 3s, 1m)",
+            "unknown timeout | %NODES%timeouts:\\n  idle: 1s | baton.yaml: timeouts.idle: unknown key (known here: close, connect, handshake)",
             "io threads not a number | %NODES%io-threads: many | baton.yaml: io-threads: expected a whole number, got 'many'",
             "io threads zero | %NODES%io-threads: 0 | baton.yaml: io-threads: 0 is outside 1..256",
             "cluster not a map | cluster: single | baton.yaml: cluster: expected a mapping of keys, got 'single'",
