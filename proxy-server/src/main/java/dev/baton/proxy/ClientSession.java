@@ -117,7 +117,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private String clientAddress() {
-        return client.remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : String.valueOf(client.remoteAddress());
+        return client.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
+                ? dev.baton.proxy.config.ClientAddress.of(a.getAddress()) : String.valueOf(client.remoteAddress());
     }
 
     /** Connects to the writer, or waits for one (an election) until {@code waitUntil}, then refuses. */

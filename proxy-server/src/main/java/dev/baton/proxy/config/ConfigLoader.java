@@ -163,12 +163,39 @@ public final class ConfigLoader {
         java.util.Map<String, Integer> overrides = new java.util.LinkedHashMap<>();
         if (quotas.containsKey("clients")) {
             Map<String, Object> clients = map(quotas.get("clients"), "quotas.clients");
+            Map<String, String> written = new java.util.HashMap<>(); // normalised key -> as written
             for (Map.Entry<String, Object> e : clients.entrySet()) {
-                overrides.put(e.getKey(), integer(e.getValue(), "quotas.clients." + e.getKey(), 0, 100_000));
+                String where = "quotas.clients." + e.getKey();
+                String client = clientKey(key, e.getKey(), where);
+                String before = written.putIfAbsent(client, e.getKey());
+                if (before != null) {
+                    throw new ConfigException(file, where, "names the same client as '" + before + "'");
+                }
+                overrides.put(client, integer(e.getValue(), where, 0, 100_000));
             }
         }
         Duration idle = duration(quotas.get("idle-expiry"), "quotas.idle-expiry", d.idleExpiry());
         return new ClientQuota.Settings(key, perClient, maxTotal, overrides, idle);
+    }
+
+    /** An override's key in the form sessions compute it: addresses normalised as {@link ClientAddress} writes them. */
+    private String clientKey(ClientQuota.Key key, String written, String where) throws ConfigException {
+        try {
+            return switch (key) {
+                case USER -> written;
+                case CLIENT_ADDRESS -> ClientAddress.parse(written);
+                case USER_AND_ADDRESS -> {
+                    int at = written.lastIndexOf('@');
+                    if (at < 0) {
+                        throw new IllegalArgumentException("'" + written + "' is not user@address (quotas.key is "
+                                + "user-and-address)");
+                    }
+                    yield written.substring(0, at + 1) + ClientAddress.parse(written.substring(at + 1));
+                }
+            };
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, where, e.getMessage());
+        }
     }
 
     private ClusterSpec clusterSpec(TopologyType type, Map<String, Object> cluster, List<Node> nodes, String instanceName)

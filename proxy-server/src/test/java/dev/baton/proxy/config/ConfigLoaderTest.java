@@ -69,6 +69,10 @@ class ConfigLoaderTest {
             "failback not boolean | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  failback: sometimes\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.failback: expected true or false, got 'sometimes'",
             "unknown quota key | %NODES%quotas:\\n  key: rack | baton.yaml: quotas.key: unknown quota key 'rack' (known: client-address, user, user-and-address)",
             "quota not a number | %NODES%quotas:\\n  per-client: lots | baton.yaml: quotas.per-client: expected a whole number, got 'lots'",
+            "quota client not an address | %NODES%quotas:\\n  clients:\\n    app-server-1: 3 | baton.yaml: quotas.clients.app-server-1: 'app-server-1' is not an IP address (write it like 10.0.0.12 or ::1)",
+            "quota client without user | %NODES%quotas:\\n  key: user-and-address\\n  clients:\\n    '::1': 3 | baton.yaml: quotas.clients.::1: '::1' is not user@address (quotas.key is user-and-address)",
+            "quota client with bad address | %NODES%quotas:\\n  key: user-and-address\\n  clients:\\n    app@web1: 3 | baton.yaml: quotas.clients.app@web1: 'web1' is not an IP address (write it like 10.0.0.12 or ::1)",
+            "one client written twice | %NODES%quotas:\\n  clients:\\n    '::1': 2\\n    '0:0:0:0:0:0:0:1': 3 | baton.yaml: quotas.clients.0:0:0:0:0:0:0:1: names the same client as '::1'",
             "unknown quota setting | %NODES%quotas:\\n  per-clients: 5 | baton.yaml: quotas.per-clients: unknown key (known here: clients, idle-expiry, key, max-total, per-client)",
             "admin off loopback without token | admin:\\n  listen: 0.0.0.0:6034\\n%NODES% | baton.yaml: admin.listen: 0.0.0.0:6034 is not a loopback address and no admin.token (or admin.token-env) is set; the admin API can switch the writer, so it needs a token off loopback",
             "unset admin token variable | admin:\\n  token-env: BATON_NO_SUCH_TOKEN\\n%NODES% | baton.yaml: admin.token-env: environment variable BATON_NO_SUCH_TOKEN is not set",
@@ -129,6 +133,18 @@ class ConfigLoaderTest {
                 + "  clients:\n    \"10.0.0.12\": 80\n").quotas();
         assertEquals(80, q.overrides().get("10.0.0.12"));
         assertEquals(250, q.maxTotal());
+    }
+
+    @Test
+    void quotaClientAddressesAreReadInTheFormSessionsUse() throws ConfigException {
+        var byAddress = ConfigLoader.parse("baton.yaml", NODES + "quotas:\n  clients:\n    '0:0:0:0:0:0:0:1': 2\n"
+                + "    '::ffff:10.0.0.1': 3\n    'fe80::1%lo': 4\n    10.0.0.12: 5\n").quotas();
+        assertEquals(java.util.Map.of("::1", 2, "10.0.0.1", 3, "fe80::1", 4, "10.0.0.12", 5), byAddress.overrides());
+        var byUserAndAddress = ConfigLoader.parse("baton.yaml", NODES + "quotas:\n  key: user-and-address\n  clients:\n"
+                + "    'app@0:0:0:0:0:0:0:1': 2\n    'ops@corp@10.0.0.2': 1\n").quotas();
+        assertEquals(java.util.Map.of("app@::1", 2, "ops@corp@10.0.0.2", 1), byUserAndAddress.overrides());
+        var byUser = ConfigLoader.parse("baton.yaml", NODES + "quotas:\n  key: user\n  clients:\n    rancher: 80\n").quotas();
+        assertEquals(java.util.Map.of("rancher", 80), byUser.overrides());
     }
 
     @Test
