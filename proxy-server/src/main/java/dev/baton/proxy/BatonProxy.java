@@ -44,15 +44,17 @@ public final class BatonProxy implements AutoCloseable {
     private final EventLoopGroup ioGroup;
     private final ChannelGroup clients = new DefaultChannelGroup("baton-clients", GlobalEventExecutor.INSTANCE);
     private final AtomicInteger activeSessions = new AtomicInteger();
-    private final java.util.Set<ClientSession> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Oldest first, so every fan-out visits sessions in the order they arrived. */
+    private final java.util.Set<ClientSession> sessions =
+            new java.util.concurrent.ConcurrentSkipListSet<>(java.util.Comparator.comparingLong(ClientSession::arrival));
     private final AtomicLong sessionsOpened = new AtomicLong();
     private final long startedAt = System.currentTimeMillis();
     private Channel listener;
     private Channel admin;
 
-    private BatonProxy(BatonConfig config) {
+    private BatonProxy(BatonConfig config, ClusterTopology topology) {
         this.config = config;
-        this.topology = config.clusterType().create(config.cluster());
+        this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
         this.metrics = new BatonMetrics(this);
         this.acceptGroup = transport.newGroup(1);
@@ -109,24 +111,55 @@ public final class BatonProxy implements AutoCloseable {
         }
     }
 
-    /** Closes every session bound to a node that is no longer the writer (failover must not leave two writers). */
-    private void writerChanged(WriterChange change) {
-        checkWriterCapacity(change.current());
+    /**
+     * Closes every session bound to a node that is no longer the writer (failover must not leave two writers). One
+     * session's failure is logged and counted and never keeps the others on the old writer.
+     */
+    void writerChanged(WriterChange change) {
+        try {
+            checkWriterCapacity(change.current());
+        } catch (RuntimeException e) {
+            log.warn("cannot check the new writer's max_connections: {}", e.toString(), e);
+        }
         int closing = 0;
+        int failed = 0;
+        RuntimeException firstFailure = null;
         for (ClientSession session : sessions) {
-            Node bound = session.boundTo();
-            if (bound != null && !(change.current() instanceof WriterChoice.Writer w && w.node().equals(bound))) {
-                closing++;
+            try {
+                Node bound = session.boundTo();
+                if (bound != null && !(change.current() instanceof WriterChoice.Writer w && w.node().equals(bound))) {
+                    closing++;
+                }
+                session.writerChanged(change.current());
+            } catch (RuntimeException e) {
+                failed++;
+                firstFailure = firstFailure == null ? e : firstFailure;
             }
-            session.writerChanged(change.current());
         }
         if (closing > 0) {
             log.info("closing {} client session(s) bound to the previous writer", closing);
         }
+        if (failed > 0) {
+            writerChangeFailures.addAndGet(failed);
+            log.warn("writer change reached every session but {} failed to act on it; first failure: {}", failed,
+                    firstFailure.toString(), firstFailure);
+        }
+    }
+
+    private final AtomicLong writerChangeFailures = new AtomicLong();
+
+    /** Sessions that failed to act on a writer change since start (each is logged); zero in a healthy Baton. */
+    long writerChangeFailures() {
+        return writerChangeFailures.get();
     }
 
     public static BatonProxy start(BatonConfig config) throws ConfigException {
-        BatonProxy proxy = new BatonProxy(config);
+        return start(config, config.clusterType().create(config.cluster()));
+    }
+
+    /** Starts a proxy in front of a topology built elsewhere (tests drive a topology of their own). */
+    static BatonProxy start(BatonConfig config, ClusterTopology topology) throws ConfigException {
+        BatonProxy proxy = new BatonProxy(config, topology);
         try {
             proxy.bind();
         } catch (ConfigException | RuntimeException e) {
@@ -152,9 +185,7 @@ public final class BatonProxy implements AutoCloseable {
                         activeSessions.incrementAndGet();
                         sessionsOpened.incrementAndGet();
                         ch.pipeline().addLast(ClientSession.FRAMER, new dev.baton.protocol.PacketFramer(ClientSession.HANDSHAKE_MAX_PAYLOAD));
-                        ClientSession session = new ClientSession(BatonProxy.this);
-                        sessions.add(session);
-                        ch.pipeline().addLast(session);
+                        ch.pipeline().addLast(newSession());
                     }
                 });
         listener = bindOrExplain(bootstrap::bind, config.listen(), "listen");
@@ -228,6 +259,16 @@ public final class BatonProxy implements AutoCloseable {
 
     public long uptimeMillis() {
         return System.currentTimeMillis() - startedAt;
+    }
+
+    /**
+     * A session for a channel about to become active. It takes part in every fan-out over sessions from now on,
+     * although it has no client channel until {@code channelActive}.
+     */
+    ClientSession newSession() {
+        ClientSession session = new ClientSession(this);
+        sessions.add(session);
+        return session;
     }
 
     void sessionClosed(ClientSession session) {

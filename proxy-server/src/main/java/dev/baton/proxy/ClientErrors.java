@@ -12,6 +12,7 @@ final class ClientErrors {
     static final int ER_HANDSHAKE_ERROR = 1043;
     static final int ER_UNKNOWN_COM_ERROR = 1047;
     static final int ER_NET_PACKETS_OUT_OF_ORDER = 1156;
+    static final int ER_NET_READ_ERROR = 1158;
 
     private ClientErrors() {
     }
@@ -44,6 +45,22 @@ final class ClientErrors {
 
     static ErrPacket emptyCommand() {
         return new ErrPacket(ER_UNKNOWN_COM_ERROR, "08S01", "Empty command packet; Baton closes the connection");
+    }
+
+    /**
+     * The server sent bytes Baton cannot read as the packet the protocol expects. The session's state is unknown
+     * from here, so Baton ends it; 08S01 tells pools to discard the connection.
+     */
+    static ErrPacket malformedFromServer(String node, String reason) {
+        return new ErrPacket(ER_NET_READ_ERROR, "08S01", "Got an error reading communication packets: server " + node
+                + " sent a malformed packet (" + reason + "); Baton closed this connection. Reconnect and retry; "
+                + "if it happens again, check that server's error log and report its version to Baton's maintainers");
+    }
+
+    /** The client sent a command Baton cannot read; its state is unknown from here, so Baton ends the session. */
+    static ErrPacket malformedFromClient(String reason) {
+        return new ErrPacket(ER_NET_READ_ERROR, "08S01", "Got an error reading communication packets: malformed packet "
+                + "from this client (" + reason + "); Baton closed the connection");
     }
 
     static ErrPacket outOfOrder(int sequenceId) {

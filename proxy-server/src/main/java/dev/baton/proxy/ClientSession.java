@@ -56,6 +56,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private enum Phase { CONNECTING, HANDSHAKE, RELAY, REFUSING, CLOSED }
 
     private static final java.util.Random SCRAMBLE = new java.util.Random();
+    private static final java.util.concurrent.atomic.AtomicLong ARRIVALS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Orders sessions by arrival, for fan-outs that visit them oldest first. */
+    private final long arrival = ARRIVALS.incrementAndGet();
 
     private final BatonProxy proxy;
     private final PacketScanner fromClient = new PacketScanner(CLIENT_HEAD_BYTES);
@@ -64,13 +68,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final PacketScanner.Listener serverListener = this::onServerMessage;
 
     private Phase phase = Phase.CONNECTING;
-    private Channel client;
+    private volatile Channel client; // null until channelActive; a writer change may look from another thread
     private Channel backend;
     private volatile Node backendNode;
     private int serverCapabilities;
     private CommandTracker tracker;
     private String user;
     private int lastAuthSequence;
+    private int serverSequence; // of the last server message seen, so an ERR can stand in for it
+    private int clientSequence; // the same for the client
     private ScheduledFuture<?> deadline;
     private boolean flushBackend;
     private boolean flushClient;
@@ -111,7 +117,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private String clientAddress() {
-        return client.remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : String.valueOf(client.remoteAddress());
+        return client.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
+                ? dev.baton.proxy.config.ClientAddress.of(a.getAddress()) : String.valueOf(client.remoteAddress());
     }
 
     /** Connects to the writer, or waits for one (an election) until {@code waitUntil}, then refuses. */
@@ -172,7 +179,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * no longer the writer. Runs on the session's event loop.
      */
     void writerChanged(WriterChoice now) {
-        client.eventLoop().execute(() -> {
+        Channel channel = client;
+        if (channel == null) {
+            return; // not active yet: it will ask the topology for the writer, which already names the new one
+        }
+        channel.eventLoop().execute(() -> {
             Node bound = backendNode;
             if (phase == Phase.CLOSED || bound == null) {
                 return;
@@ -217,6 +228,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 books.remaining.countDown();
             }
         });
+    }
+
+    long arrival() {
+        return arrival;
     }
 
     /** The node this session's backend link leads to, or null before one was chosen. */
@@ -340,7 +355,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void relayFromClient(ByteBuf buf) {
-        if (!fromClient.scan(buf, clientListener)) {
+        boolean accepted;
+        try {
+            accepted = fromClient.scan(buf, clientListener);
+        } catch (RuntimeException e) { // MalformedPacketException, or a parser failing on bytes it did not expect
+            buf.release();
+            String reason = reasonOf(e);
+            log.warn("client {} sent a malformed packet, closing its session on {}: {}", client.remoteAddress(),
+                    backendNode, reason);
+            fail(ClientErrors.malformedFromClient(reason), clientSequence + 1);
+            return;
+        }
+        if (!accepted) {
             buf.release();
             fail(rejection, rejectionSequence);
             return;
@@ -354,6 +380,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean onClientMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        clientSequence = sequenceId;
         if (!tracker.isAuthenticated()) {
             lastAuthSequence = sequenceId;
         }
@@ -461,7 +488,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void relayFromServer(ByteBuf buf) {
         if (tracker != null) {
-            fromServer.scan(buf, serverListener);
+            try {
+                fromServer.scan(buf, serverListener);
+            } catch (RuntimeException e) { // MalformedPacketException, or a parser failing on bytes it did not expect
+                buf.release(); // not forwarded: the client gets an ERR in place of what the server sent
+                String reason = reasonOf(e);
+                log.warn("server {} sent a malformed packet to client {}, closing the session: {}", backendNode,
+                        client.remoteAddress(), reason);
+                fail(ClientErrors.malformedFromServer(backendNode.name(), reason), serverSequence);
+                return;
+            }
         }
         proxy.metrics().serverBytes(buf.readableBytes());
         client.write(buf, client.voidPromise());
@@ -481,6 +517,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        serverSequence = sequenceId;
         boolean wasAuthenticated = tracker.isAuthenticated();
         if (!wasAuthenticated) {
             lastAuthSequence = sequenceId;
@@ -542,7 +579,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         client.config().setAutoRead(false);
         if (client.isActive()) {
-            client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)).addListener(ChannelFutureListener.CLOSE);
+            closeAfter(client, client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)));
         }
         if (backend != null) {
             backend.close();
@@ -555,12 +592,36 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         closeAfterFlush(backend);
     }
 
-    private static void closeAfterFlush(Channel channel) {
+    private void closeAfterFlush(Channel channel) {
         if (channel != null && channel.isActive()) {
-            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            closeAfter(channel, channel.writeAndFlush(Unpooled.EMPTY_BUFFER));
         } else if (channel != null) {
             channel.close();
         }
+    }
+
+    /**
+     * Closes {@code channel} once {@code lastWrite} (and so everything queued before it) is written, or at the close
+     * deadline if the peer does not read: then what is still queued is dropped (Netty releases it on close), so a
+     * stalled peer holds neither buffers nor, through channelInactive, its quota slot.
+     */
+    private void closeAfter(Channel channel, ChannelFuture lastWrite) {
+        lastWrite.addListener(ChannelFutureListener.CLOSE);
+        Duration limit = proxy.config().closeTimeout();
+        ScheduledFuture<?> cutoff = channel.eventLoop().schedule(() -> {
+            if (channel.isOpen()) {
+                log.info("closing {} without flushing: it did not read what it was still owed within {} ms "
+                        + "(timeouts.close)", channel == client ? "client " + channel.remoteAddress()
+                        : "link to " + backendNode, limit.toMillis());
+                channel.close();
+            }
+        }, limit.toMillis(), TimeUnit.MILLISECONDS);
+        channel.closeFuture().addListener(f -> cutoff.cancel(false));
+    }
+
+    /** What a parser found wrong: its own message, or for any other failure the exception itself. */
+    private static String reasonOf(RuntimeException e) {
+        return e instanceof MalformedPacketException && e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
     private static String describe(Throwable cause) {

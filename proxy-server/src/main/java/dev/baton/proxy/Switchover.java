@@ -90,12 +90,21 @@ final class Switchover {
             log.info("switchover to {} requested by {}: holding new clients, draining {} session(s) for up to {} ms",
                     target, requestedBy, bound.size(), drainTimeout.toMillis());
             for (ClientSession s : bound) {
-                s.drain(drain);
+                try {
+                    s.drain(drain);
+                } catch (RuntimeException e) { // one session must not stop the drain of the others
+                    log.warn("switchover to {}: cannot drain a session, not waiting for it: {}", target, e.toString(), e);
+                    drain.remaining.countDown();
+                }
             }
             boolean drained = drain.remaining.await(drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!drained) {
                 for (ClientSession s : bound) {
-                    s.drainTimedOut(drain);
+                    try {
+                        s.drainTimedOut(drain);
+                    } catch (RuntimeException e) {
+                        log.warn("switchover to {}: cannot close a session at the drain timeout: {}", target, e.toString(), e);
+                    }
                 }
                 drain.remaining.await(2, TimeUnit.SECONDS);
             }

@@ -59,7 +59,8 @@ public final class ClientQuota {
     }
 
     /**
-     * @param overrides per-client limits by key, replacing {@code perClient}
+     * @param overrides per-client limits by key, replacing {@code perClient}; keys must be written as
+     *                  {@link Key#of} computes them, so addresses in the form the proxy writes client addresses
      */
     public record Settings(Key key, int perClient, int maxTotal, Map<String, Integer> overrides, Duration idleExpiry) {
         public Settings {

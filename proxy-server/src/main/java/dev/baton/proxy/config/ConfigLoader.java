@@ -39,7 +39,7 @@ public final class ConfigLoader {
     private static final Set<String> GALERA_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
     private static final Set<String> MONITOR_KEYS = Set.of("user", "password", "password-env", "interval", "timeout", "fall", "rise");
     private static final Set<String> NODE_KEYS = Set.of("name", "address", "priority");
-    private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake");
+    private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake", "close");
 
     private final String file;
 
@@ -129,18 +129,21 @@ public final class ConfigLoader {
 
         Duration connect = BatonConfig.DEFAULT_CONNECT_TIMEOUT;
         Duration handshake = BatonConfig.DEFAULT_HANDSHAKE_TIMEOUT;
+        Duration close = BatonConfig.DEFAULT_CLOSE_TIMEOUT;
         if (top.containsKey("timeouts")) {
             Map<String, Object> timeouts = map(top.get("timeouts"), "timeouts");
             checkKeys(timeouts, TIMEOUT_KEYS, "timeouts");
             connect = duration(timeouts.get("connect"), "timeouts.connect", connect);
             handshake = duration(timeouts.get("handshake"), "timeouts.handshake", handshake);
+            close = duration(timeouts.get("close"), "timeouts.close", close);
         }
         int ioThreads = BatonConfig.defaultIoThreads();
         if (top.containsKey("io-threads")) {
             ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
         }
         ClientQuota.Settings quotas = top.containsKey("quotas") ? quotas(top.get("quotas")) : ClientQuota.Settings.defaults();
-        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, ioThreads, quotas, adminToken);
+        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, close, ioThreads, quotas,
+                adminToken);
     }
 
     private ClientQuota.Settings quotas(Object value) throws ConfigException {
@@ -160,12 +163,39 @@ public final class ConfigLoader {
         java.util.Map<String, Integer> overrides = new java.util.LinkedHashMap<>();
         if (quotas.containsKey("clients")) {
             Map<String, Object> clients = map(quotas.get("clients"), "quotas.clients");
+            Map<String, String> written = new java.util.HashMap<>(); // normalised key -> as written
             for (Map.Entry<String, Object> e : clients.entrySet()) {
-                overrides.put(e.getKey(), integer(e.getValue(), "quotas.clients." + e.getKey(), 0, 100_000));
+                String where = "quotas.clients." + e.getKey();
+                String client = clientKey(key, e.getKey(), where);
+                String before = written.putIfAbsent(client, e.getKey());
+                if (before != null) {
+                    throw new ConfigException(file, where, "names the same client as '" + before + "'");
+                }
+                overrides.put(client, integer(e.getValue(), where, 0, 100_000));
             }
         }
         Duration idle = duration(quotas.get("idle-expiry"), "quotas.idle-expiry", d.idleExpiry());
         return new ClientQuota.Settings(key, perClient, maxTotal, overrides, idle);
+    }
+
+    /** An override's key in the form sessions compute it: addresses normalised as {@link ClientAddress} writes them. */
+    private String clientKey(ClientQuota.Key key, String written, String where) throws ConfigException {
+        try {
+            return switch (key) {
+                case USER -> written;
+                case CLIENT_ADDRESS -> ClientAddress.parse(written);
+                case USER_AND_ADDRESS -> {
+                    int at = written.lastIndexOf('@');
+                    if (at < 0) {
+                        throw new IllegalArgumentException("'" + written + "' is not user@address (quotas.key is "
+                                + "user-and-address)");
+                    }
+                    yield written.substring(0, at + 1) + ClientAddress.parse(written.substring(at + 1));
+                }
+            };
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, where, e.getMessage());
+        }
     }
 
     private ClusterSpec clusterSpec(TopologyType type, Map<String, Object> cluster, List<Node> nodes, String instanceName)
