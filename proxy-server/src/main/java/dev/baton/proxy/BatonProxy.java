@@ -16,12 +16,14 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,6 +44,7 @@ public final class BatonProxy implements AutoCloseable {
     private final Transport transport = Transport.best();
     private final EventLoopGroup acceptGroup;
     private final EventLoopGroup ioGroup;
+    private final AddressResolverGroup<? extends SocketAddress> resolver;
     private final ChannelGroup clients = new DefaultChannelGroup("baton-clients", GlobalEventExecutor.INSTANCE);
     private final AtomicInteger activeSessions = new AtomicInteger();
     private final java.util.Set<ClientSession> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -50,8 +53,9 @@ public final class BatonProxy implements AutoCloseable {
     private Channel listener;
     private Channel admin;
 
-    private BatonProxy(BatonConfig config) {
+    private BatonProxy(BatonConfig config, AddressResolverGroup<? extends SocketAddress> resolver) {
         this.config = config;
+        this.resolver = resolver;
         this.topology = config.clusterType().create(config.cluster());
         this.quota = new ClientQuota(config.quotas());
         this.metrics = new BatonMetrics(this);
@@ -126,7 +130,16 @@ public final class BatonProxy implements AutoCloseable {
     }
 
     public static BatonProxy start(BatonConfig config) throws ConfigException {
-        BatonProxy proxy = new BatonProxy(config);
+        return start(config, new NodeNameResolver());
+    }
+
+    /**
+     * Starts Baton with its own way of resolving node host names, for embedding and tests; Baton closes
+     * {@code resolver} when it stops. The default runs the JDK's lookups off the event loops.
+     */
+    public static BatonProxy start(BatonConfig config, AddressResolverGroup<? extends SocketAddress> resolver)
+            throws ConfigException {
+        BatonProxy proxy = new BatonProxy(config, resolver);
         try {
             proxy.bind();
         } catch (ConfigException | RuntimeException e) {
@@ -205,6 +218,11 @@ public final class BatonProxy implements AutoCloseable {
         return metrics.scrape();
     }
 
+    /** Resolves node host names for backend connects, never on an event loop. */
+    AddressResolverGroup<? extends SocketAddress> resolver() {
+        return resolver;
+    }
+
     Transport transport() {
         return transport;
     }
@@ -247,5 +265,6 @@ public final class BatonProxy implements AutoCloseable {
         topology.close();
         acceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        resolver.close();
     }
 }

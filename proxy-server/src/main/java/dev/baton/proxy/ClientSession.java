@@ -23,6 +23,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.DecoderException;
+import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
@@ -147,6 +148,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         Bootstrap bootstrap = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(proxy.transport().clientChannel())
+                .resolver(proxy.resolver())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
@@ -158,13 +160,29 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                         ch.pipeline().addLast(new BackendHandler());
                     }
                 });
-        ChannelFuture connect = bootstrap.connect(new InetSocketAddress(backendNode.address().host(), backendNode.address().port()));
+        ChannelFuture connect = bootstrap.connect(unresolved(backendNode.address()));
         backend = connect.channel();
         connect.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess() && phase == Phase.CONNECTING) {
                 refuse("cannot connect to writer " + backendNode + ": " + describe(f.cause()));
             }
         });
+    }
+
+    /**
+     * The node's address, left unresolved unless it is an IP literal: the bootstrap's resolver looks the name up
+     * off the event loop (a JDK lookup here would block every session on this loop while the resolver is slow).
+     */
+    private static InetSocketAddress unresolved(dev.baton.routing.HostPort address) {
+        byte[] literal = NetUtil.createByteArrayFromIpAddressString(address.host());
+        if (literal != null) {
+            try {
+                return new InetSocketAddress(java.net.InetAddress.getByAddress(address.host(), literal), address.port());
+            } catch (java.net.UnknownHostException impossible) {
+                throw new IllegalStateException(impossible); // only thrown for an address of illegal length
+            }
+        }
+        return InetSocketAddress.createUnresolved(address.host(), address.port());
     }
 
     /**
@@ -567,6 +585,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         Throwable root = cause;
         while (root instanceof DecoderException && root.getCause() != null) {
             root = root.getCause();
+        }
+        if (root instanceof java.net.UnknownHostException) {
+            return "cannot resolve host name: " + root.getMessage();
         }
         String message = root.getMessage();
         if (message == null) {

@@ -65,6 +65,11 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, ioThreads, settings, adminToken);
     }
 
+    /** The same config with another number of event-loop threads. */
+    public BatonConfig withIoThreads(int threads) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, threads, quotas, adminToken);
+    }
+
     public static int defaultIoThreads() {
         return Math.max(1, Runtime.getRuntime().availableProcessors());
     }
