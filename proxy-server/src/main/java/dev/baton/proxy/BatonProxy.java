@@ -45,6 +45,7 @@ public final class BatonProxy implements AutoCloseable {
     private final EventLoopGroup acceptGroup;
     private final EventLoopGroup ioGroup;
     private final AddressResolverGroup<? extends SocketAddress> resolver;
+    private final ServerGreetings greetings = new ServerGreetings();
     private final ChannelGroup clients = new DefaultChannelGroup("baton-clients", GlobalEventExecutor.INSTANCE);
     private final AtomicInteger activeSessions = new AtomicInteger();
     private final java.util.Set<ClientSession> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -221,6 +222,11 @@ public final class BatonProxy implements AutoCloseable {
     /** Resolves node host names for backend connects, never on an event loop. */
     AddressResolverGroup<? extends SocketAddress> resolver() {
         return resolver;
+    }
+
+    /** The last greeting each node sent, which Baton's own greeting of a new client is based on. */
+    ServerGreetings greetings() {
+        return greetings;
     }
 
     Transport transport() {
