@@ -173,16 +173,16 @@ class QuotaIT {
                     case 1 -> c.writeRaw(new byte[]{(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 1, 9}); // garbage: handshake fails
                     case 2 -> { // wrong password: auth fails
                         c.send(1, RawMySqlClient.handshakeResponse(greeting, "app", "wrong", ""));
-                        c.read();
+                        c.loginAnswer("wrong");
                     }
                     case 3 -> { // clean login and COM_QUIT
                         c.send(1, RawMySqlClient.handshakeResponse(greeting, "app", "app", ""));
-                        c.read();
+                        c.loginAnswer("app");
                         c.send(0, new byte[]{0x01});
                     }
                     default -> { // login, a query, then the client vanishes
                         c.send(1, RawMySqlClient.handshakeResponse(greeting, "app", "app", ""));
-                        c.read();
+                        c.loginAnswer("app");
                         c.send(0, RawMySqlClient.query("SELECT 1"));
                     }
                 }

@@ -16,12 +16,14 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,6 +44,8 @@ public final class BatonProxy implements AutoCloseable {
     private final Transport transport = Transport.best();
     private final EventLoopGroup acceptGroup;
     private final EventLoopGroup ioGroup;
+    private final AddressResolverGroup<? extends SocketAddress> resolver;
+    private final ServerGreetings greetings = new ServerGreetings();
     private final ChannelGroup clients = new DefaultChannelGroup("baton-clients", GlobalEventExecutor.INSTANCE);
     private final AtomicInteger activeSessions = new AtomicInteger();
     /** Oldest first, so every fan-out visits sessions in the order they arrived. */
@@ -52,8 +56,9 @@ public final class BatonProxy implements AutoCloseable {
     private Channel listener;
     private Channel admin;
 
-    private BatonProxy(BatonConfig config, ClusterTopology topology) {
+    private BatonProxy(BatonConfig config, ClusterTopology topology, AddressResolverGroup<? extends SocketAddress> resolver) {
         this.config = config;
+        this.resolver = resolver;
         this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
         this.metrics = new BatonMetrics(this);
@@ -154,12 +159,26 @@ public final class BatonProxy implements AutoCloseable {
     }
 
     public static BatonProxy start(BatonConfig config) throws ConfigException {
-        return start(config, config.clusterType().create(config.cluster()));
+        return start(config, new NodeNameResolver());
     }
 
     /** Starts a proxy in front of a topology built elsewhere (tests drive a topology of their own). */
     static BatonProxy start(BatonConfig config, ClusterTopology topology) throws ConfigException {
-        BatonProxy proxy = new BatonProxy(config, topology);
+        return start(config, topology, new NodeNameResolver());
+    }
+
+    /**
+     * Starts Baton with its own way of resolving node host names, for embedding and tests; Baton closes
+     * {@code resolver} when it stops. The default runs the JDK's lookups off the event loops.
+     */
+    public static BatonProxy start(BatonConfig config, AddressResolverGroup<? extends SocketAddress> resolver)
+            throws ConfigException {
+        return start(config, config.clusterType().create(config.cluster()), resolver);
+    }
+
+    private static BatonProxy start(BatonConfig config, ClusterTopology topology,
+                                    AddressResolverGroup<? extends SocketAddress> resolver) throws ConfigException {
+        BatonProxy proxy = new BatonProxy(config, topology, resolver);
         try {
             proxy.bind();
         } catch (ConfigException | RuntimeException e) {
@@ -236,6 +255,16 @@ public final class BatonProxy implements AutoCloseable {
         return metrics.scrape();
     }
 
+    /** Resolves node host names for backend connects, never on an event loop. */
+    AddressResolverGroup<? extends SocketAddress> resolver() {
+        return resolver;
+    }
+
+    /** The last greeting each node sent, which Baton's own greeting of a new client is based on. */
+    ServerGreetings greetings() {
+        return greetings;
+    }
+
     Transport transport() {
         return transport;
     }
@@ -288,5 +317,6 @@ public final class BatonProxy implements AutoCloseable {
         topology.close();
         acceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        resolver.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.baton.proxy;
 import dev.baton.protocol.CapabilityFlags;
 import dev.baton.protocol.CommandTracker;
 import dev.baton.protocol.ErrPacket;
+import dev.baton.protocol.ForcedAuthSwitch;
 import dev.baton.protocol.HandshakeResponse41;
 import dev.baton.protocol.HandshakeV10;
 import dev.baton.protocol.MalformedPacketException;
@@ -23,6 +24,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.DecoderException;
+import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
@@ -38,9 +40,13 @@ import java.util.concurrent.TimeUnit;
  * read from the traffic ({@link CommandTracker}), and its place in the proxy's books. The backend link is a field,
  * not a pipeline fixture, so a switchover can replace it.
  *
- * <p>Phases: CONNECTING (backend TCP connect and greeting; the client is not read), HANDSHAKE (the client's
- * handshake response is read whole), RELAY (bytes pass through both ways, zero-copy, while two scanners read
- * message starts), CLOSED. Both channels run on the same event loop, so nothing here needs a lock.
+ * <p>Phases: GREETING (fetching a first greeting from the writer, only before any node ever greeted Baton),
+ * HANDSHAKE (Baton has greeted the client itself and reads its handshake response whole), CONNECTING (the quota
+ * admitted the response; backend TCP connect and the server's greeting; the client is not read), LOGIN (the
+ * response went to the server rewritten so it asks the client for the account's plugin; the server's
+ * authentication packets are read whole, client bytes pass through), RELAY (bytes pass through both ways,
+ * zero-copy, while two scanners read message starts), CLOSED. Both channels run on the same event loop, so
+ * nothing here needs a lock.
  */
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
@@ -53,9 +59,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Enough of a response to read OK/EOF status flags and a tracked schema change. */
     private static final int SERVER_HEAD_BYTES = 512;
 
-    private enum Phase { CONNECTING, HANDSHAKE, RELAY, REFUSING, CLOSED }
+    private enum Phase { GREETING, HANDSHAKE, CONNECTING, LOGIN, RELAY, CLOSED }
 
-    private static final java.util.Random SCRAMBLE = new java.util.Random();
+    private static final java.security.SecureRandom SCRAMBLE = new java.security.SecureRandom();
     private static final java.util.concurrent.atomic.AtomicLong ARRIVALS = new java.util.concurrent.atomic.AtomicLong();
 
     /** Orders sessions by arrival, for fan-outs that visit them oldest first. */
@@ -67,7 +73,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final PacketScanner.Listener clientListener = this::onClientMessage;
     private final PacketScanner.Listener serverListener = this::onServerMessage;
 
-    private Phase phase = Phase.CONNECTING;
+    private Phase phase = Phase.GREETING;
     private volatile Channel client; // null until channelActive; a writer change may look from another thread
     private Channel backend;
     private volatile Node backendNode;
@@ -77,14 +83,21 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private int lastAuthSequence;
     private int serverSequence; // of the last server message seen, so an ERR can stand in for it
     private int clientSequence; // the same for the client
+    /** Bounds the whole login, from Baton's greeting to the server's OK. */
+    private ScheduledFuture<?> loginDeadline;
+    /** Bounds the backend TCP connect and the server's greeting. */
     private ScheduledFuture<?> deadline;
     private boolean flushBackend;
     private boolean flushClient;
     private ErrPacket rejection;
-    private ErrPacket refusal;
     private ClientQuota.Slot slot;
     private Switchover.Drain drain;
     private int rejectionSequence;
+    /** The greeting Baton sent the client. */
+    private HandshakeV10 offered;
+    /** The client's handshake response, held from its arrival until it is forwarded. */
+    private ByteBuf heldResponse;
+    private HandshakeResponse41 response;
 
     ClientSession(BatonProxy proxy) {
         this.proxy = proxy;
@@ -96,24 +109,58 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
         client.config().setAutoRead(false); // nothing to read until the client has seen a greeting
-        ClientQuota.Key key = proxy.quota().settings().key();
-        if (key.knownAtAccept() && !admit(key.of(clientAddress(), null))) {
-            return; // refused before any backend connection is opened
+        Duration handshakeTimeout = proxy.config().handshakeTimeout();
+        loginDeadline = client.eventLoop().schedule(() -> loginTimedOut(handshakeTimeout), handshakeTimeout.toMillis(),
+                TimeUnit.MILLISECONDS);
+        Node writer = proxy.topology().currentWriter() instanceof WriterChoice.Writer w ? w.node() : null;
+        HandshakeV10 known = proxy.greetings().known(writer);
+        if (known != null || writer == null) {
+            greet(known != null ? known : ServerGreetings.fallback());
+            return;
         }
-        chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
+        proxy.greetings().fetch(writer, proxy, client.eventLoop()).whenComplete((greeting, failure) ->
+                client.eventLoop().execute(() -> {
+                    if (failure != null) {
+                        log.debug("could not fetch a greeting from {} for client {}: {}", writer, client.remoteAddress(),
+                                describe(failure));
+                    }
+                    greet(greeting != null ? greeting : ServerGreetings.fallback());
+                }));
     }
 
-    /** Takes a quota slot for {@code client}; if there is none, refuses the client (and says so) and returns false. */
-    private boolean admit(String clientKey) {
-        ClientQuota.Admission admission = proxy.quota().admit(clientKey);
-        if (admission instanceof ClientQuota.Slot granted) {
-            slot = granted;
-            return true;
+    /**
+     * Greets the client with {@code template}'s server version, capabilities (minus those Baton cannot honour) and
+     * auth plugin, and a scramble of Baton's own. Its connection id is 0: the client's backend connection does not
+     * exist yet, and 0 is the one id a KILL cannot aim at another session.
+     */
+    private void greet(HandshakeV10 template) {
+        if (phase != Phase.GREETING || !client.isActive()) {
+            return;
         }
-        String usage = ((ClientQuota.Rejected) admission).message();
-        log.debug("refusing {}: {}", client.remoteAddress(), usage);
-        refuseWith(ClientErrors.overQuota(usage));
-        return false;
+        byte[] scramble = new byte[20];
+        for (int i = 0; i < scramble.length; i++) {
+            scramble[i] = (byte) (1 + SCRAMBLE.nextInt(126)); // printable-range, never NUL
+        }
+        offered = new HandshakeV10(10, template.serverVersion(), 0, java.util.Arrays.copyOfRange(scramble, 0, 8),
+                template.capabilities() | CapabilityFlags.CLIENT_SECURE_CONNECTION | CapabilityFlags.CLIENT_PLUGIN_AUTH,
+                template.characterSet(), template.statusFlags(), 21, template.mariadbCapabilities(),
+                java.util.Arrays.copyOf(java.util.Arrays.copyOfRange(scramble, 8, 20), 13),
+                template.authPluginName() == null ? "mysql_native_password" : template.authPluginName())
+                .withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
+        ByteBuf out = client.alloc().buffer(128);
+        offered.encode(out);
+        phase = Phase.HANDSHAKE;
+        client.writeAndFlush(Packets.frame(client.alloc(), 0, out), client.voidPromise());
+        client.config().setAutoRead(true);
+    }
+
+    private void loginTimedOut(Duration handshakeTimeout) {
+        if (phase == Phase.CONNECTING) {
+            refuse("no writer connection within the login time (timeouts.handshake, " + handshakeTimeout.toMillis() + " ms)");
+        } else if (phase != Phase.CLOSED && phase != Phase.RELAY) {
+            fail(ClientErrors.badHandshake("authentication did not complete within " + handshakeTimeout.toMillis() + " ms"),
+                    lastAuthSequence + 1);
+        }
     }
 
     private String clientAddress() {
@@ -154,6 +201,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         Bootstrap bootstrap = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(proxy.transport().clientChannel())
+                .resolver(proxy.resolver())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
@@ -165,13 +213,29 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                         ch.pipeline().addLast(new BackendHandler());
                     }
                 });
-        ChannelFuture connect = bootstrap.connect(new InetSocketAddress(backendNode.address().host(), backendNode.address().port()));
+        ChannelFuture connect = bootstrap.connect(unresolved(backendNode.address()));
         backend = connect.channel();
         connect.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess() && phase == Phase.CONNECTING) {
                 refuse("cannot connect to writer " + backendNode + ": " + describe(f.cause()));
             }
         });
+    }
+
+    /**
+     * The node's address, left unresolved unless it is an IP literal: the bootstrap's resolver looks the name up
+     * off the event loop (a JDK lookup here would block every session on this loop while the resolver is slow).
+     */
+    static InetSocketAddress unresolved(dev.baton.routing.HostPort address) {
+        byte[] literal = NetUtil.createByteArrayFromIpAddressString(address.host());
+        if (literal != null) {
+            try {
+                return new InetSocketAddress(java.net.InetAddress.getByAddress(address.host(), literal), address.port());
+            } catch (java.net.UnknownHostException impossible) {
+                throw new IllegalStateException(impossible); // only thrown for an address of illegal length
+            }
+        }
+        return InetSocketAddress.createUnresolved(address.host(), address.port());
     }
 
     /**
@@ -242,13 +306,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         switch (phase) {
-            case HANDSHAKE -> onHandshakeResponse(ctx, (ByteBuf) msg);
-            case RELAY -> relayFromClient((ByteBuf) msg);
-            case REFUSING -> {
-                int sequenceId = Packets.sequenceId((ByteBuf) msg);
-                ReferenceCountUtil.release(msg);
-                fail(refusal, sequenceId + 1);
-            }
+            case HANDSHAKE -> onHandshakeResponse((ByteBuf) msg);
+            case LOGIN, RELAY -> relayFromClient((ByteBuf) msg);
             default -> ReferenceCountUtil.release(msg);
         }
     }
@@ -263,7 +322,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (phase == Phase.RELAY || phase == Phase.HANDSHAKE) {
+        if (phase == Phase.RELAY || phase == Phase.LOGIN) {
             backend.config().setAutoRead(client.isWritable());
         }
     }
@@ -280,6 +339,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (deadline != null) {
             deadline.cancel(false);
         }
+        if (loginDeadline != null) {
+            loginDeadline.cancel(false);
+        }
+        if (heldResponse != null) {
+            heldResponse.release();
+            heldResponse = null;
+        }
         closeAfterFlush(backend);
         if (slot != null) {
             slot.release(); // every way a session ends passes here
@@ -291,10 +357,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (phase == Phase.CLOSED) {
             log.debug("client {} after close: {}", client.remoteAddress(), cause.toString());
-            return;
-        }
-        if (phase == Phase.REFUSING) {
-            fail(refusal, 2);
             return;
         }
         if (phase == Phase.HANDSHAKE && cause instanceof DecoderException) {
@@ -309,13 +371,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         closeBoth();
     }
 
-    private void onHandshakeResponse(ChannelHandlerContext ctx, ByteBuf frame) {
-        boolean forwarded = false;
+    /**
+     * The client's handshake response, read whole. Nothing has been sent to any server yet: it is checked, the
+     * quota is asked, and only then is a backend connection opened (see {@link #onGreeting}).
+     */
+    private void onHandshakeResponse(ByteBuf frame) {
+        boolean held = false;
         int sequenceId = Packets.sequenceId(frame);
         try {
-            ByteBuf payload = Packets.payload(frame);
-            HandshakeResponse41 response = HandshakeResponse41.decode(payload.duplicate());
-            if (response.sslRequest()) {
+            HandshakeResponse41 parsed = HandshakeResponse41.decode(Packets.payload(frame));
+            if (parsed.sslRequest()) {
                 fail(ClientErrors.tlsUnsupported(), sequenceId + 1);
                 return;
             }
@@ -323,32 +388,34 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 fail(ClientErrors.badHandshake("handshake response has sequence id " + sequenceId + ", expected 1"), sequenceId + 1);
                 return;
             }
-            // Capabilities the greeting did not offer must not be switched on by the client either.
-            int capabilities = response.capabilities() & ~CapabilityFlags.UNSUPPORTED;
-            payload.setIntLE(payload.readerIndex() + HandshakeResponse41.CAPABILITIES_OFFSET, capabilities);
-            if ((capabilities & CapabilityFlags.CLIENT_MYSQL) == 0) {
-                payload.setIntLE(payload.readerIndex() + 28, response.mariadbCapabilities() & ~CapabilityFlags.UNSUPPORTED_MARIADB);
+            if ((parsed.capabilities() & CapabilityFlags.CLIENT_PLUGIN_AUTH) == 0) {
+                fail(ClientErrors.badHandshake("the client does not support pluggable authentication (CLIENT_PLUGIN_AUTH), "
+                        + "which Baton needs to pass the login to the server; use a client from MySQL 5.5 or later"), sequenceId + 1);
+                return;
             }
+            // The user name is not trusted until the server accepts the login: until then it takes a place in
+            // max-total only (reserve); the user's own count follows the server's OK (onLoginPacket).
             ClientQuota.Key key = proxy.quota().settings().key();
-            if (!key.knownAtAccept()) {
-                ClientQuota.Admission admission = proxy.quota().admit(key.of(clientAddress(), response.user()));
-                if (admission instanceof ClientQuota.Rejected rejected) {
-                    fail(ClientErrors.overQuota(rejected.message()), sequenceId + 1);
-                    return;
-                }
-                slot = (ClientQuota.Slot) admission;
+            String clientKey = key.of(clientAddress(), parsed.user());
+            ClientQuota.Admission admission = key.knownAtAccept() ? proxy.quota().admit(clientKey) : proxy.quota().reserve(clientKey);
+            if (admission instanceof ClientQuota.Rejected rejected) {
+                log.debug("refusing {}: {}", client.remoteAddress(), rejected.message());
+                fail(ClientErrors.overQuota(rejected.message()), sequenceId + 1);
+                return;
             }
-            tracker = new CommandTracker(capabilities & serverCapabilities, response.database());
-            user = response.user();
+            slot = (ClientQuota.Slot) admission;
+            response = parsed;
+            user = parsed.user();
             lastAuthSequence = sequenceId;
-            phase = Phase.RELAY;
-            forwarded = true;
-            backend.writeAndFlush(frame, backend.voidPromise());
-            ctx.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as RELAY traffic
+            heldResponse = frame;
+            held = true;
+            client.config().setAutoRead(false);
+            phase = Phase.CONNECTING;
+            chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
         } catch (MalformedPacketException e) {
             fail(ClientErrors.badHandshake(e.getMessage()), sequenceId + 1);
         } finally {
-            if (!forwarded) {
+            if (!held) {
                 frame.release();
             }
         }
@@ -409,7 +476,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             switch (phase) {
                 case CONNECTING -> onGreeting(ctx, (ByteBuf) msg);
-                case HANDSHAKE, RELAY -> relayFromServer((ByteBuf) msg);
+                case LOGIN -> onLoginPacket(ctx, (ByteBuf) msg);
+                case RELAY -> relayFromServer((ByteBuf) msg);
                 default -> ReferenceCountUtil.release(msg);
             }
         }
@@ -424,7 +492,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (phase == Phase.RELAY || phase == Phase.HANDSHAKE) {
+            if (phase == Phase.RELAY || phase == Phase.LOGIN) {
                 client.config().setAutoRead(ctx.channel().isWritable());
             }
         }
@@ -433,7 +501,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         public void channelInactive(ChannelHandlerContext ctx) {
             if (phase == Phase.CONNECTING) {
                 refuse("writer " + backendNode + " closed the connection before greeting");
-            } else if (phase != Phase.REFUSING) {
+            } else {
                 closeAfterFlush(client);
             }
         }
@@ -444,7 +512,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 refuse("writer " + backendNode + " failed during the greeting: " + describe(cause));
                 return;
             }
-            if (phase == Phase.REFUSING || phase == Phase.CLOSED) {
+            if (phase == Phase.CLOSED) {
                 return;
             }
             log.debug("backend {} of client {} failed: {}", backendNode, client.remoteAddress(), cause.toString());
@@ -452,38 +520,89 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * The server's greeting: remembered for the next clients, checked against what Baton offered this client, and
+     * answered with the client's handshake response, rewritten so that the server asks the client for the
+     * account's plugin with its own scramble (AuthSwitchRequest, sequence id 2) instead of checking an answer to
+     * Baton's scramble.
+     */
     private void onGreeting(ChannelHandlerContext ctx, ByteBuf frame) {
         try {
             ByteBuf payload = Packets.payload(frame);
             if (payload.isReadable() && payload.getUnsignedByte(payload.readerIndex()) == ErrPacket.HEADER) {
-                // The server refused the connection itself (too many connections, host blocked): pass its words on.
+                // The server refused the connection itself (too many connections, host blocked): pass its words
+                // on, as the answer to the client's handshake response.
                 phase = Phase.CLOSED;
+                frame.setByte(frame.readerIndex() + 3, lastAuthSequence + 1);
                 client.writeAndFlush(frame.retain()).addListener(ChannelFutureListener.CLOSE);
                 backend.close();
                 return;
             }
-            HandshakeV10 greeting = HandshakeV10.decode(payload)
-                    .withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
-            serverCapabilities = greeting.capabilities();
-            ByteBuf out = client.alloc().buffer(128);
-            greeting.encode(out);
-            phase = Phase.HANDSHAKE;
+            HandshakeV10 greeting = HandshakeV10.decode(payload.duplicate());
+            proxy.greetings().remember(backendNode, greeting);
+            HandshakeV10 server = greeting.withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
+            int capabilities = response.capabilities() & ~CapabilityFlags.UNSUPPORTED;
+            int mariadbCapabilities = (capabilities & CapabilityFlags.CLIENT_MYSQL) == 0
+                    ? response.mariadbCapabilities() & ~CapabilityFlags.UNSUPPORTED_MARIADB : 0;
+            // A flag Baton offered and the client took, which this server does not offer, would make client and
+            // server read the protocol differently (the writer changed to another server version since).
+            int missing = capabilities & offered.capabilities() & ~server.capabilities() & ~CapabilityFlags.CLIENT_MYSQL;
+            int missingMariadb = mariadbCapabilities & ~server.mariadbCapabilities();
+            if (missing != 0 || missingMariadb != 0) {
+                fail(ClientErrors.badHandshake("writer " + backendNode + " does not offer capabilities Baton's greeting offered "
+                        + "(0x" + Integer.toHexString(missing) + ", MariaDB 0x" + Integer.toHexString(missingMariadb)
+                        + "); connect again"), lastAuthSequence + 1);
+                return;
+            }
+            ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Packets.payload(heldResponse), capabilities,
+                    mariadbCapabilities, backend.alloc());
+            serverCapabilities = server.capabilities();
+            tracker = new CommandTracker(capabilities & serverCapabilities, response.database());
+            heldResponse.release();
+            heldResponse = null;
             deadline.cancel(false);
-            Duration handshakeTimeout = proxy.config().handshakeTimeout();
-            deadline = client.eventLoop().schedule(() -> {
-                if (phase != Phase.CLOSED && (tracker == null || !tracker.isAuthenticated())) {
-                    fail(ClientErrors.badHandshake("authentication did not complete within "
-                            + handshakeTimeout.toMillis() + " ms"), lastAuthSequence + 1);
-                }
-            }, handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            ctx.pipeline().remove(FRAMER);
-            client.writeAndFlush(Packets.frame(client.alloc(), Packets.sequenceId(frame), out), client.voidPromise());
+            phase = Phase.LOGIN;
+            backend.writeAndFlush(Packets.frame(backend.alloc(), lastAuthSequence, rewritten), backend.voidPromise());
+            client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as LOGIN traffic
             client.config().setAutoRead(true);
         } catch (MalformedPacketException e) {
             refuse("writer " + backendNode + " sent an invalid greeting: " + e.getMessage());
         } finally {
             frame.release();
         }
+    }
+
+    /**
+     * One whole packet of the server's side of the login: an AuthSwitchRequest, more auth data, or the final OK or
+     * ERR. Each goes to the client unchanged, except an OK for a client whose quota has no room once its name is
+     * trusted: that one becomes ERR 1040. After the OK, the backend side is relayed without framing.
+     */
+    private void onLoginPacket(ChannelHandlerContext ctx, ByteBuf frame) {
+        int sequenceId = Packets.sequenceId(frame);
+        int length = Packets.payloadLength(frame);
+        lastAuthSequence = sequenceId;
+        tracker.onServerMessage(sequenceId, length, frame, frame.readerIndex() + Packets.HEADER_SIZE, length);
+        if (tracker.isAuthenticated()) {
+            if (!slot.confirm()) {
+                String usage = slot.fullMessage();
+                frame.release();
+                log.debug("refusing {} after login as '{}': {}", client.remoteAddress(), user, usage);
+                fail(ClientErrors.overQuota(usage), sequenceId);
+                return;
+            }
+            loginDeadline.cancel(false);
+            log.debug("client {} authenticated as '{}' on {}", client.remoteAddress(), user, backendNode);
+            phase = Phase.RELAY;
+            proxy.metrics().serverBytes(frame.readableBytes());
+            client.writeAndFlush(frame, client.voidPromise());
+            ctx.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as RELAY traffic
+            return;
+        }
+        if (tracker.authenticationFailed()) {
+            slot.release(); // a failed login keeps no place; the server closes the connection next
+        }
+        proxy.metrics().serverBytes(frame.readableBytes());
+        client.writeAndFlush(frame, client.voidPromise());
     }
 
     private void relayFromServer(ByteBuf buf) {
@@ -524,18 +643,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         tracker.onServerMessage(sequenceId, length, buf, index, available);
         if (!wasAuthenticated && tracker.isAuthenticated()) {
-            deadline.cancel(false);
-            log.debug("client {} authenticated as '{}' on {}", client.remoteAddress(), user, backendNode);
+            loginDeadline.cancel(false);
         }
         return true;
     }
 
     // ---- endings -----------------------------------------------------------------------------------------------
 
-    /**
-     * No writer for this client. Baton greets it itself and answers its handshake response with ERR 9001: an ERR
-     * in place of a greeting would lose its SQL state in most clients.
-     */
+    /** No writer for this client: it has been greeted and has sent its handshake response; answer it with ERR 9001. */
     private void refuse(String reason) {
         if (phase != Phase.CONNECTING) {
             return;
@@ -544,29 +659,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (backendNode != null) {
             proxy.topology().connectFailed(backendNode, reason);
         }
-        refuseWith(ClientErrors.noWriter(reason));
-    }
-
-    /** Greets the client with Baton's own greeting and answers its handshake response with {@code error}. */
-    private void refuseWith(ErrPacket error) {
-        if (backend != null) {
-            backend.close();
-        }
-        refusal = error;
-        phase = Phase.REFUSING;
-        if (deadline != null) {
-            deadline.cancel(false);
-        }
-        Duration handshakeTimeout = proxy.config().handshakeTimeout();
-        deadline = client.eventLoop().schedule(() -> fail(refusal, 2), handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        byte[] scramble = new byte[20];
-        for (int i = 0; i < scramble.length; i++) {
-            scramble[i] = (byte) (1 + SCRAMBLE.nextInt(126)); // printable-range, never NUL
-        }
-        ByteBuf greeting = client.alloc().buffer(96);
-        HandshakeV10.ofBaton(0, scramble).encode(greeting);
-        client.writeAndFlush(Packets.frame(client.alloc(), 0, greeting), client.voidPromise());
-        client.config().setAutoRead(true);
+        fail(ClientErrors.noWriter(reason), lastAuthSequence + 1);
     }
 
     private void fail(ErrPacket error, int sequenceId) {
@@ -576,6 +669,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         phase = Phase.CLOSED;
         if (deadline != null) {
             deadline.cancel(false);
+        }
+        if (loginDeadline != null) {
+            loginDeadline.cancel(false);
         }
         client.config().setAutoRead(false);
         if (client.isActive()) {
@@ -628,6 +724,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         Throwable root = cause;
         while (root instanceof DecoderException && root.getCause() != null) {
             root = root.getCause();
+        }
+        if (root instanceof java.net.UnknownHostException) {
+            return "cannot resolve host name: " + root.getMessage();
         }
         String message = root.getMessage();
         if (message == null) {

@@ -78,6 +78,12 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
                 ioThreads, settings, adminToken);
     }
 
+    /** The same config with another number of event-loop threads. */
+    public BatonConfig withIoThreads(int threads) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
+                threads, quotas, adminToken);
+    }
+
     public static int defaultIoThreads() {
         return Math.max(1, Runtime.getRuntime().availableProcessors());
     }
