@@ -46,7 +46,7 @@ class ProtocolFuzzTest {
      * nibble the number of cuts n), then n bytes of read lengths (each + 1); the rest is the stream.
      */
     @FuzzTest
-    @Timeout(10)
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a busy loop ignores interrupts
     void framer(byte[] input) {
         if (input.length == 0) {
             return;
@@ -89,7 +89,7 @@ class ProtocolFuzzTest {
      * n), then n bytes of read lengths (each + 1); the rest is the stream.
      */
     @FuzzTest
-    @Timeout(10)
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a busy loop ignores interrupts
     void scanner(byte[] input) {
         if (input.length == 0) {
             return;
@@ -127,7 +127,7 @@ class ProtocolFuzzTest {
      * logged in. Then segments: 1 byte (bit 7 set: from the client; bits 0-6: length), that many bytes.
      */
     @FuzzTest
-    @Timeout(10)
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a busy loop ignores interrupts
     void commandTracker(byte[] input) {
         if (input.length < 2) {
             return;
@@ -192,7 +192,7 @@ class ProtocolFuzzTest {
      * What the head shows must agree with the whole packet.
      */
     @FuzzTest
-    @Timeout(10)
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a busy loop ignores interrupts
     void responseStatus(byte[] input) {
         if (input.length < 3) {
             return;
@@ -223,7 +223,7 @@ class ProtocolFuzzTest {
 
     /** A server greeting; one Baton decodes and re-encodes must decode again to the same bytes. */
     @FuzzTest
-    @Timeout(10)
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a busy loop ignores interrupts
     void handshakeV10(byte[] input) {
         ByteBuf payload = copy(input);
         ByteBuf first = ALLOC.buffer();
@@ -247,7 +247,7 @@ class ProtocolFuzzTest {
 
     /** A client's handshake response or SSL request. */
     @FuzzTest
-    @Timeout(10)
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a busy loop ignores interrupts
     void handshakeResponse41(byte[] input) {
         ByteBuf payload = copy(input);
         try {
