@@ -17,6 +17,10 @@ import static dev.baton.protocol.StatusFlags.SERVER_STATUS_IN_TRANS;
  * has finished. It reads only message starts handed to it by two {@link PacketScanner}s, one per direction.
  * Graceful switchover asks it one question: is this session {@link #isQuiet() quiet}?
  *
+ * <p>The scanners that feed it should show at least 9 head bytes (a column count, a prepare answer's counts); an OK
+ * packet's session state beyond the head bytes is simply not read. Only {@link #onServerMessage} throws, and only
+ * {@link MalformedPacketException}.
+ *
  * <p>Not thread-safe: both directions of a session run on one event loop.
  */
 public final class CommandTracker {
@@ -246,7 +250,7 @@ public final class CommandTracker {
                 rows(first, length, buf, index, end);
                 break;
             case PREPARE:
-                prepare(first, length, buf, index);
+                prepare(first, length, buf, index, end);
                 break;
             case FIELD_LIST:
                 if (first == 0xFF || isTerminator(first, length)) {
@@ -316,7 +320,7 @@ public final class CommandTracker {
         }
     }
 
-    private void prepare(int first, int length, ByteBuf buf, int index) {
+    private void prepare(int first, int length, ByteBuf buf, int index, int end) {
         switch (stage) {
             case START:
                 if (first != 0x00) {
@@ -325,6 +329,10 @@ public final class CommandTracker {
                 }
                 if (length < 9) {
                     throw new MalformedPacketException("COM_STMT_PREPARE_OK of " + length + " bytes ends before num_params");
+                }
+                if (index + 9 > end) { // not shown: a scanner with fewer head bytes than the tracker needs
+                    complete();
+                    return;
                 }
                 preparedColumns = buf.getUnsignedShortLE(index + 5); // num_columns
                 remaining = buf.getUnsignedShortLE(index + 7); // num_params
