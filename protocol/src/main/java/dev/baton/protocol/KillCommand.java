@@ -12,7 +12,9 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>Two forms are read: COM_PROCESS_KILL (https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_process_kill.html),
  * and a COM_QUERY whose whole text is {@code KILL [HARD | SOFT] [CONNECTION | QUERY] <digits>}, in any case, with
- * any spaces, tabs or line breaks between the words, and at most a {@code ;} after the number. Anything else is not
+ * any spaces, tabs or line breaks between the words, and at most a {@code ;} after the number. A minus sign before
+ * the digits is read as a 32-bit id that a client took for a signed int (MariaDB Connector/J reads the greeting's
+ * id that way and sends {@code KILL QUERY -1294967296} for id 3000000000). Anything else is not
  * recognised and yields null: comments, an expression in place of the number, a second statement after it, and
  * MariaDB's {@code KILL QUERY ID <query id>} and {@code KILL USER <name>}, which name no connection.
  */
@@ -76,6 +78,10 @@ public final class KillCommand {
                 }
             }
         }
+        boolean negative = i < end && buf.getByte(i) == '-';
+        if (negative) {
+            i++;
+        }
         int digits = i;
         long id = 0;
         while (i < end && isDigit(buf.getByte(i))) {
@@ -93,7 +99,16 @@ public final class KillCommand {
         if (i < end && buf.getByte(i) == ';') {
             i = skipSpace(buf, i + 1, end);
         }
-        return i == end ? new Target(id, digits - index, numberEnd - index, false) : null;
+        if (i != end) {
+            return null;
+        }
+        if (negative) {
+            if (id == 0 || id > 1L << 31) {
+                return null; // not a signed 32-bit int
+            }
+            return new Target((1L << 32) - id, digits - 1 - index, numberEnd - index, false);
+        }
+        return new Target(id, digits - index, numberEnd - index, false);
     }
 
     /**

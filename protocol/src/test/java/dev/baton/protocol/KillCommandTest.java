@@ -40,6 +40,32 @@ class KillCommandTest {
         assertEquals(3_000_000_007L, Long.parseLong(sql.substring(target.from() - 1, target.to() - 1)), "where the id sits");
     }
 
+    @Test
+    void readsAMinusSignAsAnIdAClientTookForASignedInt() {
+        KillCommand.Target target = find(query("KILL QUERY -1294967289")); // MariaDB Connector/J's form of 3000000007
+
+        assertEquals(new KillCommand.Target(3_000_000_007L, 12, 23, false), target);
+        assertEquals(0x8000_0000L, find(query("KILL -2147483648")).connectionId());
+        assertNull(find(query("KILL -2147483649")), "no signed 32-bit int");
+        assertNull(find(query("KILL -0")));
+        assertNull(find(query("KILL - 5")));
+        assertNull(find(query("KILL --5")));
+    }
+
+    @Test
+    void rewritesTheSignedFormToThePlainThreadId() {
+        byte[] payload = query("KILL QUERY -1294967289");
+        ByteBuf in = Unpooled.wrappedBuffer(payload);
+
+        ByteBuf out = KillCommand.rewrite(UnpooledByteBufAllocator.DEFAULT, 0, in, 0, payload.length,
+                KillCommand.find(in, 0, payload.length), 42);
+        try {
+            assertArrayEquals(frame(0, query("KILL QUERY 42")), ByteBufUtil.getBytes(out));
+        } finally {
+            out.release();
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
             "KILL QUERY ID 3000000007", // MariaDB: a query id, not a connection id

@@ -43,11 +43,31 @@ class KillTranslationTest {
 
             assertEquals(0x00, killer.query("kill query  " + victim.connectionId())[0]);
             assertEquals(0x00, killer.query("KILL " + victim.connectionId() + ";")[0]);
+            assertEquals(0x00, killer.query("KILL QUERY " + (victim.connectionId() - (1L << 32)))[0], "as a signed int");
             assertEquals(0x00, killer.query("KILL QUERY " + thread)[0], "a server thread id passes as it is");
             assertEquals(0x00, killer.query("KILL QUERY ID " + victim.connectionId())[0], "a query id is left alone");
 
-            assertEquals(List.of("kill query  " + thread, "KILL " + thread + ";", "KILL QUERY " + thread,
+            assertEquals(List.of("kill query  " + thread, "KILL " + thread + ";", "KILL QUERY " + thread, "KILL QUERY " + thread,
                             "KILL QUERY ID " + victim.connectionId()),
+                    db1.commands.stream().map(c -> new String(c, 1, c.length - 1, StandardCharsets.UTF_8)).toList());
+        }
+    }
+
+    @Test
+    void killPipelinedBetweenOtherCommandsIsTranslatedAndTheOthersPassIntact() throws Exception {
+        try (FakeMySqlServer db1 = FakeMySqlServer.answeringOk();
+             BatonProxy proxy = BatonProxy.start(config(db1.address()), new FakeTopology(new Node("db1", db1.address(), 1)));
+             RawClient victim = new RawClient(proxy.address()); RawClient killer = new RawClient(proxy.address())) {
+            victim.login();
+            int thread = db1.lastThreadId();
+            killer.login();
+
+            killer.pipeline("SELECT 1", "KILL QUERY " + victim.connectionId(), "SELECT 2", "KILL " + victim.connectionId());
+            for (int answer = 0; answer < 4; answer++) {
+                assertEquals(0x00, killer.read()[0], "OK " + answer);
+            }
+
+            assertEquals(List.of("SELECT 1", "KILL QUERY " + thread, "SELECT 2", "KILL " + thread),
                     db1.commands.stream().map(c -> new String(c, 1, c.length - 1, StandardCharsets.UTF_8)).toList());
         }
     }

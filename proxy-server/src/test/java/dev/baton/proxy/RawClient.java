@@ -51,6 +51,20 @@ final class RawClient implements AutoCloseable {
         return read();
     }
 
+    /** Sends COM_QUERY commands at once, in one write (a pipelining client); read the answers with {@link #read}. */
+    void pipeline(String... sql) throws IOException {
+        java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+        for (String q : sql) {
+            byte[] text = q.getBytes(StandardCharsets.UTF_8);
+            byte[] payload = new byte[1 + text.length];
+            payload[0] = 0x03;
+            System.arraycopy(text, 0, payload, 1, text.length);
+            FakeMySqlServer.write(frames, 0, payload);
+        }
+        socket.getOutputStream().write(frames.toByteArray());
+        socket.getOutputStream().flush();
+    }
+
     /** Sends COM_QUERY and returns the first packet of the answer. */
     byte[] query(String sql) throws IOException {
         byte[] text = sql.getBytes(StandardCharsets.UTF_8);
