@@ -118,6 +118,16 @@ public final class CommandTracker {
         return authenticated && inFlight.isEmpty() && !clientSendsInfile && !untracked && !inTransaction();
     }
 
+    /**
+     * True when the client's next message starts a command: the session is authenticated and tracked, and the client
+     * is not sending a {@code LOCAL INFILE} file or auth data (whose packets may look like commands).
+     */
+    public boolean awaitsCommand() {
+        Pending oldest = inFlight.peekFirst();
+        return authenticated && !untracked && !clientSendsInfile
+                && (oldest == null || oldest.response != CommandType.Response.AUTH);
+    }
+
     /** The command the last client message started, or null if it started none (auth data, file data, garbage). */
     public CommandType lastCommand() {
         return lastCommand;

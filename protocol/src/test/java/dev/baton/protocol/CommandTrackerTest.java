@@ -325,6 +325,25 @@ class CommandTrackerTest {
     }
 
     @Test
+    void awaitsACommandOnlyWhenTheClientsNextMessageStartsOne() {
+        Session session = new Session(CAPS, "shop");
+        assertFalse(session.tracker.awaitsCommand(), "before login the client sends auth data");
+        session.server(2, ok(IDLE));
+        assertTrue(session.tracker.awaitsCommand(), "logged in");
+
+        session.client(0, query("LOAD DATA LOCAL INFILE 'kill.csv' INTO TABLE t"));
+        assertTrue(session.tracker.awaitsCommand(), "a pipelining client may send its next command now");
+        session.server(1, payload().int1(0xFB).string("kill.csv").build());
+        assertFalse(session.tracker.awaitsCommand(), "file packets may look like commands, even at sequence id 0");
+        session.client(2, new byte[0]);
+        assertTrue(session.tracker.awaitsCommand(), "the file ended");
+        session.server(3, ok(IDLE));
+
+        session.client(0, payload().int1(0x11).string("app").int1(0).int1(0).int1(0).build()); // COM_CHANGE_USER
+        assertFalse(session.tracker.awaitsCommand(), "the client answers the server's auth switch next");
+    }
+
+    @Test
     void endsALocalInfileTheClientRefuses() {
         Session session = Session.authenticated(CAPS, "shop");
 

@@ -52,6 +52,7 @@ public final class BatonProxy implements AutoCloseable {
     private final java.util.Set<ClientSession> sessions =
             new java.util.concurrent.ConcurrentSkipListSet<>(java.util.Comparator.comparingLong(ClientSession::arrival));
     private final AtomicLong sessionsOpened = new AtomicLong();
+    private final SessionIds sessionIds = new SessionIds(new java.security.SecureRandom());
     private final long startedAt = System.currentTimeMillis();
     private Channel listener;
     private Channel admin;
@@ -298,6 +299,11 @@ public final class BatonProxy implements AutoCloseable {
         ClientSession session = new ClientSession(this);
         sessions.add(session);
         return session;
+    }
+
+    /** The connection ids of this instance's sessions, as announced in Baton's greetings. */
+    SessionIds sessionIds() {
+        return sessionIds;
     }
 
     void sessionClosed(ClientSession session) {

@@ -18,6 +18,15 @@ final class ClientErrors {
     }
 
     static final int ER_CON_COUNT_ERROR = 1040;
+    static final int ER_NO_SUCH_THREAD = 1094;
+
+    /**
+     * A KILL naming a session of this Baton whose server connection is on another node (or not open yet): the
+     * server's own answer for a thread it does not have. The session goes on.
+     */
+    static ErrPacket noSuchThread(long id) {
+        return new ErrPacket(ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + id);
+    }
 
     /** A client over its connection budget: the server's own "Too many connections" code and state. */
     static ErrPacket overQuota(String usage) {

@@ -6,6 +6,7 @@ import dev.baton.protocol.ErrPacket;
 import dev.baton.protocol.ForcedAuthSwitch;
 import dev.baton.protocol.HandshakeResponse41;
 import dev.baton.protocol.HandshakeV10;
+import dev.baton.protocol.KillCommand;
 import dev.baton.protocol.MalformedPacketException;
 import dev.baton.protocol.PacketFramer;
 import dev.baton.protocol.PacketScanner;
@@ -98,6 +99,21 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** The client's handshake response, held from its arrival until it is forwarded. */
     private ByteBuf heldResponse;
     private HandshakeResponse41 response;
+    /** The connection id Baton greeted this client with ({@link SessionIds}); 0 before {@code channelActive}. */
+    private long connectionId;
+    /** The server's thread id for this session's backend connection, from its greeting; 0 until then. */
+    private volatile long serverThreadId;
+    /** The client buffer being scanned: a KILL found whole in it can be rewritten. */
+    private ByteBuf scanning;
+    /** KILL commands found in the buffer being scanned, in order; null when there are none. */
+    private java.util.List<KillAnswer> kills;
+
+    /**
+     * A KILL found at {@code [start, end)} of the buffer being scanned (its whole frame): sent on as
+     * {@code replacement}, or answered by Baton with {@code refusal} and not sent on.
+     */
+    private record KillAnswer(int start, int end, ByteBuf replacement, ErrPacket refusal) {
+    }
 
     ClientSession(BatonProxy proxy) {
         this.proxy = proxy;
@@ -109,6 +125,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
         client.config().setAutoRead(false); // nothing to read until the client has seen a greeting
+        connectionId = proxy.sessionIds().register(this);
         Duration handshakeTimeout = proxy.config().handshakeTimeout();
         loginDeadline = client.eventLoop().schedule(() -> loginTimedOut(handshakeTimeout), handshakeTimeout.toMillis(),
                 TimeUnit.MILLISECONDS);
@@ -130,8 +147,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /**
      * Greets the client with {@code template}'s server version, capabilities (minus those Baton cannot honour) and
-     * auth plugin, and a scramble of Baton's own. Its connection id is 0: the client's backend connection does not
-     * exist yet, and 0 is the one id a KILL cannot aim at another session.
+     * auth plugin, a scramble of Baton's own, and this session's connection id from {@link SessionIds}: the client's
+     * backend connection does not exist yet, and a KILL naming this id is translated to its thread id
+     * ({@link #onClientMessage}).
      */
     private void greet(HandshakeV10 template) {
         if (phase != Phase.GREETING || !client.isActive()) {
@@ -141,7 +159,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         for (int i = 0; i < scramble.length; i++) {
             scramble[i] = (byte) (1 + SCRAMBLE.nextInt(126)); // printable-range, never NUL
         }
-        offered = new HandshakeV10(10, template.serverVersion(), 0, java.util.Arrays.copyOfRange(scramble, 0, 8),
+        offered = new HandshakeV10(10, template.serverVersion(), connectionId, java.util.Arrays.copyOfRange(scramble, 0, 8),
                 template.capabilities() | CapabilityFlags.CLIENT_SECURE_CONNECTION | CapabilityFlags.CLIENT_PLUGIN_AUTH,
                 template.characterSet(), template.statusFlags(), 21, template.mariadbCapabilities(),
                 java.util.Arrays.copyOf(java.util.Arrays.copyOfRange(scramble, 8, 20), 13),
@@ -298,6 +316,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return arrival;
     }
 
+    /** The connection id Baton greeted this client with. */
+    long connectionId() {
+        return connectionId;
+    }
+
     /** The node this session's backend link leads to, or null before one was chosen. */
     Node boundTo() {
         return backendNode;
@@ -349,6 +372,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         closeAfterFlush(backend);
         if (slot != null) {
             slot.release(); // every way a session ends passes here
+        }
+        if (connectionId != 0) {
+            proxy.sessionIds().release(connectionId, this);
         }
         proxy.sessionClosed(this);
     }
@@ -423,23 +449,32 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void relayFromClient(ByteBuf buf) {
         boolean accepted;
+        scanning = buf;
         try {
             accepted = fromClient.scan(buf, clientListener);
         } catch (RuntimeException e) { // MalformedPacketException, or a parser failing on bytes it did not expect
             buf.release();
+            dropKills();
             String reason = reasonOf(e);
             log.warn("client {} sent a malformed packet, closing its session on {}: {}", client.remoteAddress(),
                     backendNode, reason);
             fail(ClientErrors.malformedFromClient(reason), clientSequence + 1);
             return;
+        } finally {
+            scanning = null;
         }
         if (!accepted) {
             buf.release();
+            dropKills();
             fail(rejection, rejectionSequence);
             return;
         }
         proxy.metrics().clientBytes(buf.readableBytes());
-        backend.write(buf, backend.voidPromise());
+        if (kills == null) {
+            backend.write(buf, backend.voidPromise());
+        } else {
+            forwardWithKills(buf);
+        }
         flushBackend = true;
         if (!backend.isWritable()) {
             client.config().setAutoRead(false);
@@ -450,6 +485,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         clientSequence = sequenceId;
         if (!tracker.isAuthenticated()) {
             lastAuthSequence = sequenceId;
+        }
+        // A KILL is short: only one whole in the buffer at hand is read, so it can be replaced in place.
+        if (length <= KillCommand.MAX_PAYLOAD && available == length && buf == scanning && sequenceId == 0
+                && tracker.awaitsCommand() && killAnsweredByBaton(buf, index, length)) {
+            return true; // not sent on, so not tracked
         }
         switch (tracker.onClientMessage(sequenceId, length, buf, index, available)) {
             case UNKNOWN_COMMAND:
@@ -465,6 +505,80 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     proxy.metrics().command(tracker.lastCommand());
                 }
                 return true;
+        }
+    }
+
+    /**
+     * A KILL (statement or COM_PROCESS_KILL) naming one of this instance's sessions by the id Baton greeted it with
+     * is sent on naming that session's server thread, if that thread is on the node this session's backend is on.
+     * On another node (or not connected yet) there is no such thread here: Baton answers as the server does for an
+     * unknown thread, when no earlier command awaits its answer (else the server answers the untranslated id the
+     * same way). Any other id passes unchanged; the server checks it and the sender's privileges as usual.
+     *
+     * @return true if Baton answers this command itself (it is not sent on)
+     */
+    private boolean killAnsweredByBaton(ByteBuf buf, int index, int length) {
+        KillCommand.Target kill = KillCommand.find(buf, index, length);
+        ClientSession target = kill == null ? null : proxy.sessionIds().find(kill.connectionId());
+        if (target == null) {
+            return false;
+        }
+        long thread = target.serverThreadId;
+        Node node = target.backendNode;
+        if (kills == null) {
+            kills = new java.util.ArrayList<>(2);
+        }
+        int start = index - Packets.HEADER_SIZE;
+        if (thread != 0 && node != null && node.equals(backendNode)) {
+            kills.add(new KillAnswer(start, index + length,
+                    KillCommand.rewrite(backend.alloc(), 0, buf, index, length, kill, thread), null));
+            log.debug("client {} kills session {}: sent on as thread {} on {}", client.remoteAddress(), kill.connectionId(),
+                    thread, node);
+            return false;
+        }
+        if (tracker.commandsInFlight() > 0) {
+            return false;
+        }
+        kills.add(new KillAnswer(start, index + length, null, ClientErrors.noSuchThread(kill.connectionId())));
+        log.debug("client {} kills session {}, which is not connected to {}: answered as an unknown thread",
+                client.remoteAddress(), kill.connectionId(), backendNode);
+        return true;
+    }
+
+    /**
+     * Sends {@code buf} on with each KILL found in it replaced, or left out and answered; {@code buf} itself is
+     * released once, after the slices of it that are sent on have taken their own references.
+     */
+    private void forwardWithKills(ByteBuf buf) {
+        try {
+            int at = buf.readerIndex();
+            for (KillAnswer kill : kills) {
+                if (kill.start() > at) {
+                    backend.write(buf.retainedSlice(at, kill.start() - at), backend.voidPromise());
+                }
+                if (kill.replacement() != null) {
+                    backend.write(kill.replacement(), backend.voidPromise());
+                } else {
+                    client.writeAndFlush(kill.refusal().toFrame(client.alloc(), 1), client.voidPromise());
+                }
+                at = kill.end();
+            }
+            if (at < buf.writerIndex()) {
+                backend.write(buf.retainedSlice(at, buf.writerIndex() - at), backend.voidPromise());
+            }
+        } finally {
+            kills = null;
+            buf.release();
+        }
+    }
+
+    /** The read with KILLs in it is not sent on: release their replacements. */
+    private void dropKills() {
+        if (kills != null) {
+            for (KillAnswer kill : kills) {
+                ReferenceCountUtil.release(kill.replacement());
+            }
+            kills = null;
         }
     }
 
@@ -540,6 +654,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             HandshakeV10 greeting = HandshakeV10.decode(payload.duplicate());
             proxy.greetings().remember(backendNode, greeting);
+            serverThreadId = greeting.connectionId(); // what a KILL naming this session's connection id must name
             HandshakeV10 server = greeting.withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
             int capabilities = response.capabilities() & ~CapabilityFlags.UNSUPPORTED;
             int mariadbCapabilities = (capabilities & CapabilityFlags.CLIENT_MYSQL) == 0

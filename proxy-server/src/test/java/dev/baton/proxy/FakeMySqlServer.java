@@ -38,6 +38,9 @@ final class FakeMySqlServer implements AutoCloseable {
     private final List<Socket> connections = new CopyOnWriteArrayList<>();
     private final AtomicInteger open = new AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong bytesSent = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicInteger threadIds = new AtomicInteger(100);
+    /** Every command payload received, on any connection, in arrival order. */
+    final List<byte[]> commands = new CopyOnWriteArrayList<>();
 
     FakeMySqlServer(Answers answers) throws IOException {
         this.answers = answers;
@@ -59,6 +62,11 @@ final class FakeMySqlServer implements AutoCloseable {
     /** Bytes written to all connections so far: it stops growing when Baton stops reading. */
     long bytesSent() {
         return bytesSent.get();
+    }
+
+    /** The thread id in the latest greeting this server sent. */
+    int lastThreadId() {
+        return threadIds.get();
     }
 
     /** Connections open to this server now (Baton's backend links). */
@@ -85,12 +93,13 @@ final class FakeMySqlServer implements AutoCloseable {
         try (socket) {
             InputStream in = socket.getInputStream();
             OutputStream out = socket.getOutputStream();
-            write(out, 0, greeting());
+            write(out, 0, greeting(threadIds.incrementAndGet()));
             if (read(in) == null) {
                 return;
             }
             write(out, 2, OK); // any login is good
             for (byte[] command = read(in); command != null && command.length > 0 && command[0] != 0x01; command = read(in)) {
+                commands.add(command);
                 String text = new String(command, 1, command.length - 1, StandardCharsets.UTF_8);
                 int sequenceId = 1;
                 for (byte[] payload : answers.to(text)) {
@@ -105,10 +114,10 @@ final class FakeMySqlServer implements AutoCloseable {
         }
     }
 
-    /** Protocol::HandshakeV10 with mysql_native_password and a fixed scramble. */
-    private static byte[] greeting() {
+    /** Protocol::HandshakeV10 with mysql_native_password and a fixed scramble; each connection its own thread id. */
+    private static byte[] greeting(int threadId) {
         Bytes b = new Bytes();
-        b.int1(10).nul("10.11.0-fake").int4(7).bytes("abcdefgh").int1(0).int2(CAPABILITIES & 0xFFFF).int1(45)
+        b.int1(10).nul("10.11.0-fake").int4(threadId).bytes("abcdefgh").int1(0).int2(CAPABILITIES & 0xFFFF).int1(45)
                 .int2(0x0002).int2(CAPABILITIES >>> 16).int1(21).zero(10).bytes("ijklmnopqrst").int1(0)
                 .nul("mysql_native_password");
         return b.toArray();

@@ -39,6 +39,14 @@ final class FakeTopology implements ClusterTopology {
         }
     }
 
+    /**
+     * Makes {@code node} the writer for new sessions without telling anyone, as in the moment between a failover
+     * and its sessions being closed, so sessions on two nodes live side by side.
+     */
+    void routeNewSessionsTo(Node node) {
+        current = new WriterChoice.Writer(node, ((WriterChoice.Writer) current).epoch() + 1);
+    }
+
     @Override
     public String type() {
         return "fake";

@@ -17,6 +17,7 @@ final class RawClient implements AutoCloseable {
 
     private final Socket socket;
     private final InputStream in;
+    private byte[] greeting;
 
     RawClient(InetSocketAddress baton) throws IOException {
         socket = new Socket();
@@ -27,11 +28,41 @@ final class RawClient implements AutoCloseable {
 
     /** Reads the greeting, logs in as {@code app} without a password, and returns the server's answer. */
     byte[] login() throws IOException {
-        read(); // greeting
+        greeting = read();
         byte[] response = new FakeMySqlServer.Bytes().int4(CAPABILITIES).int4(16 * 1024 * 1024).int1(45).zero(23)
                 .nul("app").int1(0).nul("mysql_native_password").toArray();
         FakeMySqlServer.write(socket.getOutputStream(), 1, response);
         return read();
+    }
+
+    /** The connection id Baton's greeting announced (Protocol::HandshakeV10 thread_id); after {@link #login}. */
+    long connectionId() {
+        int at = 1;
+        while (greeting[at] != 0) {
+            at++; // server_version
+        }
+        return (greeting[at + 1] & 0xFFL) | (greeting[at + 2] & 0xFFL) << 8 | (greeting[at + 3] & 0xFFL) << 16
+                | (greeting[at + 4] & 0xFFL) << 24;
+    }
+
+    /** Sends one command payload and returns the first packet of the answer. */
+    byte[] command(byte[] payload) throws IOException {
+        FakeMySqlServer.write(socket.getOutputStream(), 0, payload);
+        return read();
+    }
+
+    /** Sends COM_QUERY commands at once, in one write (a pipelining client); read the answers with {@link #read}. */
+    void pipeline(String... sql) throws IOException {
+        java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+        for (String q : sql) {
+            byte[] text = q.getBytes(StandardCharsets.UTF_8);
+            byte[] payload = new byte[1 + text.length];
+            payload[0] = 0x03;
+            System.arraycopy(text, 0, payload, 1, text.length);
+            FakeMySqlServer.write(frames, 0, payload);
+        }
+        socket.getOutputStream().write(frames.toByteArray());
+        socket.getOutputStream().flush();
     }
 
     /** Sends COM_QUERY and returns the first packet of the answer. */
