@@ -75,18 +75,28 @@ public final class WriterElection {
             return noRecord(record, health, eligible, maintenance, next);
         }
         StoredWriter stored = found.get();
-        if (stored.epoch() < record.highestEpoch()) {
-            // Someone re-created the record from an older epoch: raise it above every epoch this instance has
-            // seen, writer unchanged, before routing anywhere; epochs only grow as far as this instance can tell.
-            Optional<Node> keep = nodeNamed(health, stored.writer()).or(() -> eligible.stream().findFirst().map(NodeHealth::node));
-            if (keep.isEmpty()) {
-                return new Refuse("writer record epoch went back from " + record.highestEpoch() + " to " + stored.epoch()
-                        + " and no node is healthy");
-            }
-            return new Propose(keep.get(), stored.epoch(), next, "writer record epoch " + stored.epoch() + " is below " + record.highestEpoch()
-                    + " seen before (the record was re-created); raising it",
-                    new Refuse("writer record epoch went back from " + record.highestEpoch() + " to " + stored.epoch()));
+        Decision decision = withRecord(stored, record, health, eligible, maintenance, next, rules);
+        if (stored.epoch() >= record.highestEpoch()) {
+            return decision;
         }
+        // Someone re-created the record from an older epoch. Route nowhere under an epoch lower than one already
+        // seen: raise it first (writer unchanged if it may be followed), so epochs only grow as far as this
+        // instance can tell.
+        Refuse back = new Refuse("writer record epoch went back from " + record.highestEpoch() + " to " + stored.epoch()
+                + " (the record was re-created); raising it");
+        if (decision instanceof Follow follow) {
+            return new Propose(follow.writer(), stored.epoch(), next, "writer record epoch " + stored.epoch() + " is below "
+                    + record.highestEpoch() + " seen before (the record was re-created); raising it", back);
+        }
+        if (decision instanceof Propose propose) {
+            return new Propose(propose.candidate(), propose.expectedEpoch(), next, propose.reason(),
+                    propose.otherwise() instanceof Follow ? back : propose.otherwise());
+        }
+        return decision;
+    }
+
+    private static Decision withRecord(StoredWriter stored, RecordKnowledge record, List<NodeHealth> health,
+                                       List<NodeHealth> eligible, Set<String> maintenance, long next, Rules rules) {
         Optional<NodeHealth> current = health.stream().filter(h -> h.node().name().equals(stored.writer())).findFirst();
         if (current.isEmpty()) {
             if (eligible.isEmpty()) {
@@ -169,10 +179,6 @@ public final class WriterElection {
         Node first = eligible.get(0).node();
         return new Propose(first, 0, next, "no writer recorded yet; " + first.name() + " has the lowest priority among healthy nodes",
                 new Refuse("no writer recorded yet; election in progress"));
-    }
-
-    private static Optional<Node> nodeNamed(List<NodeHealth> health, String name) {
-        return health.stream().map(NodeHealth::node).filter(n -> n.name().equals(name)).findFirst();
     }
 
     static String downReasons(List<NodeHealth> health) {
