@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -64,8 +63,8 @@ public final class WriterElection {
                                   Instant now, Rules rules) {
         Duration unread = record.unreadFor(now);
         if (unread.compareTo(rules.recordMaxAge()) > 0) {
-            return new Refuse(String.format(Locale.ROOT, "writer record unreadable for %.1f s: %s", unread.toMillis() / 1000.0,
-                    record.lastError().orElse("")));
+            return new Refuse("writer record unreadable for " + Math.round(unread.toMillis() / 100.0) / 10.0 + " s: "
+                    + record.lastError().orElse(""));
         }
         List<NodeHealth> eligible = health.stream().filter(h -> h.state().electable())
                 .filter(h -> !maintenance.contains(h.node().name())).sorted(ORDER).toList();

@@ -87,6 +87,9 @@ public final class WriterKeeper {
             decision = propose.otherwise();
         }
         if (decision instanceof WriterElection.Follow follow) {
+            if (current instanceof WriterChoice.Writer w && w.node().equals(follow.writer()) && w.epoch() == follow.epoch()) {
+                return; // the usual case: nothing changed
+            }
             publish(new WriterChoice.Writer(follow.writer(), follow.epoch()),
                     follow.reason() + " (recorded by " + follow.recordedBy() + ")", follow.recordedBy());
         } else if (decision instanceof WriterElection.Refuse refuse) {

@@ -181,6 +181,14 @@ class WriterElectionTest {
     }
 
     @Test
+    void writerThatCrashedRightAfterBecomingWriterIsReplacedOnceTheViewHoldsOnlyKnownMembers() {
+        // db1 was last seen answering just before this instance read the record that names it, then crashed.
+        assertEquals(DB2, assertInstanceOf(WriterElection.Propose.class, decide(stored("db1", 4),
+                unreachableOnceKnownAs(DB1, "u1", READ.minusMillis(200)),
+                healthyById(DB2, "u2", "u2", "u3"), healthyById(DB3, "u3", "u2", "u3"))).candidate());
+    }
+
+    @Test
     void firstElectionWaitsUntilEveryNodeWasCheckedOnce() {
         var d = decide(NONE, NodeHealth.initial(DB1), healthy(DB2, 1, DB2, DB3), healthy(DB3, 2, DB2, DB3));
         assertEquals("Baton is starting: waiting for the first check of db1", assertInstanceOf(WriterElection.Refuse.class, d).reason());
