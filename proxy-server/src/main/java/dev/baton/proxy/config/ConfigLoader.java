@@ -37,7 +37,8 @@ public final class ConfigLoader {
     private static final Set<String> ADMIN_KEYS = Set.of("listen", "token", "token-env");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema");
     private static final Set<String> GALERA_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
-    private static final Set<String> MONITOR_KEYS = Set.of("user", "password", "password-env", "interval", "timeout", "fall", "rise");
+    private static final Set<String> MONITOR_KEYS = Set.of("user", "password", "password-env", "interval", "timeout", "fall", "rise",
+            "record-max-age");
     private static final Set<String> NODE_KEYS = Set.of("name", "address", "priority");
     private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake", "close");
 
@@ -233,6 +234,8 @@ public final class ConfigLoader {
         Duration timeout = duration(monitor.get("timeout"), "cluster.monitor.timeout", Duration.ofSeconds(1));
         int fall = monitor.containsKey("fall") ? integer(monitor.get("fall"), "cluster.monitor.fall", 1, 100) : 3;
         int rise = monitor.containsKey("rise") ? integer(monitor.get("rise"), "cluster.monitor.rise", 1, 100) : 2;
+        Duration recordMaxAge = duration(monitor.get("record-max-age"), "cluster.monitor.record-max-age",
+                ClusterSpec.MonitorSettings.defaultRecordMaxAge(interval, timeout, fall));
         boolean failback = false;
         if (cluster.containsKey("failback")) {
             if (!(cluster.get("failback") instanceof Boolean b)) {
@@ -245,7 +248,7 @@ public final class ConfigLoader {
         if (!schema.matches("[A-Za-z0-9_]{1,64}")) {
             throw new ConfigException(file, "cluster.schema", "'" + schema + "' may only use letters, digits and '_'");
         }
-        return new ClusterSpec(nodes, new ClusterSpec.MonitorSettings(user, password, interval, timeout, fall, rise),
+        return new ClusterSpec(nodes, new ClusterSpec.MonitorSettings(user, password, interval, timeout, fall, rise, recordMaxAge),
                 failback, connectWait, schema, instanceName);
     }
 

@@ -65,7 +65,7 @@ class ConfigLoaderTest {
             "galera without password | cluster:\\n  type: galera\\n  monitor: {user: m}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password: missing (or name an environment variable in password-env)",
             "unset password variable | cluster:\\n  type: galera\\n  monitor: {user: m, password-env: BATON_NO_SUCH_VARIABLE}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password-env: environment variable BATON_NO_SUCH_VARIABLE is not set",
             "monitor for single | %NODES%  monitor: {user: m, password: p} | baton.yaml: cluster.monitor: applies to cluster type 'galera' only",
-            "unknown monitor key | cluster:\\n  type: galera\\n  monitor: {user: m, password: p, intervall: 1s}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.intervall: unknown key (known here: fall, interval, password, password-env, rise, timeout, user)",
+            "unknown monitor key | cluster:\\n  type: galera\\n  monitor: {user: m, password: p, intervall: 1s}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.intervall: unknown key (known here: fall, interval, password, password-env, record-max-age, rise, timeout, user)",
             "failback not boolean | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  failback: sometimes\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.failback: expected true or false, got 'sometimes'",
             "unknown quota key | %NODES%quotas:\\n  key: rack | baton.yaml: quotas.key: unknown quota key 'rack' (known: client-address, user, user-and-address)",
             "quota not a number | %NODES%quotas:\\n  per-client: lots | baton.yaml: quotas.per-client: expected a whole number, got 'lots'",
@@ -117,6 +117,7 @@ class ConfigLoaderTest {
         assertEquals("secret", config.cluster().monitor().password());
         assertEquals(Duration.ofMillis(500), config.cluster().monitor().interval());
         assertEquals(3, config.cluster().monitor().fall());
+        assertEquals(Duration.ofMillis(4500), config.cluster().monitor().recordMaxAge(), "fall x (interval + timeout)");
         assertEquals(Duration.ofSeconds(5), config.cluster().connectWait());
         assertEquals("baton", config.cluster().schema());
         assertEquals(false, config.cluster().failback());
