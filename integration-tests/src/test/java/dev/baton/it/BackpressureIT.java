@@ -3,12 +3,15 @@ package dev.baton.it;
 import dev.baton.it.fixture.LocalMariaDb;
 import dev.baton.it.fixture.RawMySqlClient;
 import dev.baton.it.fixture.RunningBaton;
+import dev.baton.proxy.config.BatonConfig;
+import dev.baton.routing.HostPort;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,6 +46,34 @@ class BackpressureIT {
                 rows++;
             }
             assertEquals(100, rows);
+        }
+    }
+
+    @Test
+    void clientThatStopsReadingIsLetGoAtTheCloseDeadlineWhenBatonEndsItsSession() throws Exception {
+        LocalMariaDb db = LocalMariaDb.shared();
+        BatonConfig config = BatonConfig.single(new HostPort("127.0.0.1", RunningBaton.freePort()),
+                new HostPort("127.0.0.1", RunningBaton.freePort()), new HostPort(db.host(), db.port()))
+                .withCloseTimeout(Duration.ofSeconds(2));
+        try (RunningBaton baton = RunningBaton.start(config);
+             RawMySqlClient client = new RawMySqlClient(baton.port(), 30_000)) {
+            assertTrue(client.login("app", "app", "baton_test").isOk());
+            client.send(0, RawMySqlClient.query("SELECT REPEAT('y', 1048576) FROM seq_1_to_100"));
+            await("the server is blocked sending the result").atMost(Duration.ofSeconds(10)).until(() -> db.query(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT REPEAT(''y''%'"), "1"::equals);
+            assertTrue(baton.proxy().scrapeMetrics().contains("baton_client_connections{client=\"127.0.0.1\"} 1.0"));
+
+            // Still reading nothing, the client sends a command Baton rejects: Baton ends the session, and its ERR
+            // waits behind megabytes the client will never read.
+            client.send(0, new byte[]{(byte) 0x99});
+
+            await("the session ends at the close deadline").atMost(Duration.ofSeconds(10))
+                    .until(() -> baton.proxy().activeSessions() == 0);
+            String metrics = baton.proxy().scrapeMetrics();
+            assertTrue(metrics.contains("baton_client_connections{client=\"127.0.0.1\"} 0.0"), metrics);
+            assertTrue(metrics.contains("baton_connections_total 0\n"), metrics);
+            await("the server connection is closed too").atMost(Duration.ofSeconds(10)).until(() -> db.query(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT REPEAT(''y''%'"), "0"::equals);
         }
     }
 

@@ -208,7 +208,7 @@ class BadInputIT {
                 sequenceId = 1;
             } else {
                 client.send(1, RawMySqlClient.handshakeResponse(greeting, "fuzz", "fuzz", "fuzzdb"));
-                if (!client.read().isOk()) {
+                if (!client.loginAnswer("fuzz").isOk()) {
                     return "login-failed";
                 }
                 payload = validCommand(random);

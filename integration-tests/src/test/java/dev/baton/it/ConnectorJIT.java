@@ -1,6 +1,8 @@
 package dev.baton.it;
 
 import com.mysql.cj.jdbc.JdbcConnection;
+import com.mysql.cj.jdbc.exceptions.MySQLQueryInterruptedException;
+import com.mysql.cj.jdbc.exceptions.MySQLStatementCancelledException;
 import dev.baton.it.fixture.LocalMariaDb;
 import dev.baton.it.fixture.RunningBaton;
 import org.junit.jupiter.api.AfterAll;
@@ -18,16 +20,22 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTimeoutException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** MySQL Connector/J, the driver Rancher uses, through Baton against a real MariaDB: it must not notice Baton. */
@@ -271,6 +279,107 @@ class ConnectorJIT {
         SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
                 () -> DriverManager.getConnection(baton.mysqlUrl("cj", "sslMode=REQUIRED&connectTimeout=5000"), "app", "app").close());
         assertTrue(e.getMessage().toLowerCase().contains("ssl") || e.getMessage().contains("TLS"), e.getMessage());
+    }
+
+    @Test
+    void queryTimeoutStopsALongQueryAndTheConnectionStaysUsable() throws SQLException {
+        try (Connection c = connect(""); Statement s = c.createStatement()) {
+            s.setQueryTimeout(1);
+            long start = System.nanoTime();
+            SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SELECT SLEEP(10)"));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertInstanceOf(SQLTimeoutException.class, e, "Connector/J's KILL QUERY reached the query: " + e);
+            assertTrue(took.compareTo(Duration.ofSeconds(8)) < 0, "the query was stopped, not run to its end: " + took);
+            s.setQueryTimeout(0);
+            try (ResultSet rs = s.executeQuery("SELECT 'after'")) {
+                assertTrue(rs.next(), "the same connection answers the next query");
+                assertEquals("after", rs.getString(1));
+            }
+        }
+    }
+
+    @Test
+    void cancelFromAnotherThreadInterruptsALongQuery() throws Exception {
+        try (Connection c = connect(""); Statement s = c.createStatement()) {
+            long server = serverThreadId(c);
+            CompletableFuture<Void> canceller = CompletableFuture.runAsync(() -> {
+                await("the query runs on the server").atMost(Duration.ofSeconds(5)).until(() -> sleeping(server));
+                try {
+                    s.cancel();
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long start = System.nanoTime();
+            SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SELECT SLEEP(10)"));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            canceller.get(10, TimeUnit.SECONDS);
+            assertTrue(e instanceof MySQLStatementCancelledException || e instanceof MySQLQueryInterruptedException,
+                    "cancel() stopped the query: " + e);
+            assertTrue(took.compareTo(Duration.ofSeconds(8)) < 0, "the query was stopped, not run to its end: " + took);
+            try (ResultSet rs = s.executeQuery("SELECT 'after'")) {
+                assertTrue(rs.next(), "the same connection answers the next query");
+            }
+        }
+    }
+
+    @Test
+    void killQueryNamingTheGreetingsConnectionIdStopsThatSessionsQuery() throws Exception {
+        try (Connection victim = connect(""); Connection killer = connect(""); Statement s = victim.createStatement()) {
+            long greeted = victim.unwrap(JdbcConnection.class).getId();
+            long server = serverThreadId(victim);
+            assertTrue(greeted >= 3_000_000_000L, "Baton announced an id of its own in its greeting: " + greeted);
+            CompletableFuture<Void> kill = CompletableFuture.runAsync(() -> {
+                await("the query runs on the server").atMost(Duration.ofSeconds(5)).until(() -> sleeping(server));
+                try (Statement k = killer.createStatement()) {
+                    k.execute("kill  QUERY\t" + greeted);
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SELECT SLEEP(10)"));
+            kill.get(10, TimeUnit.SECONDS);
+            assertEquals(1317, e.getErrorCode(), "Query execution was interrupted: " + e.getMessage());
+            try (ResultSet rs = s.executeQuery("SELECT 'after'")) {
+                assertTrue(rs.next(), "KILL QUERY leaves the connection usable");
+            }
+        }
+    }
+
+    @Test
+    void killNamingTheServersConnectionIdStillReachesThatThread() throws Exception {
+        try (Connection victim = connect(""); Connection killer = connect(""); Statement s = victim.createStatement()) {
+            long server = serverThreadId(victim);
+            assertTrue(server < 3_000_000_000L, "CONNECTION_ID() is the server's own thread id: " + server);
+            CompletableFuture<Void> kill = CompletableFuture.runAsync(() -> {
+                await("the query runs on the server").atMost(Duration.ofSeconds(5)).until(() -> sleeping(server));
+                try (Statement k = killer.createStatement()) {
+                    k.execute("KILL QUERY " + server);
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SELECT SLEEP(10)"));
+            kill.get(10, TimeUnit.SECONDS);
+            assertEquals(1317, e.getErrorCode(), "Query execution was interrupted: " + e.getMessage());
+            try (Statement k = killer.createStatement()) {
+                k.execute("KILL " + server);
+            }
+            assertThrows(SQLException.class, () -> s.executeQuery("SELECT 1"), "KILL CONNECTION ended that session");
+        }
+    }
+
+    private static long serverThreadId(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT CONNECTION_ID()")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** True while the server thread {@code id} runs a SLEEP (asked as root, straight to the server). */
+    private static boolean sleeping(long id) {
+        return db.query("SELECT COUNT(*) FROM information_schema.processlist WHERE id = " + id
+                + " AND info LIKE 'SELECT SLEEP%'").equals("1");
     }
 
     private static String userVariable(Connection c) throws SQLException {

@@ -8,20 +8,23 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The {@code mariadb} command-line client (libmariadb) through Baton, as an operator would use it. */
 class MariaDbCliIT {
+    private static LocalMariaDb db;
     private static RunningBaton baton;
 
     @BeforeAll
     static void start() {
-        LocalMariaDb db = LocalMariaDb.shared();
+        db = LocalMariaDb.shared();
         db.sql("CREATE DATABASE IF NOT EXISTS cli");
         baton = RunningBaton.inFrontOf(db);
     }
@@ -92,5 +95,23 @@ class MariaDbCliIT {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(1, p.exitValue(), out);
         assertTrue(out.contains("SSL"), out);
+    }
+
+    @Test
+    void ctrlCStopsTheRunningQueryThroughASecondConnection() throws Exception {
+        List<String> command = List.of("mariadb", "-h127.0.0.1", "-P" + baton.port(), "--skip-ssl", "-uapp", "-papp",
+                "-e", "SELECT SLEEP(10); SELECT 'still here';");
+        long start = System.nanoTime();
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        await("the query runs on the server").atMost(Duration.ofSeconds(10)).until(() -> db.query(
+                "SELECT COUNT(*) FROM information_schema.processlist WHERE info = 'SELECT SLEEP(10)'").equals("1"));
+        assertEquals(0, new ProcessBuilder("kill", "-INT", String.valueOf(p.pid())).start().waitFor(), "sent Ctrl-C");
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "mariadb client finished");
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(out.contains("Ctrl-C -- query killed"), out);
+        assertTrue(out.contains("ERROR 1317 (70100) at line 1: Query execution was interrupted"),
+                "the client's KILL QUERY, sent to Baton with the id from Baton's greeting, reached the query: " + out);
+        assertTrue(took.compareTo(Duration.ofSeconds(8)) < 0, "the query was stopped, not run to its end: " + took);
     }
 }

@@ -16,9 +16,13 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -26,11 +30,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (an auth switch), so it exercises paths MySQL Connector/J does not.
  */
 class MariaDbConnectorIT {
+    private static LocalMariaDb db;
     private static RunningBaton baton;
 
     @BeforeAll
     static void start() {
-        LocalMariaDb db = LocalMariaDb.shared();
+        db = LocalMariaDb.shared();
         db.sql("CREATE DATABASE IF NOT EXISTS mdb; CREATE TABLE IF NOT EXISTS mdb.kv (k INT PRIMARY KEY, v VARCHAR(64), b MEDIUMBLOB) ENGINE=InnoDB");
         baton = RunningBaton.inFrontOf(db);
     }
@@ -120,6 +125,35 @@ class MariaDbConnectorIT {
                     assertEquals(blob.length, read.length);
                     assertArrayEquals(blob, read, "bytes differ from index " + Arrays.mismatch(blob, read));
                 }
+            }
+        }
+    }
+
+    @Test
+    void cancelFromAnotherThreadInterruptsALongQuery() throws Exception {
+        try (Connection c = DriverManager.getConnection(baton.mariadbUrl("mdb", ""), "app", "app"); Statement s = c.createStatement()) {
+            long server;
+            try (ResultSet rs = s.executeQuery("SELECT CONNECTION_ID()")) {
+                rs.next();
+                server = rs.getLong(1);
+            }
+            CompletableFuture<Void> canceller = CompletableFuture.runAsync(() -> {
+                await("the query runs on the server").atMost(Duration.ofSeconds(5)).until(() -> db.query(
+                        "SELECT COUNT(*) FROM information_schema.processlist WHERE id = " + server + " AND info LIKE 'SELECT SLEEP%'").equals("1"));
+                try {
+                    s.cancel(); // a second connection to Baton sends KILL QUERY with the id from Baton's greeting
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long start = System.nanoTime();
+            SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SELECT SLEEP(10)"));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            canceller.get(10, TimeUnit.SECONDS);
+            assertEquals(1317, e.getErrorCode(), "Query execution was interrupted: " + e.getMessage());
+            assertTrue(took.compareTo(Duration.ofSeconds(8)) < 0, "the query was stopped, not run to its end: " + took);
+            try (ResultSet rs = s.executeQuery("SELECT 'after'")) {
+                assertTrue(rs.next(), "the same connection answers the next query");
             }
         }
     }

@@ -3,12 +3,17 @@ package dev.baton.it;
 import dev.baton.it.fixture.LocalMariaDb;
 import dev.baton.it.fixture.RawMySqlClient;
 import dev.baton.it.fixture.RunningBaton;
+import dev.baton.proxy.config.ConfigLoader;
 import dev.baton.routing.ClientQuota;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -84,6 +89,36 @@ class QuotaIT {
     }
 
     @Test
+    void ipv6ClientIsLimitedByAnOverrideWrittenTheShortWay() throws Exception {
+        int admin = RunningBaton.freePort();
+        String yaml = "listen: '[::1]:" + RunningBaton.freePort() + "'\n"
+                + "admin:\n  listen: 127.0.0.1:" + admin + "\n"
+                + "cluster:\n  type: single\n  nodes:\n    - {name: db1, address: '" + db.host() + ":" + db.port() + "'}\n"
+                + "quotas:\n  per-client: 50\n  clients:\n    '::1': 2\n";
+        try (RunningBaton onIpv6 = RunningBaton.start(ConfigLoader.parse("quota-ipv6.yaml", yaml))) {
+            String url = "jdbc:mysql://[::1]:" + onIpv6.port() + "/baton_test?sslMode=DISABLED";
+            try (Connection first = DriverManager.getConnection(url, "app", "app");
+                 Connection second = DriverManager.getConnection(url, "app", "app")) {
+                SQLException e = assertThrows(SQLException.class, () -> DriverManager.getConnection(url, "app", "app").close());
+                assertEquals(1040, e.getErrorCode());
+                assertEquals("08004", e.getSQLState());
+                assertEquals("Too many connections: client ::1 has 2/2 connections; close idle connections or raise "
+                        + "the quota in Baton's config", e.getMessage());
+                assertTrue(first.isValid(2) && second.isValid(2), "the two within the budget keep working");
+
+                String metrics = onIpv6.proxy().scrapeMetrics();
+                assertTrue(metrics.contains("baton_client_connections{client=\"::1\"} 2.0"), metrics);
+                assertTrue(metrics.contains("baton_client_connection_limit{client=\"::1\"} 2.0"), metrics);
+                String status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + admin + "/api/v1/status")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                assertTrue(status.contains("{\"client\":\"::1\",\"connections\":2,\"limit\":2,\"rejected\":1}"), status);
+            }
+            onIpv6.awaitNoSessions(Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
     void quotaKeyedByUserCountsAUserAcrossAddresses() throws Exception {
         try (RunningBaton byUser = RunningBaton.inFrontOf(db, new ClientQuota.Settings(ClientQuota.Key.USER, 1, 250,
                 Map.of(), Duration.ofMinutes(10)))) {
@@ -138,16 +173,16 @@ class QuotaIT {
                     case 1 -> c.writeRaw(new byte[]{(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 1, 9}); // garbage: handshake fails
                     case 2 -> { // wrong password: auth fails
                         c.send(1, RawMySqlClient.handshakeResponse(greeting, "app", "wrong", ""));
-                        c.read();
+                        c.loginAnswer("wrong");
                     }
                     case 3 -> { // clean login and COM_QUIT
                         c.send(1, RawMySqlClient.handshakeResponse(greeting, "app", "app", ""));
-                        c.read();
+                        c.loginAnswer("app");
                         c.send(0, new byte[]{0x01});
                     }
                     default -> { // login, a query, then the client vanishes
                         c.send(1, RawMySqlClient.handshakeResponse(greeting, "app", "app", ""));
-                        c.read();
+                        c.loginAnswer("app");
                         c.send(0, RawMySqlClient.query("SELECT 1"));
                     }
                 }

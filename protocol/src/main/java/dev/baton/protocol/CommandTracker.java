@@ -17,6 +17,10 @@ import static dev.baton.protocol.StatusFlags.SERVER_STATUS_IN_TRANS;
  * has finished. It reads only message starts handed to it by two {@link PacketScanner}s, one per direction.
  * Graceful switchover asks it one question: is this session {@link #isQuiet() quiet}?
  *
+ * <p>The scanners that feed it should show at least 9 head bytes (a column count, a prepare answer's counts); an OK
+ * packet's session state beyond the head bytes is simply not read. Only {@link #onServerMessage} throws, and only
+ * {@link MalformedPacketException}.
+ *
  * <p>Not thread-safe: both directions of a session run on one event loop.
  */
 public final class CommandTracker {
@@ -114,12 +118,26 @@ public final class CommandTracker {
         return authenticated && inFlight.isEmpty() && !clientSendsInfile && !untracked && !inTransaction();
     }
 
+    /**
+     * True when the client's next message starts a command: the session is authenticated and tracked, and the client
+     * is not sending a {@code LOCAL INFILE} file or auth data (whose packets may look like commands).
+     */
+    public boolean awaitsCommand() {
+        Pending oldest = inFlight.peekFirst();
+        return authenticated && !untracked && !clientSendsInfile
+                && (oldest == null || oldest.response != CommandType.Response.AUTH);
+    }
+
     /** The command the last client message started, or null if it started none (auth data, file data, garbage). */
     public CommandType lastCommand() {
         return lastCommand;
     }
 
-    /** Reads the start of a message from the client. */
+    /**
+     * Reads the start of a message from the client, as a {@link PacketScanner.Listener} is handed it: {@code available}
+     * is at least {@code min(length, head bytes)}. Never throws: what the client sends is either a command this
+     * tracker knows, or one it answers with a verdict.
+     */
     public ClientVerdict onClientMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
         lastCommand = null;
         if (untracked) {
@@ -190,19 +208,34 @@ public final class CommandTracker {
         }
     }
 
-    /** Reads the start of a message from the server. */
+    /**
+     * Reads the start of a message from the server, as a {@link PacketScanner.Listener} is handed it.
+     *
+     * @throws MalformedPacketException if the message cannot be what the server owes at this point (an OK packet
+     *                                  whose lengths run past its end, say). The tracker then stops tracking: it is
+     *                                  {@link #untracked()}, never {@link #isQuiet() quiet}, and reads nothing more.
+     */
     public void onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
         Pending oldest = inFlight.peekFirst();
         if (untracked || oldest == null || length == 0) {
             return; // an unsolicited packet, such as the ERR a server sends before closing a killed connection
         }
+        try {
+            onResponse(oldest, length, buf, index, available);
+        } catch (MalformedPacketException e) {
+            untracked = true;
+            throw e;
+        }
+    }
+
+    private void onResponse(Pending oldest, int length, ByteBuf buf, int index, int available) {
         int end = index + available;
         int first = buf.getUnsignedByte(index);
         switch (oldest.response) {
             case AUTH:
                 if (first == 0x00) {
                     authenticated = true;
-                    ok(oldest, buf, index, end);
+                    ok(oldest, buf, index, end, length);
                     complete();
                 } else if (first == 0xFF) {
                     authFailed |= !authenticated;
@@ -211,9 +244,9 @@ public final class CommandTracker {
                 break;
             case SIMPLE:
                 if (first == 0x00) {
-                    ok(oldest, buf, index, end);
+                    ok(oldest, buf, index, end, length);
                 } else if (first == 0xFE) {
-                    eof(buf, index, end);
+                    eof(buf, index, end, length);
                 }
                 complete();
                 break;
@@ -227,7 +260,7 @@ public final class CommandTracker {
                 rows(first, length, buf, index, end);
                 break;
             case PREPARE:
-                prepare(first, buf, index, end);
+                prepare(first, length, buf, index, end);
                 break;
             case FIELD_LIST:
                 if (first == 0xFF || isTerminator(first, length)) {
@@ -243,7 +276,7 @@ public final class CommandTracker {
         switch (stage) {
             case START:
                 if (first == 0x00) {
-                    int flags = ok(pending, buf, index, end);
+                    int flags = ok(pending, buf, index, end, length);
                     if ((flags & SERVER_MORE_RESULTS_EXISTS) == 0) {
                         complete();
                     }
@@ -253,8 +286,16 @@ public final class CommandTracker {
                     clientSendsInfile = true; // LOCAL INFILE request: file data, then OK or ERR
                 } else {
                     int size = Payloads.lenencSize(buf, index, end);
-                    remaining = size < 0 ? 0 : Payloads.lenencIntAt(buf, index); // column_count
-                    stage = remaining > 0 ? Stage.COLUMNS : Stage.ROWS;
+                    if (size < 0) {
+                        throw new MalformedPacketException("result set header of " + length
+                                + " bytes does not start with a length-encoded column count");
+                    }
+                    remaining = Payloads.lenencIntAt(buf, index); // column_count
+                    if (remaining <= 0) {
+                        throw new MalformedPacketException("result set header announces "
+                                + Long.toUnsignedString(remaining) + " columns");
+                    }
+                    stage = Stage.COLUMNS;
                 }
                 break;
             case COLUMNS:
@@ -263,7 +304,7 @@ public final class CommandTracker {
                 }
                 break;
             case COLUMNS_EOF: {
-                int flags = eof(buf, index, end);
+                int flags = eof(buf, index, end, length);
                 if ((flags & SERVER_STATUS_CURSOR_EXISTS) != 0) {
                     complete(); // rows come later, through COM_STMT_FETCH
                 } else {
@@ -280,7 +321,7 @@ public final class CommandTracker {
         if (first == 0xFF) {
             complete();
         } else if (isTerminator(first, length)) {
-            int flags = deprecateEof ? okStatus(buf, index, end) : eof(buf, index, end);
+            int flags = deprecateEof ? okStatus(buf, index, end, length) : eof(buf, index, end, length);
             if ((flags & SERVER_MORE_RESULTS_EXISTS) != 0 && inFlight.peekFirst().response == CommandType.Response.RESULT) {
                 stage = Stage.START;
             } else {
@@ -289,10 +330,17 @@ public final class CommandTracker {
         }
     }
 
-    private void prepare(int first, ByteBuf buf, int index, int end) {
+    private void prepare(int first, int length, ByteBuf buf, int index, int end) {
         switch (stage) {
             case START:
-                if (first != 0x00 || index + 9 > end) {
+                if (first != 0x00) {
+                    complete();
+                    return;
+                }
+                if (length < 9) {
+                    throw new MalformedPacketException("COM_STMT_PREPARE_OK of " + length + " bytes ends before num_params");
+                }
+                if (index + 9 > end) { // not shown: a scanner with fewer head bytes than the tracker needs
                     complete();
                     return;
                 }
@@ -344,28 +392,28 @@ public final class CommandTracker {
         return first == 0xFE && (deprecateEof ? length < Packets.MAX_PAYLOAD : length < 9);
     }
 
-    private int ok(Pending pending, ByteBuf buf, int index, int end) {
-        int flags = okStatus(buf, index, end);
+    private int ok(Pending pending, ByteBuf buf, int index, int end, int length) {
+        String tracked = ResponseStatus.trackedSchema(buf, index, end - index, length, capabilities); // first: it may throw
+        int flags = okStatus(buf, index, end, length);
         if (pending.database != null) {
             database = pending.database;
         }
-        String tracked = ResponseStatus.trackedSchema(buf, index, end, capabilities);
         if (tracked != null) {
             database = tracked;
         }
         return flags;
     }
 
-    private int okStatus(ByteBuf buf, int index, int end) {
-        int flags = ResponseStatus.okStatus(buf, index, end);
+    private int okStatus(ByteBuf buf, int index, int end, int length) {
+        int flags = ResponseStatus.okStatus(buf, index, end - index, length);
         if (flags >= 0) {
             status = flags;
         }
         return Math.max(flags, 0);
     }
 
-    private int eof(ByteBuf buf, int index, int end) {
-        int flags = ResponseStatus.eofStatus(buf, index, end);
+    private int eof(ByteBuf buf, int index, int end, int length) {
+        int flags = ResponseStatus.eofStatus(buf, index, end - index, length);
         if (flags >= 0) {
             status = flags;
         }

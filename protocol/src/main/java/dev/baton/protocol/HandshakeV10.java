@@ -115,10 +115,13 @@ public record HandshakeV10(
         out.writeZero(6);
         out.writeIntLE((capabilities & CLIENT_MYSQL) == 0 ? mariadbCapabilities : 0);
         if ((capabilities & CLIENT_SECURE_CONNECTION) != 0) {
-            out.writeBytes(authPluginDataPart2);
+            // As long as a reader expects: a greeting that ended after capability_flags_1 had no part 2 at all.
+            int length = Math.max(13, authPluginDataLength - 8);
+            int have = Math.min(length, authPluginDataPart2.length);
+            out.writeBytes(authPluginDataPart2, 0, have).writeZero(length - have);
         }
-        if ((capabilities & CLIENT_PLUGIN_AUTH) != 0 && authPluginName != null) {
-            Payloads.writeNulString(out, authPluginName);
+        if ((capabilities & CLIENT_PLUGIN_AUTH) != 0) {
+            Payloads.writeNulString(out, authPluginName == null ? "" : authPluginName);
         }
     }
 }

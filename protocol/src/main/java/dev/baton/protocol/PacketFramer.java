@@ -9,10 +9,12 @@ import java.util.List;
 /**
  * Cuts a byte stream into whole physical packets (header included), each a retained slice of the input. It does
  * not join 16 MiB splits: Baton only frames the few handshake packets it must read whole, and streams the rest.
- * A header announcing more than {@code maxPayload} bytes fails at once instead of buffering it.
+ * A header announcing more than {@code maxPayload} bytes fails at once with a {@link MalformedPacketException}
+ * instead of buffering it; the stream has lost its framing then, so every later byte is discarded unread.
  */
 public final class PacketFramer extends ByteToMessageDecoder {
     private final int maxPayload;
+    private boolean failed;
 
     public PacketFramer(int maxPayload) {
         if (maxPayload < 0 || maxPayload > Packets.MAX_PAYLOAD) {
@@ -23,11 +25,16 @@ public final class PacketFramer extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (failed) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
         if (in.readableBytes() < Packets.HEADER_SIZE) {
             return;
         }
         int length = in.getUnsignedMediumLE(in.readerIndex());
         if (length > maxPayload) {
+            failed = true;
             in.skipBytes(in.readableBytes());
             throw new MalformedPacketException("packet of " + length + " bytes exceeds the " + maxPayload
                     + "-byte limit at this stage");

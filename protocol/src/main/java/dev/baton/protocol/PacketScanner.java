@@ -29,6 +29,7 @@ public final class PacketScanner {
     private boolean stashing;
     private int skip;
     private boolean continuation;
+    private boolean failed;
 
     public PacketScanner(int headBytes) {
         if (headBytes < 1) {
@@ -41,15 +42,38 @@ public final class PacketScanner {
 
     /** True when the scanner stands at a packet boundary (nothing of a packet is half seen). */
     public boolean atBoundary() {
-        return skip == 0 && !stashing && !continuation;
+        return skip == 0 && !stashing && !continuation && !failed;
     }
 
     /**
-     * Scans the readable bytes of {@code in} without moving its indices.
+     * Scans the readable bytes of {@code in} without moving its indices. {@code in} is neither retained nor
+     * released: it stays the caller's, whatever happens here.
      *
-     * @return false if the listener stopped the scan
+     * <p>On its own the scanner accepts any bytes (every 3-byte length frames some packet). An exception the
+     * listener throws, such as the {@link MalformedPacketException} of {@link CommandTracker#onServerMessage},
+     * leaves {@code scan} at once and unchanged, and ends the scanner's use: its place in the stream is lost, so
+     * it empties its stash, is never again {@link #atBoundary() at a boundary}, and every later call throws a
+     * {@link MalformedPacketException} without reading {@code in}. The caller still owns {@code in} and releases
+     * it; normally it answers its client with an ERR and closes the session.
+     *
+     * @return false if the listener stopped the scan (returned false)
+     * @throws MalformedPacketException what the listener threw, or because an earlier listener call threw
      */
     public boolean scan(ByteBuf in, Listener listener) {
+        if (failed) {
+            throw new MalformedPacketException("stream no longer scanned: an earlier message in it was rejected");
+        }
+        try {
+            return scanReadable(in, listener);
+        } catch (Throwable t) {
+            failed = true;
+            stashing = false;
+            stash.clear();
+            throw t;
+        }
+    }
+
+    private boolean scanReadable(ByteBuf in, Listener listener) {
         int i = in.readerIndex();
         int end = in.writerIndex();
         while (i < end) {
@@ -81,9 +105,8 @@ public final class PacketScanner {
                 }
                 stashing = false;
                 skip = length - got;
-                boolean go = deliver(stash.getUnsignedByte(3), length, stash, Packets.HEADER_SIZE, got, listener);
-                stash.clear();
-                if (!go) {
+                stash.clear(); // indices only: the bytes stay readable by index for the listener
+                if (!deliver(stash.getUnsignedByte(3), length, stash, Packets.HEADER_SIZE, got, listener)) {
                     return false;
                 }
                 continue;

@@ -12,6 +12,11 @@ import static dev.baton.protocol.StatusFlags.SERVER_SESSION_STATE_CHANGED;
  * (https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_ok_packet.html,
  * page_protocol_basic_eof_packet.html) that session state depends on, in place and without allocating: the hot
  * path calls these on every response terminator.
+ *
+ * <p>Each reader is given the packet's payload length and the number of its bytes that can be read from
+ * {@code index} (a scanner may show only the head of a long packet). A field that lies beyond the readable bytes
+ * but inside the packet is simply unknown; a field or length that runs past the end of the packet itself is a
+ * {@link MalformedPacketException}, the only exception these readers throw.
  */
 public final class ResponseStatus {
     /** Session state change type SESSION_TRACK_SCHEMA. */
@@ -20,41 +25,61 @@ public final class ResponseStatus {
     private ResponseStatus() {
     }
 
-    /** Status flags of the OK packet whose payload starts at {@code index}, or -1 if they lie beyond {@code end}. */
-    public static int okStatus(ByteBuf buf, int index, int end) {
-        int at = statusIndex(buf, index, end);
+    /**
+     * Status flags of the OK packet whose payload starts at {@code index}, or -1 if they lie beyond the
+     * {@code available} readable bytes.
+     *
+     * @throws MalformedPacketException if the packet of {@code length} bytes ends before its status flags
+     */
+    public static int okStatus(ByteBuf buf, int index, int available, int length) {
+        int at = statusIndex(buf, index, index + available, index + length);
         return at < 0 ? -1 : buf.getUnsignedShortLE(at);
     }
 
-    /** Status flags of the EOF packet (0xFE, warnings, status) at {@code index}, or -1 if truncated. */
-    public static int eofStatus(ByteBuf buf, int index, int end) {
-        return index + 5 <= end ? buf.getUnsignedShortLE(index + 3) : -1;
+    /**
+     * Status flags of the EOF packet (0xFE, warnings, status) at {@code index}, or -1 if they lie beyond the
+     * {@code available} readable bytes.
+     *
+     * @throws MalformedPacketException if the packet of {@code length} bytes ends before its status flags
+     */
+    public static int eofStatus(ByteBuf buf, int index, int available, int length) {
+        if (length < 5) {
+            throw new MalformedPacketException("EOF packet of " + length + " bytes ends before its status flags");
+        }
+        return available >= 5 ? buf.getUnsignedShortLE(index + 3) : -1;
     }
 
-    private static int statusIndex(ByteBuf buf, int index, int end) {
+    private static int statusIndex(ByteBuf buf, int index, int seen, int end) {
         int at = index + 1; // header
-        int size = Payloads.lenencSize(buf, at, end); // affected_rows
+        int size = lenencSize(buf, at, seen, end, "affected rows");
         if (size < 0) {
             return -1;
         }
         at += size;
-        size = Payloads.lenencSize(buf, at, end); // last_insert_id
+        size = lenencSize(buf, at, seen, end, "last insert id");
         if (size < 0) {
             return -1;
         }
         at += size;
-        return at + 2 <= end ? at : -1;
+        if (at + 2 > end) {
+            throw new MalformedPacketException("OK packet of " + (end - index) + " bytes ends before its status flags");
+        }
+        return at + 2 <= seen ? at : -1;
     }
 
     /**
      * The schema named by a SESSION_TRACK_SCHEMA change in the OK packet at {@code index}, or null when the packet
-     * reports none (or is truncated before it).
+     * reports none (or it lies beyond the {@code available} readable bytes).
+     *
+     * @throws MalformedPacketException if a length in the packet of {@code length} bytes runs past its end
      */
-    public static String trackedSchema(ByteBuf buf, int index, int end, int capabilities) {
+    public static String trackedSchema(ByteBuf buf, int index, int available, int length, int capabilities) {
         if ((capabilities & CLIENT_SESSION_TRACK) == 0) {
             return null;
         }
-        int at = statusIndex(buf, index, end);
+        int seen = index + available;
+        int end = index + length;
+        int at = statusIndex(buf, index, seen, end);
         if (at < 0) {
             return null;
         }
@@ -63,39 +88,82 @@ public final class ResponseStatus {
         if ((status & SERVER_SESSION_STATE_CHANGED) == 0 || at >= end) {
             return null;
         }
-        int size = Payloads.lenencSize(buf, at, end); // info
+        at = skipLenencString(buf, at, seen, end, "info"); // info
+        if (at < 0) {
+            return null;
+        }
+        int size = lenencSize(buf, at, seen, end, "session state length");
         if (size < 0) {
             return null;
         }
-        at += size + (int) Payloads.lenencIntAt(buf, at);
-        size = Payloads.lenencSize(buf, at, end); // session_state_info length
-        if (size < 0) {
-            return null;
-        }
-        long total = Payloads.lenencIntAt(buf, at);
+        long total = Payloads.lenencIntAt(buf, at); // session_state_info
         at += size;
-        int stop = (int) Math.min(end, at + total);
-        while (at < stop) {
+        int stop = at + checkedLength(total, end - at, "session state length");
+        while (at < stop) { // each change moves at forward by at least two bytes
+            if (at >= seen) {
+                return null;
+            }
             int type = buf.getUnsignedByte(at++);
-            size = Payloads.lenencSize(buf, at, stop);
+            size = lenencSize(buf, at, Math.min(seen, stop), stop, "session state change length");
             if (size < 0) {
                 return null;
             }
-            int dataLength = (int) Payloads.lenencIntAt(buf, at);
+            long dataLength = Payloads.lenencIntAt(buf, at);
             int data = at + size;
-            if (data + dataLength > stop) {
-                return null;
-            }
+            at = data + checkedLength(dataLength, stop - data, "session state change length");
             if (type == SESSION_TRACK_SCHEMA) {
-                int nameSize = Payloads.lenencSize(buf, data, data + dataLength);
-                if (nameSize < 0) {
+                if (at > seen) {
                     return null;
                 }
-                int nameLength = (int) Payloads.lenencIntAt(buf, data);
-                return buf.toString(data + nameSize, Math.min(nameLength, dataLength - nameSize), StandardCharsets.UTF_8);
+                int nameSize = lenencSize(buf, data, at, at, "schema name length");
+                int nameLength = checkedLength(Payloads.lenencIntAt(buf, data), at - data - nameSize, "schema name length");
+                return buf.toString(data + nameSize, nameLength, StandardCharsets.UTF_8);
             }
-            at = data + dataLength;
         }
         return null;
+    }
+
+    /**
+     * Size of the length-encoded integer at {@code at}, or -1 if it lies beyond {@code seen}.
+     *
+     * @throws MalformedPacketException if it runs past {@code end} or is no integer (0xFB, 0xFF)
+     */
+    private static int lenencSize(ByteBuf buf, int at, int seen, int end, String field) {
+        if (at >= end) {
+            throw new MalformedPacketException("OK packet ends before its " + field);
+        }
+        if (at >= seen) {
+            return -1;
+        }
+        int first = buf.getUnsignedByte(at);
+        int size = first < 0xFB ? 1 : first == 0xFC ? 3 : first == 0xFD ? 4 : first == 0xFE ? 9 : -1;
+        if (size < 0) {
+            throw new MalformedPacketException("OK packet: " + field + " starts with 0x" + Integer.toHexString(first)
+                    + ", which begins no length-encoded integer");
+        }
+        if (size > end - at) {
+            throw new MalformedPacketException("OK packet: " + field + " needs " + size + " bytes, only "
+                    + (end - at) + " are left in the packet");
+        }
+        return size <= seen - at ? size : -1;
+    }
+
+    /** Index just past the length-encoded string at {@code at}, or -1 if it lies beyond {@code seen}. */
+    private static int skipLenencString(ByteBuf buf, int at, int seen, int end, String field) {
+        int size = lenencSize(buf, at, seen, end, field + " length");
+        if (size < 0) {
+            return -1;
+        }
+        int next = at + size + checkedLength(Payloads.lenencIntAt(buf, at), end - at - size, field + " length");
+        return next <= seen ? next : -1;
+    }
+
+    /** {@code length} (an unsigned 64-bit value) as an int, if it fits in the {@code left} bytes of the packet. */
+    private static int checkedLength(long length, int left, String field) {
+        if (length < 0 || length > left) {
+            throw new MalformedPacketException("OK packet: " + field + " " + Long.toUnsignedString(length)
+                    + " exceeds the " + left + " bytes left");
+        }
+        return (int) length;
     }
 }

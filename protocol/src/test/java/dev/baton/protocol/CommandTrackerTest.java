@@ -4,6 +4,7 @@ import dev.baton.protocol.CommandTracker.ClientVerdict;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -42,6 +43,7 @@ import static dev.baton.protocol.TestPackets.textRow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CommandTrackerTest {
@@ -323,6 +325,25 @@ class CommandTrackerTest {
     }
 
     @Test
+    void awaitsACommandOnlyWhenTheClientsNextMessageStartsOne() {
+        Session session = new Session(CAPS, "shop");
+        assertFalse(session.tracker.awaitsCommand(), "before login the client sends auth data");
+        session.server(2, ok(IDLE));
+        assertTrue(session.tracker.awaitsCommand(), "logged in");
+
+        session.client(0, query("LOAD DATA LOCAL INFILE 'kill.csv' INTO TABLE t"));
+        assertTrue(session.tracker.awaitsCommand(), "a pipelining client may send its next command now");
+        session.server(1, payload().int1(0xFB).string("kill.csv").build());
+        assertFalse(session.tracker.awaitsCommand(), "file packets may look like commands, even at sequence id 0");
+        session.client(2, new byte[0]);
+        assertTrue(session.tracker.awaitsCommand(), "the file ended");
+        session.server(3, ok(IDLE));
+
+        session.client(0, payload().int1(0x11).string("app").int1(0).int1(0).int1(0).build()); // COM_CHANGE_USER
+        assertFalse(session.tracker.awaitsCommand(), "the client answers the server's auth switch next");
+    }
+
+    @Test
     void endsALocalInfileTheClientRefuses() {
         Session session = Session.authenticated(CAPS, "shop");
 
@@ -416,6 +437,138 @@ class CommandTrackerTest {
                 .lenencString("").lenenc(stateChanges.length).bytes(stateChanges).build());
 
         assertEquals("shop", session.tracker.database());
+    }
+
+    // Responses that cannot be what the server owes: only MalformedPacketException, never a loop
+
+    @Test
+    @Timeout(value = 5, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void refusesASessionStateChangeWhoseLengthPointsBackwards() {
+        Session session = Session.authenticated(CAPS | CLIENT_SESSION_TRACK, "shop");
+        byte[] change = payload().int1(4).lenenc(-10).build(); // SESSION_TRACK_STATE_CHANGE of 2^64 - 10 bytes
+
+        session.client(0, query("SET autocommit = 0"));
+        MalformedPacketException e = assertThrows(MalformedPacketException.class,
+                () -> session.server(1, okWithSessionState(change)));
+
+        assertEquals("OK packet: session state change length 18446744073709551606 exceeds the 0 bytes left",
+                e.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 5, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void refusesAnOkWhoseSessionStateLengthIsNegative() {
+        Session session = Session.authenticated(CAPS | CLIENT_SESSION_TRACK, "shop");
+        byte[] ok = payload().int1(0).lenenc(0).lenenc(0).int2(IDLE | SERVER_SESSION_STATE_CHANGED).int2(0)
+                .lenencString("").lenenc(-10).int1(1).build();
+
+        session.client(0, query("USE analytics"));
+        MalformedPacketException e = assertThrows(MalformedPacketException.class, () -> session.server(1, ok));
+
+        assertEquals("OK packet: session state length 18446744073709551606 exceeds the 1 bytes left",
+                e.getMessage());
+    }
+
+    @Test
+    void refusesAnOkWhoseInfoLengthIsHuge() {
+        Session session = Session.authenticated(CAPS | CLIENT_SESSION_TRACK, "shop");
+        byte[] ok = payload().int1(0).lenenc(0).lenenc(0).int2(IDLE | SERVER_SESSION_STATE_CHANGED).int2(0)
+                .lenenc(-256).string("Rows matched").build();
+
+        session.client(0, query("UPDATE customer SET name = 'x'"));
+        MalformedPacketException e = assertThrows(MalformedPacketException.class, () -> session.server(1, ok));
+
+        assertEquals("OK packet: info length 18446744073709551360 exceeds the 12 bytes left", e.getMessage());
+    }
+
+    @Test
+    void refusesASchemaChangeWhoseNameIsLongerThanTheChange() {
+        Session session = Session.authenticated(CAPS | CLIENT_SESSION_TRACK, "shop");
+        byte[] schema = payload().lenenc(-3).string("x").build();
+        byte[] change = payload().int1(1).lenenc(schema.length).bytes(schema).build();
+
+        session.client(0, query("USE analytics"));
+        MalformedPacketException e = assertThrows(MalformedPacketException.class,
+                () -> session.server(1, okWithSessionState(change)));
+
+        assertEquals("OK packet: schema name length 18446744073709551613 exceeds the 1 bytes left",
+                e.getMessage());
+        assertEquals("shop", session.tracker.database());
+    }
+
+    @Test
+    void refusesAnOkThatEndsBeforeItsStatusFlags() {
+        Session session = Session.authenticated(CAPS, "shop");
+
+        session.client(0, query("COMMIT"));
+        MalformedPacketException e = assertThrows(MalformedPacketException.class,
+                () -> session.server(1, bytes(0x00, 0x00, 0x00)));
+
+        assertEquals("OK packet of 3 bytes ends before its status flags", e.getMessage());
+    }
+
+    @Test
+    void refusesAnOkWhoseAffectedRowsAreCutShort() {
+        Session session = Session.authenticated(CAPS, "shop");
+
+        session.client(0, query("DELETE FROM customer"));
+        MalformedPacketException e = assertThrows(MalformedPacketException.class,
+                () -> session.server(1, bytes(0x00, 0xFE, 0x01, 0x02)));
+
+        assertEquals("OK packet: affected rows needs 9 bytes, only 3 are left in the packet", e.getMessage());
+    }
+
+    @Test
+    void refusesAnEofThatEndsBeforeItsStatusFlags() {
+        Session session = Session.authenticated(CAPS, "shop");
+
+        session.client(0, query("SELECT id FROM customer"));
+        session.server(1, columnCount(1));
+        session.server(2, columnDefinition("customer", "id"));
+        session.server(3, eof(IDLE));
+        MalformedPacketException e = assertThrows(MalformedPacketException.class,
+                () -> session.server(4, bytes(0xFE, 0x00, 0x00)));
+
+        assertEquals("EOF packet of 3 bytes ends before its status flags", e.getMessage());
+    }
+
+    @ParameterizedTest(name = "column count {0}")
+    @ValueSource(strings = {"fc01", "fd0100", "feffffffffffffffff"})
+    void refusesAResultSetHeaderThatCountsNoColumns(String header) {
+        Session session = Session.authenticated(CAPS, "shop");
+
+        session.client(0, query("SELECT * FROM customer"));
+
+        assertThrows(MalformedPacketException.class, () -> session.server(1, payload().hex(header).build()));
+    }
+
+    @Test
+    void refusesAPrepareOkThatEndsBeforeItsCounts() {
+        Session session = Session.authenticated(CAPS, "shop");
+
+        session.client(0, payload().int1(0x16).string("SELECT ?").build());
+        MalformedPacketException e = assertThrows(MalformedPacketException.class,
+                () -> session.server(1, bytes(0x00, 0x01, 0x00, 0x00, 0x00)));
+
+        assertEquals("COM_STMT_PREPARE_OK of 5 bytes ends before num_params", e.getMessage());
+    }
+
+    @Test
+    void stopsTrackingAndIsNeverQuietAgainAfterAMalformedResponse() {
+        Session session = Session.authenticated(CAPS, "shop");
+
+        session.client(0, query("COMMIT"));
+        assertThrows(MalformedPacketException.class, () -> session.server(1, bytes(0x00, 0x00)));
+
+        assertTrue(session.tracker.untracked());
+        assertFalse(session.tracker.isQuiet());
+        assertEquals(ClientVerdict.FORWARD, session.client(0, bytes(0xEE)), "no longer read, not even rejected");
+    }
+
+    /** An OK packet with SERVER_SESSION_STATE_CHANGED, an empty info and {@code changes} as its session state. */
+    private static byte[] okWithSessionState(byte[] changes) {
+        return payload().int1(0).lenenc(0).lenenc(0).int2(IDLE | SERVER_SESSION_STATE_CHANGED).int2(0)
+                .lenencString("").lenenc(changes.length).bytes(changes).build();
     }
 
     // Commands Baton answers itself, and the ones it stops following

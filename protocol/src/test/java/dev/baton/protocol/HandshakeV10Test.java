@@ -183,6 +183,23 @@ class HandshakeV10Test {
     }
 
     @Test
+    void reEncodesAGreetingThatEndsAfterTheLowCapabilityFlagsAsOneItCanReadBack() {
+        HandshakeV10 shortGreeting = decode(Arrays.copyOf(mariadbGreeting(), END_OF_SHORT_GREETING));
+        ByteBuf out = Unpooled.buffer();
+        try {
+            shortGreeting.encode(out);
+            byte[] encoded = new byte[out.readableBytes()];
+            out.getBytes(0, encoded);
+
+            HandshakeV10 readBack = assertDoesNotThrow(() -> decode(encoded));
+            assertEquals(shortGreeting.capabilities(), readBack.capabilities());
+            assertEquals(13, readBack.authPluginDataPart2().length);
+        } finally {
+            out.release();
+        }
+    }
+
+    @Test
     void rejectsAnyOtherProtocolVersion() {
         byte[] greeting = mariadbGreeting();
         greeting[0] = 9;

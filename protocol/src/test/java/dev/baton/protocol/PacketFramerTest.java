@@ -175,6 +175,19 @@ class PacketFramerTest {
     }
 
     @Test
+    void discardsEveryByteAfterAnOversizedHeaderInsteadOfFramingTheRestAsPackets() {
+        EmbeddedChannel ch = new EmbeddedChannel(new PacketFramer(1024));
+        ByteBuf header = Unpooled.wrappedBuffer(bytes(0x00, 0x10, 0x00, 0x01)); // 4096 bytes announced
+        byte[] payloadLookingLikePackets = concat(frame(2, query("SELECT 1")), frame(3, query("SELECT 2")));
+
+        assertThrows(MalformedPacketException.class, () -> ch.writeInbound(header));
+        assertFalse(ch.writeInbound(Unpooled.wrappedBuffer(payloadLookingLikePackets)));
+
+        assertNull(ch.readInbound());
+        assertFalse(ch.finish());
+    }
+
+    @Test
     void acceptsAPacketOfExactlyTheLimit() {
         EmbeddedChannel ch = new EmbeddedChannel(new PacketFramer(1024));
         byte[] packet = frame(1, pattern(1024));

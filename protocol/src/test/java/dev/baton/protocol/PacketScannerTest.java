@@ -183,6 +183,37 @@ class PacketScannerTest {
     }
 
     @Test
+    void refusesEveryLaterScanOnceTheListenerThrewAndKeepsNoBuffer() {
+        byte[] stream = new ServerStream().message(1, ok(0)).message(2, ok(0)).message(3, ok(0)).bytes();
+        List<Integer> seen = new ArrayList<>();
+        PacketScanner.Listener rejectFirst = (seq, length, b, index, available) -> {
+            seen.add(seq);
+            if (seq == 1) {
+                throw new MalformedPacketException("rejected by the listener");
+            }
+            return true;
+        };
+        PacketScanner scanner = new PacketScanner(8);
+        ByteBuf first = Unpooled.wrappedBuffer(stream, 0, 6); // header and two head bytes of the first OK
+        ByteBuf second = Unpooled.wrappedBuffer(stream, 6, 16); // the rest of the first OK, all of the second
+        ByteBuf cutHeader = Unpooled.wrappedBuffer(stream, 22, 3); // the third's header, cut short
+
+        assertTrue(scanner.scan(first, rejectFirst));
+        MalformedPacketException thrown = assertThrows(MalformedPacketException.class, () -> scanner.scan(second, rejectFirst));
+        MalformedPacketException later = assertThrows(MalformedPacketException.class, () -> scanner.scan(cutHeader, rejectFirst));
+
+        assertEquals("rejected by the listener", thrown.getMessage());
+        assertEquals("stream no longer scanned: an earlier message in it was rejected", later.getMessage());
+        assertEquals(List.of(1), seen);
+        assertFalse(scanner.atBoundary());
+        assertEquals(1, second.refCnt(), "the scanner neither releases nor retains the buffer");
+        assertEquals(0, second.readerIndex());
+        first.release();
+        second.release();
+        cutHeader.release();
+    }
+
+    @Test
     void isNotAtABoundaryInsideAPacketOrBetweenAFullPacketAndItsContinuation() {
         PacketScanner scanner = new PacketScanner(4);
         PacketScanner.Listener any = (seq, length, b, index, available) -> true;

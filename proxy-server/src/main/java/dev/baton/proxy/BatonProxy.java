@@ -16,12 +16,14 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,17 +44,23 @@ public final class BatonProxy implements AutoCloseable {
     private final Transport transport = Transport.best();
     private final EventLoopGroup acceptGroup;
     private final EventLoopGroup ioGroup;
+    private final AddressResolverGroup<? extends SocketAddress> resolver;
+    private final ServerGreetings greetings = new ServerGreetings();
     private final ChannelGroup clients = new DefaultChannelGroup("baton-clients", GlobalEventExecutor.INSTANCE);
     private final AtomicInteger activeSessions = new AtomicInteger();
-    private final java.util.Set<ClientSession> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Oldest first, so every fan-out visits sessions in the order they arrived. */
+    private final java.util.Set<ClientSession> sessions =
+            new java.util.concurrent.ConcurrentSkipListSet<>(java.util.Comparator.comparingLong(ClientSession::arrival));
     private final AtomicLong sessionsOpened = new AtomicLong();
+    private final SessionIds sessionIds = new SessionIds(new java.security.SecureRandom());
     private final long startedAt = System.currentTimeMillis();
     private Channel listener;
     private Channel admin;
 
-    private BatonProxy(BatonConfig config) {
+    private BatonProxy(BatonConfig config, ClusterTopology topology, AddressResolverGroup<? extends SocketAddress> resolver) {
         this.config = config;
-        this.topology = config.clusterType().create(config.cluster());
+        this.resolver = resolver;
+        this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
         this.metrics = new BatonMetrics(this);
         this.acceptGroup = transport.newGroup(1);
@@ -110,29 +118,74 @@ public final class BatonProxy implements AutoCloseable {
         }
     }
 
-    /** Closes every session bound to a node that is no longer the writer (failover must not leave two writers). */
-    private void writerChanged(WriterChange change) {
-        checkWriterCapacity(change.current());
+    /**
+     * Closes every session bound to a node that is no longer the writer (failover must not leave two writers). One
+     * session's failure is logged and counted and never keeps the others on the old writer.
+     */
+    void writerChanged(WriterChange change) {
+        try {
+            checkWriterCapacity(change.current());
+        } catch (RuntimeException e) {
+            log.warn("cannot check the new writer's max_connections: {}", e.toString(), e);
+        }
         if (change.current() instanceof WriterChoice.Writer w && w.handingOver()) {
             // A planned switchover, started here or by another instance: sessions may finish their transactions.
             drains.execute(() -> Switchover.drain(this, w));
             return;
         }
         int closing = 0;
+        int failed = 0;
+        RuntimeException firstFailure = null;
         for (ClientSession session : sessions) {
-            Node bound = session.boundTo();
-            if (bound != null && !(change.current() instanceof WriterChoice.Writer w && w.node().equals(bound))) {
-                closing++;
+            try {
+                Node bound = session.boundTo();
+                if (bound != null && !(change.current() instanceof WriterChoice.Writer w && w.node().equals(bound))) {
+                    closing++;
+                }
+                session.writerChanged(change.current());
+            } catch (RuntimeException e) {
+                failed++;
+                firstFailure = firstFailure == null ? e : firstFailure;
             }
-            session.writerChanged(change.current());
         }
         if (closing > 0) {
             log.info("closing {} client session(s) bound to the previous writer", closing);
         }
+        if (failed > 0) {
+            writerChangeFailures.addAndGet(failed);
+            log.warn("writer change reached every session but {} failed to act on it; first failure: {}", failed,
+                    firstFailure.toString(), firstFailure);
+        }
+    }
+
+    private final AtomicLong writerChangeFailures = new AtomicLong();
+
+    /** Sessions that failed to act on a writer change since start (each is logged); zero in a healthy Baton. */
+    long writerChangeFailures() {
+        return writerChangeFailures.get();
     }
 
     public static BatonProxy start(BatonConfig config) throws ConfigException {
-        BatonProxy proxy = new BatonProxy(config);
+        return start(config, new NodeNameResolver());
+    }
+
+    /** Starts a proxy in front of a topology built elsewhere (tests drive a topology of their own). */
+    static BatonProxy start(BatonConfig config, ClusterTopology topology) throws ConfigException {
+        return start(config, topology, new NodeNameResolver());
+    }
+
+    /**
+     * Starts Baton with its own way of resolving node host names, for embedding and tests; Baton closes
+     * {@code resolver} when it stops. The default runs the JDK's lookups off the event loops.
+     */
+    public static BatonProxy start(BatonConfig config, AddressResolverGroup<? extends SocketAddress> resolver)
+            throws ConfigException {
+        return start(config, config.clusterType().create(config.cluster()), resolver);
+    }
+
+    private static BatonProxy start(BatonConfig config, ClusterTopology topology,
+                                    AddressResolverGroup<? extends SocketAddress> resolver) throws ConfigException {
+        BatonProxy proxy = new BatonProxy(config, topology, resolver);
         try {
             proxy.bind();
         } catch (ConfigException | RuntimeException e) {
@@ -158,9 +211,7 @@ public final class BatonProxy implements AutoCloseable {
                         activeSessions.incrementAndGet();
                         sessionsOpened.incrementAndGet();
                         ch.pipeline().addLast(ClientSession.FRAMER, new dev.baton.protocol.PacketFramer(ClientSession.HANDSHAKE_MAX_PAYLOAD));
-                        ClientSession session = new ClientSession(BatonProxy.this);
-                        sessions.add(session);
-                        ch.pipeline().addLast(session);
+                        ch.pipeline().addLast(newSession());
                     }
                 });
         listener = bindOrExplain(bootstrap::bind, config.listen(), "listen");
@@ -211,6 +262,16 @@ public final class BatonProxy implements AutoCloseable {
         return metrics.scrape();
     }
 
+    /** Resolves node host names for backend connects, never on an event loop. */
+    AddressResolverGroup<? extends SocketAddress> resolver() {
+        return resolver;
+    }
+
+    /** The last greeting each node sent, which Baton's own greeting of a new client is based on. */
+    ServerGreetings greetings() {
+        return greetings;
+    }
+
     Transport transport() {
         return transport;
     }
@@ -236,6 +297,21 @@ public final class BatonProxy implements AutoCloseable {
         return System.currentTimeMillis() - startedAt;
     }
 
+    /**
+     * A session for a channel about to become active. It takes part in every fan-out over sessions from now on,
+     * although it has no client channel until {@code channelActive}.
+     */
+    ClientSession newSession() {
+        ClientSession session = new ClientSession(this);
+        sessions.add(session);
+        return session;
+    }
+
+    /** The connection ids of this instance's sessions, as announced in Baton's greetings. */
+    SessionIds sessionIds() {
+        return sessionIds;
+    }
+
     void sessionClosed(ClientSession session) {
         sessions.remove(session);
         activeSessions.decrementAndGet();
@@ -254,5 +330,6 @@ public final class BatonProxy implements AutoCloseable {
         drains.shutdownNow();
         acceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        resolver.close();
     }
 }

@@ -12,11 +12,21 @@ final class ClientErrors {
     static final int ER_HANDSHAKE_ERROR = 1043;
     static final int ER_UNKNOWN_COM_ERROR = 1047;
     static final int ER_NET_PACKETS_OUT_OF_ORDER = 1156;
+    static final int ER_NET_READ_ERROR = 1158;
 
     private ClientErrors() {
     }
 
     static final int ER_CON_COUNT_ERROR = 1040;
+    static final int ER_NO_SUCH_THREAD = 1094;
+
+    /**
+     * A KILL naming a session of this Baton whose server connection is on another node (or not open yet): the
+     * server's own answer for a thread it does not have. The session goes on.
+     */
+    static ErrPacket noSuchThread(long id) {
+        return new ErrPacket(ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + id);
+    }
 
     /** A client over its connection budget: the server's own "Too many connections" code and state. */
     static ErrPacket overQuota(String usage) {
@@ -44,6 +54,22 @@ final class ClientErrors {
 
     static ErrPacket emptyCommand() {
         return new ErrPacket(ER_UNKNOWN_COM_ERROR, "08S01", "Empty command packet; Baton closes the connection");
+    }
+
+    /**
+     * The server sent bytes Baton cannot read as the packet the protocol expects. The session's state is unknown
+     * from here, so Baton ends it; 08S01 tells pools to discard the connection.
+     */
+    static ErrPacket malformedFromServer(String node, String reason) {
+        return new ErrPacket(ER_NET_READ_ERROR, "08S01", "Got an error reading communication packets: server " + node
+                + " sent a malformed packet (" + reason + "); Baton closed this connection. Reconnect and retry; "
+                + "if it happens again, check that server's error log and report its version to Baton's maintainers");
+    }
+
+    /** The client sent a command Baton cannot read; its state is unknown from here, so Baton ends the session. */
+    static ErrPacket malformedFromClient(String reason) {
+        return new ErrPacket(ER_NET_READ_ERROR, "08S01", "Got an error reading communication packets: malformed packet "
+                + "from this client (" + reason + "); Baton closed the connection");
     }
 
     static ErrPacket outOfOrder(int sequenceId) {

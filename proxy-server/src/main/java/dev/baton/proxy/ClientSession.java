@@ -3,8 +3,10 @@ package dev.baton.proxy;
 import dev.baton.protocol.CapabilityFlags;
 import dev.baton.protocol.CommandTracker;
 import dev.baton.protocol.ErrPacket;
+import dev.baton.protocol.ForcedAuthSwitch;
 import dev.baton.protocol.HandshakeResponse41;
 import dev.baton.protocol.HandshakeV10;
+import dev.baton.protocol.KillCommand;
 import dev.baton.protocol.MalformedPacketException;
 import dev.baton.protocol.PacketFramer;
 import dev.baton.protocol.PacketScanner;
@@ -23,6 +25,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.DecoderException;
+import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
@@ -38,9 +41,13 @@ import java.util.concurrent.TimeUnit;
  * read from the traffic ({@link CommandTracker}), and its place in the proxy's books. The backend link is a field,
  * not a pipeline fixture, so a switchover can replace it.
  *
- * <p>Phases: CONNECTING (backend TCP connect and greeting; the client is not read), HANDSHAKE (the client's
- * handshake response is read whole), RELAY (bytes pass through both ways, zero-copy, while two scanners read
- * message starts), CLOSED. Both channels run on the same event loop, so nothing here needs a lock.
+ * <p>Phases: GREETING (fetching a first greeting from the writer, only before any node ever greeted Baton),
+ * HANDSHAKE (Baton has greeted the client itself and reads its handshake response whole), CONNECTING (the quota
+ * admitted the response; backend TCP connect and the server's greeting; the client is not read), LOGIN (the
+ * response went to the server rewritten so it asks the client for the account's plugin; the server's
+ * authentication packets are read whole, client bytes pass through), RELAY (bytes pass through both ways,
+ * zero-copy, while two scanners read message starts), CLOSED. Both channels run on the same event loop, so
+ * nothing here needs a lock.
  */
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
@@ -53,9 +60,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Enough of a response to read OK/EOF status flags and a tracked schema change. */
     private static final int SERVER_HEAD_BYTES = 512;
 
-    private enum Phase { CONNECTING, HANDSHAKE, RELAY, REFUSING, CLOSED }
+    private enum Phase { GREETING, HANDSHAKE, CONNECTING, LOGIN, RELAY, CLOSED }
 
-    private static final java.util.Random SCRAMBLE = new java.util.Random();
+    private static final java.security.SecureRandom SCRAMBLE = new java.security.SecureRandom();
+    private static final java.util.concurrent.atomic.AtomicLong ARRIVALS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Orders sessions by arrival, for fan-outs that visit them oldest first. */
+    private final long arrival = ARRIVALS.incrementAndGet();
 
     private final BatonProxy proxy;
     private final PacketScanner fromClient = new PacketScanner(CLIENT_HEAD_BYTES);
@@ -63,22 +74,46 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final PacketScanner.Listener clientListener = this::onClientMessage;
     private final PacketScanner.Listener serverListener = this::onServerMessage;
 
-    private Phase phase = Phase.CONNECTING;
-    private Channel client;
+    private Phase phase = Phase.GREETING;
+    private volatile Channel client; // null until channelActive; a writer change may look from another thread
     private Channel backend;
     private volatile Node backendNode;
     private int serverCapabilities;
     private CommandTracker tracker;
     private String user;
     private int lastAuthSequence;
+    private int serverSequence; // of the last server message seen, so an ERR can stand in for it
+    private int clientSequence; // the same for the client
+    /** Bounds the whole login, from Baton's greeting to the server's OK. */
+    private ScheduledFuture<?> loginDeadline;
+    /** Bounds the backend TCP connect and the server's greeting. */
     private ScheduledFuture<?> deadline;
     private boolean flushBackend;
     private boolean flushClient;
     private ErrPacket rejection;
-    private ErrPacket refusal;
     private ClientQuota.Slot slot;
     private Switchover.Drain drain;
     private int rejectionSequence;
+    /** The greeting Baton sent the client. */
+    private HandshakeV10 offered;
+    /** The client's handshake response, held from its arrival until it is forwarded. */
+    private ByteBuf heldResponse;
+    private HandshakeResponse41 response;
+    /** The connection id Baton greeted this client with ({@link SessionIds}); 0 before {@code channelActive}. */
+    private long connectionId;
+    /** The server's thread id for this session's backend connection, from its greeting; 0 until then. */
+    private volatile long serverThreadId;
+    /** The client buffer being scanned: a KILL found whole in it can be rewritten. */
+    private ByteBuf scanning;
+    /** KILL commands found in the buffer being scanned, in order; null when there are none. */
+    private java.util.List<KillAnswer> kills;
+
+    /**
+     * A KILL found at {@code [start, end)} of the buffer being scanned (its whole frame): sent on as
+     * {@code replacement}, or answered by Baton with {@code refusal} and not sent on.
+     */
+    private record KillAnswer(int start, int end, ByteBuf replacement, ErrPacket refusal) {
+    }
 
     ClientSession(BatonProxy proxy) {
         this.proxy = proxy;
@@ -90,28 +125,65 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
         client.config().setAutoRead(false); // nothing to read until the client has seen a greeting
-        ClientQuota.Key key = proxy.quota().settings().key();
-        if (key.knownAtAccept() && !admit(key.of(clientAddress(), null))) {
-            return; // refused before any backend connection is opened
+        connectionId = proxy.sessionIds().register(this);
+        Duration handshakeTimeout = proxy.config().handshakeTimeout();
+        loginDeadline = client.eventLoop().schedule(() -> loginTimedOut(handshakeTimeout), handshakeTimeout.toMillis(),
+                TimeUnit.MILLISECONDS);
+        Node writer = proxy.topology().currentWriter() instanceof WriterChoice.Writer w ? w.node() : null;
+        HandshakeV10 known = proxy.greetings().known(writer);
+        if (known != null || writer == null) {
+            greet(known != null ? known : ServerGreetings.fallback());
+            return;
         }
-        chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
+        proxy.greetings().fetch(writer, proxy, client.eventLoop()).whenComplete((greeting, failure) ->
+                client.eventLoop().execute(() -> {
+                    if (failure != null) {
+                        log.debug("could not fetch a greeting from {} for client {}: {}", writer, client.remoteAddress(),
+                                describe(failure));
+                    }
+                    greet(greeting != null ? greeting : ServerGreetings.fallback());
+                }));
     }
 
-    /** Takes a quota slot for {@code client}; if there is none, refuses the client (and says so) and returns false. */
-    private boolean admit(String clientKey) {
-        ClientQuota.Admission admission = proxy.quota().admit(clientKey);
-        if (admission instanceof ClientQuota.Slot granted) {
-            slot = granted;
-            return true;
+    /**
+     * Greets the client with {@code template}'s server version, capabilities (minus those Baton cannot honour) and
+     * auth plugin, a scramble of Baton's own, and this session's connection id from {@link SessionIds}: the client's
+     * backend connection does not exist yet, and a KILL naming this id is translated to its thread id
+     * ({@link #onClientMessage}).
+     */
+    private void greet(HandshakeV10 template) {
+        if (phase != Phase.GREETING || !client.isActive()) {
+            return;
         }
-        String usage = ((ClientQuota.Rejected) admission).message();
-        log.debug("refusing {}: {}", client.remoteAddress(), usage);
-        refuseWith(ClientErrors.overQuota(usage));
-        return false;
+        byte[] scramble = new byte[20];
+        for (int i = 0; i < scramble.length; i++) {
+            scramble[i] = (byte) (1 + SCRAMBLE.nextInt(126)); // printable-range, never NUL
+        }
+        offered = new HandshakeV10(10, template.serverVersion(), connectionId, java.util.Arrays.copyOfRange(scramble, 0, 8),
+                template.capabilities() | CapabilityFlags.CLIENT_SECURE_CONNECTION | CapabilityFlags.CLIENT_PLUGIN_AUTH,
+                template.characterSet(), template.statusFlags(), 21, template.mariadbCapabilities(),
+                java.util.Arrays.copyOf(java.util.Arrays.copyOfRange(scramble, 8, 20), 13),
+                template.authPluginName() == null ? "mysql_native_password" : template.authPluginName())
+                .withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
+        ByteBuf out = client.alloc().buffer(128);
+        offered.encode(out);
+        phase = Phase.HANDSHAKE;
+        client.writeAndFlush(Packets.frame(client.alloc(), 0, out), client.voidPromise());
+        client.config().setAutoRead(true);
+    }
+
+    private void loginTimedOut(Duration handshakeTimeout) {
+        if (phase == Phase.CONNECTING) {
+            refuse("no writer connection within the login time (timeouts.handshake, " + handshakeTimeout.toMillis() + " ms)");
+        } else if (phase != Phase.CLOSED && phase != Phase.RELAY) {
+            fail(ClientErrors.badHandshake("authentication did not complete within " + handshakeTimeout.toMillis() + " ms"),
+                    lastAuthSequence + 1);
+        }
     }
 
     private String clientAddress() {
-        return client.remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : String.valueOf(client.remoteAddress());
+        return client.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
+                ? dev.baton.proxy.config.ClientAddress.of(a.getAddress()) : String.valueOf(client.remoteAddress());
     }
 
     /** Connects to the writer, or waits for one (an election) until {@code waitUntil}, then refuses. */
@@ -147,6 +219,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         Bootstrap bootstrap = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(proxy.transport().clientChannel())
+                .resolver(proxy.resolver())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
@@ -158,7 +231,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                         ch.pipeline().addLast(new BackendHandler());
                     }
                 });
-        ChannelFuture connect = bootstrap.connect(new InetSocketAddress(backendNode.address().host(), backendNode.address().port()));
+        ChannelFuture connect = bootstrap.connect(unresolved(backendNode.address()));
         backend = connect.channel();
         connect.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess() && phase == Phase.CONNECTING) {
@@ -168,11 +241,31 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /**
+     * The node's address, left unresolved unless it is an IP literal: the bootstrap's resolver looks the name up
+     * off the event loop (a JDK lookup here would block every session on this loop while the resolver is slow).
+     */
+    static InetSocketAddress unresolved(dev.baton.routing.HostPort address) {
+        byte[] literal = NetUtil.createByteArrayFromIpAddressString(address.host());
+        if (literal != null) {
+            try {
+                return new InetSocketAddress(java.net.InetAddress.getByAddress(address.host(), literal), address.port());
+            } catch (java.net.UnknownHostException impossible) {
+                throw new IllegalStateException(impossible); // only thrown for an address of illegal length
+            }
+        }
+        return InetSocketAddress.createUnresolved(address.host(), address.port());
+    }
+
+    /**
      * The writer changed. A session bound to another node is closed, so no client keeps writing to a node that is
      * no longer the writer. Runs on the session's event loop.
      */
     void writerChanged(WriterChoice now) {
-        client.eventLoop().execute(() -> {
+        Channel channel = client;
+        if (channel == null) {
+            return; // not active yet: it will ask the topology for the writer, which already names the new one
+        }
+        channel.eventLoop().execute(() -> {
             Node bound = backendNode;
             if (phase == Phase.CLOSED || bound == null) {
                 return;
@@ -219,6 +312,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         });
     }
 
+    long arrival() {
+        return arrival;
+    }
+
+    /** The connection id Baton greeted this client with. */
+    long connectionId() {
+        return connectionId;
+    }
+
     /** The node this session's backend link leads to, or null before one was chosen. */
     Node boundTo() {
         return backendNode;
@@ -227,13 +329,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         switch (phase) {
-            case HANDSHAKE -> onHandshakeResponse(ctx, (ByteBuf) msg);
-            case RELAY -> relayFromClient((ByteBuf) msg);
-            case REFUSING -> {
-                int sequenceId = Packets.sequenceId((ByteBuf) msg);
-                ReferenceCountUtil.release(msg);
-                fail(refusal, sequenceId + 1);
-            }
+            case HANDSHAKE -> onHandshakeResponse((ByteBuf) msg);
+            case LOGIN, RELAY -> relayFromClient((ByteBuf) msg);
             default -> ReferenceCountUtil.release(msg);
         }
     }
@@ -248,7 +345,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (phase == Phase.RELAY || phase == Phase.HANDSHAKE) {
+        if (phase == Phase.RELAY || phase == Phase.LOGIN) {
             backend.config().setAutoRead(client.isWritable());
         }
     }
@@ -265,9 +362,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (deadline != null) {
             deadline.cancel(false);
         }
+        if (loginDeadline != null) {
+            loginDeadline.cancel(false);
+        }
+        if (heldResponse != null) {
+            heldResponse.release();
+            heldResponse = null;
+        }
         closeAfterFlush(backend);
         if (slot != null) {
             slot.release(); // every way a session ends passes here
+        }
+        if (connectionId != 0) {
+            proxy.sessionIds().release(connectionId, this);
         }
         proxy.sessionClosed(this);
     }
@@ -276,10 +383,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (phase == Phase.CLOSED) {
             log.debug("client {} after close: {}", client.remoteAddress(), cause.toString());
-            return;
-        }
-        if (phase == Phase.REFUSING) {
-            fail(refusal, 2);
             return;
         }
         if (phase == Phase.HANDSHAKE && cause instanceof DecoderException) {
@@ -294,13 +397,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         closeBoth();
     }
 
-    private void onHandshakeResponse(ChannelHandlerContext ctx, ByteBuf frame) {
-        boolean forwarded = false;
+    /**
+     * The client's handshake response, read whole. Nothing has been sent to any server yet: it is checked, the
+     * quota is asked, and only then is a backend connection opened (see {@link #onGreeting}).
+     */
+    private void onHandshakeResponse(ByteBuf frame) {
+        boolean held = false;
         int sequenceId = Packets.sequenceId(frame);
         try {
-            ByteBuf payload = Packets.payload(frame);
-            HandshakeResponse41 response = HandshakeResponse41.decode(payload.duplicate());
-            if (response.sslRequest()) {
+            HandshakeResponse41 parsed = HandshakeResponse41.decode(Packets.payload(frame));
+            if (parsed.sslRequest()) {
                 fail(ClientErrors.tlsUnsupported(), sequenceId + 1);
                 return;
             }
@@ -308,45 +414,67 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 fail(ClientErrors.badHandshake("handshake response has sequence id " + sequenceId + ", expected 1"), sequenceId + 1);
                 return;
             }
-            // Capabilities the greeting did not offer must not be switched on by the client either.
-            int capabilities = response.capabilities() & ~CapabilityFlags.UNSUPPORTED;
-            payload.setIntLE(payload.readerIndex() + HandshakeResponse41.CAPABILITIES_OFFSET, capabilities);
-            if ((capabilities & CapabilityFlags.CLIENT_MYSQL) == 0) {
-                payload.setIntLE(payload.readerIndex() + 28, response.mariadbCapabilities() & ~CapabilityFlags.UNSUPPORTED_MARIADB);
+            if ((parsed.capabilities() & CapabilityFlags.CLIENT_PLUGIN_AUTH) == 0) {
+                fail(ClientErrors.badHandshake("the client does not support pluggable authentication (CLIENT_PLUGIN_AUTH), "
+                        + "which Baton needs to pass the login to the server; use a client from MySQL 5.5 or later"), sequenceId + 1);
+                return;
             }
+            // The user name is not trusted until the server accepts the login: until then it takes a place in
+            // max-total only (reserve); the user's own count follows the server's OK (onLoginPacket).
             ClientQuota.Key key = proxy.quota().settings().key();
-            if (!key.knownAtAccept()) {
-                ClientQuota.Admission admission = proxy.quota().admit(key.of(clientAddress(), response.user()));
-                if (admission instanceof ClientQuota.Rejected rejected) {
-                    fail(ClientErrors.overQuota(rejected.message()), sequenceId + 1);
-                    return;
-                }
-                slot = (ClientQuota.Slot) admission;
+            String clientKey = key.of(clientAddress(), parsed.user());
+            ClientQuota.Admission admission = key.knownAtAccept() ? proxy.quota().admit(clientKey) : proxy.quota().reserve(clientKey);
+            if (admission instanceof ClientQuota.Rejected rejected) {
+                log.debug("refusing {}: {}", client.remoteAddress(), rejected.message());
+                fail(ClientErrors.overQuota(rejected.message()), sequenceId + 1);
+                return;
             }
-            tracker = new CommandTracker(capabilities & serverCapabilities, response.database());
-            user = response.user();
+            slot = (ClientQuota.Slot) admission;
+            response = parsed;
+            user = parsed.user();
             lastAuthSequence = sequenceId;
-            phase = Phase.RELAY;
-            forwarded = true;
-            backend.writeAndFlush(frame, backend.voidPromise());
-            ctx.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as RELAY traffic
+            heldResponse = frame;
+            held = true;
+            client.config().setAutoRead(false);
+            phase = Phase.CONNECTING;
+            chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
         } catch (MalformedPacketException e) {
             fail(ClientErrors.badHandshake(e.getMessage()), sequenceId + 1);
         } finally {
-            if (!forwarded) {
+            if (!held) {
                 frame.release();
             }
         }
     }
 
     private void relayFromClient(ByteBuf buf) {
-        if (!fromClient.scan(buf, clientListener)) {
+        boolean accepted;
+        scanning = buf;
+        try {
+            accepted = fromClient.scan(buf, clientListener);
+        } catch (RuntimeException e) { // MalformedPacketException, or a parser failing on bytes it did not expect
             buf.release();
+            dropKills();
+            String reason = reasonOf(e);
+            log.warn("client {} sent a malformed packet, closing its session on {}: {}", client.remoteAddress(),
+                    backendNode, reason);
+            fail(ClientErrors.malformedFromClient(reason), clientSequence + 1);
+            return;
+        } finally {
+            scanning = null;
+        }
+        if (!accepted) {
+            buf.release();
+            dropKills();
             fail(rejection, rejectionSequence);
             return;
         }
         proxy.metrics().clientBytes(buf.readableBytes());
-        backend.write(buf, backend.voidPromise());
+        if (kills == null) {
+            backend.write(buf, backend.voidPromise());
+        } else {
+            forwardWithKills(buf);
+        }
         flushBackend = true;
         if (!backend.isWritable()) {
             client.config().setAutoRead(false);
@@ -354,8 +482,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean onClientMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        clientSequence = sequenceId;
         if (!tracker.isAuthenticated()) {
             lastAuthSequence = sequenceId;
+        }
+        // A KILL is short: only one whole in the buffer at hand is read, so it can be replaced in place.
+        if (length <= KillCommand.MAX_PAYLOAD && available == length && buf == scanning && sequenceId == 0
+                && tracker.awaitsCommand() && killAnsweredByBaton(buf, index, length)) {
+            return true; // not sent on, so not tracked
         }
         switch (tracker.onClientMessage(sequenceId, length, buf, index, available)) {
             case UNKNOWN_COMMAND:
@@ -374,6 +508,80 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * A KILL (statement or COM_PROCESS_KILL) naming one of this instance's sessions by the id Baton greeted it with
+     * is sent on naming that session's server thread, if that thread is on the node this session's backend is on.
+     * On another node (or not connected yet) there is no such thread here: Baton answers as the server does for an
+     * unknown thread, when no earlier command awaits its answer (else the server answers the untranslated id the
+     * same way). Any other id passes unchanged; the server checks it and the sender's privileges as usual.
+     *
+     * @return true if Baton answers this command itself (it is not sent on)
+     */
+    private boolean killAnsweredByBaton(ByteBuf buf, int index, int length) {
+        KillCommand.Target kill = KillCommand.find(buf, index, length);
+        ClientSession target = kill == null ? null : proxy.sessionIds().find(kill.connectionId());
+        if (target == null) {
+            return false;
+        }
+        long thread = target.serverThreadId;
+        Node node = target.backendNode;
+        if (kills == null) {
+            kills = new java.util.ArrayList<>(2);
+        }
+        int start = index - Packets.HEADER_SIZE;
+        if (thread != 0 && node != null && node.equals(backendNode)) {
+            kills.add(new KillAnswer(start, index + length,
+                    KillCommand.rewrite(backend.alloc(), 0, buf, index, length, kill, thread), null));
+            log.debug("client {} kills session {}: sent on as thread {} on {}", client.remoteAddress(), kill.connectionId(),
+                    thread, node);
+            return false;
+        }
+        if (tracker.commandsInFlight() > 0) {
+            return false;
+        }
+        kills.add(new KillAnswer(start, index + length, null, ClientErrors.noSuchThread(kill.connectionId())));
+        log.debug("client {} kills session {}, which is not connected to {}: answered as an unknown thread",
+                client.remoteAddress(), kill.connectionId(), backendNode);
+        return true;
+    }
+
+    /**
+     * Sends {@code buf} on with each KILL found in it replaced, or left out and answered; {@code buf} itself is
+     * released once, after the slices of it that are sent on have taken their own references.
+     */
+    private void forwardWithKills(ByteBuf buf) {
+        try {
+            int at = buf.readerIndex();
+            for (KillAnswer kill : kills) {
+                if (kill.start() > at) {
+                    backend.write(buf.retainedSlice(at, kill.start() - at), backend.voidPromise());
+                }
+                if (kill.replacement() != null) {
+                    backend.write(kill.replacement(), backend.voidPromise());
+                } else {
+                    client.writeAndFlush(kill.refusal().toFrame(client.alloc(), 1), client.voidPromise());
+                }
+                at = kill.end();
+            }
+            if (at < buf.writerIndex()) {
+                backend.write(buf.retainedSlice(at, buf.writerIndex() - at), backend.voidPromise());
+            }
+        } finally {
+            kills = null;
+            buf.release();
+        }
+    }
+
+    /** The read with KILLs in it is not sent on: release their replacements. */
+    private void dropKills() {
+        if (kills != null) {
+            for (KillAnswer kill : kills) {
+                ReferenceCountUtil.release(kill.replacement());
+            }
+            kills = null;
+        }
+    }
+
     // ---- backend side ------------------------------------------------------------------------------------------
 
     /** Handles the backend channel of this session. */
@@ -382,7 +590,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             switch (phase) {
                 case CONNECTING -> onGreeting(ctx, (ByteBuf) msg);
-                case HANDSHAKE, RELAY -> relayFromServer((ByteBuf) msg);
+                case LOGIN -> onLoginPacket(ctx, (ByteBuf) msg);
+                case RELAY -> relayFromServer((ByteBuf) msg);
                 default -> ReferenceCountUtil.release(msg);
             }
         }
@@ -397,7 +606,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (phase == Phase.RELAY || phase == Phase.HANDSHAKE) {
+            if (phase == Phase.RELAY || phase == Phase.LOGIN) {
                 client.config().setAutoRead(ctx.channel().isWritable());
             }
         }
@@ -406,7 +615,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         public void channelInactive(ChannelHandlerContext ctx) {
             if (phase == Phase.CONNECTING) {
                 refuse("writer " + backendNode + " closed the connection before greeting");
-            } else if (phase != Phase.REFUSING) {
+            } else {
                 closeAfterFlush(client);
             }
         }
@@ -417,7 +626,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 refuse("writer " + backendNode + " failed during the greeting: " + describe(cause));
                 return;
             }
-            if (phase == Phase.REFUSING || phase == Phase.CLOSED) {
+            if (phase == Phase.CLOSED) {
                 return;
             }
             log.debug("backend {} of client {} failed: {}", backendNode, client.remoteAddress(), cause.toString());
@@ -425,32 +634,51 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * The server's greeting: remembered for the next clients, checked against what Baton offered this client, and
+     * answered with the client's handshake response, rewritten so that the server asks the client for the
+     * account's plugin with its own scramble (AuthSwitchRequest, sequence id 2) instead of checking an answer to
+     * Baton's scramble.
+     */
     private void onGreeting(ChannelHandlerContext ctx, ByteBuf frame) {
         try {
             ByteBuf payload = Packets.payload(frame);
             if (payload.isReadable() && payload.getUnsignedByte(payload.readerIndex()) == ErrPacket.HEADER) {
-                // The server refused the connection itself (too many connections, host blocked): pass its words on.
+                // The server refused the connection itself (too many connections, host blocked): pass its words
+                // on, as the answer to the client's handshake response.
                 phase = Phase.CLOSED;
+                frame.setByte(frame.readerIndex() + 3, lastAuthSequence + 1);
                 client.writeAndFlush(frame.retain()).addListener(ChannelFutureListener.CLOSE);
                 backend.close();
                 return;
             }
-            HandshakeV10 greeting = HandshakeV10.decode(payload)
-                    .withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
-            serverCapabilities = greeting.capabilities();
-            ByteBuf out = client.alloc().buffer(128);
-            greeting.encode(out);
-            phase = Phase.HANDSHAKE;
+            HandshakeV10 greeting = HandshakeV10.decode(payload.duplicate());
+            proxy.greetings().remember(backendNode, greeting);
+            serverThreadId = greeting.connectionId(); // what a KILL naming this session's connection id must name
+            HandshakeV10 server = greeting.withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
+            int capabilities = response.capabilities() & ~CapabilityFlags.UNSUPPORTED;
+            int mariadbCapabilities = (capabilities & CapabilityFlags.CLIENT_MYSQL) == 0
+                    ? response.mariadbCapabilities() & ~CapabilityFlags.UNSUPPORTED_MARIADB : 0;
+            // A flag Baton offered and the client took, which this server does not offer, would make client and
+            // server read the protocol differently (the writer changed to another server version since).
+            int missing = capabilities & offered.capabilities() & ~server.capabilities() & ~CapabilityFlags.CLIENT_MYSQL;
+            int missingMariadb = mariadbCapabilities & ~server.mariadbCapabilities();
+            if (missing != 0 || missingMariadb != 0) {
+                fail(ClientErrors.badHandshake("writer " + backendNode + " does not offer capabilities Baton's greeting offered "
+                        + "(0x" + Integer.toHexString(missing) + ", MariaDB 0x" + Integer.toHexString(missingMariadb)
+                        + "); connect again"), lastAuthSequence + 1);
+                return;
+            }
+            ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Packets.payload(heldResponse), capabilities,
+                    mariadbCapabilities, backend.alloc());
+            serverCapabilities = server.capabilities();
+            tracker = new CommandTracker(capabilities & serverCapabilities, response.database());
+            heldResponse.release();
+            heldResponse = null;
             deadline.cancel(false);
-            Duration handshakeTimeout = proxy.config().handshakeTimeout();
-            deadline = client.eventLoop().schedule(() -> {
-                if (phase != Phase.CLOSED && (tracker == null || !tracker.isAuthenticated())) {
-                    fail(ClientErrors.badHandshake("authentication did not complete within "
-                            + handshakeTimeout.toMillis() + " ms"), lastAuthSequence + 1);
-                }
-            }, handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            ctx.pipeline().remove(FRAMER);
-            client.writeAndFlush(Packets.frame(client.alloc(), Packets.sequenceId(frame), out), client.voidPromise());
+            phase = Phase.LOGIN;
+            backend.writeAndFlush(Packets.frame(backend.alloc(), lastAuthSequence, rewritten), backend.voidPromise());
+            client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as LOGIN traffic
             client.config().setAutoRead(true);
         } catch (MalformedPacketException e) {
             refuse("writer " + backendNode + " sent an invalid greeting: " + e.getMessage());
@@ -459,9 +687,51 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * One whole packet of the server's side of the login: an AuthSwitchRequest, more auth data, or the final OK or
+     * ERR. Each goes to the client unchanged, except an OK for a client whose quota has no room once its name is
+     * trusted: that one becomes ERR 1040. After the OK, the backend side is relayed without framing.
+     */
+    private void onLoginPacket(ChannelHandlerContext ctx, ByteBuf frame) {
+        int sequenceId = Packets.sequenceId(frame);
+        int length = Packets.payloadLength(frame);
+        lastAuthSequence = sequenceId;
+        tracker.onServerMessage(sequenceId, length, frame, frame.readerIndex() + Packets.HEADER_SIZE, length);
+        if (tracker.isAuthenticated()) {
+            if (!slot.confirm()) {
+                String usage = slot.fullMessage();
+                frame.release();
+                log.debug("refusing {} after login as '{}': {}", client.remoteAddress(), user, usage);
+                fail(ClientErrors.overQuota(usage), sequenceId);
+                return;
+            }
+            loginDeadline.cancel(false);
+            log.debug("client {} authenticated as '{}' on {}", client.remoteAddress(), user, backendNode);
+            phase = Phase.RELAY;
+            proxy.metrics().serverBytes(frame.readableBytes());
+            client.writeAndFlush(frame, client.voidPromise());
+            ctx.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as RELAY traffic
+            return;
+        }
+        if (tracker.authenticationFailed()) {
+            slot.release(); // a failed login keeps no place; the server closes the connection next
+        }
+        proxy.metrics().serverBytes(frame.readableBytes());
+        client.writeAndFlush(frame, client.voidPromise());
+    }
+
     private void relayFromServer(ByteBuf buf) {
         if (tracker != null) {
-            fromServer.scan(buf, serverListener);
+            try {
+                fromServer.scan(buf, serverListener);
+            } catch (RuntimeException e) { // MalformedPacketException, or a parser failing on bytes it did not expect
+                buf.release(); // not forwarded: the client gets an ERR in place of what the server sent
+                String reason = reasonOf(e);
+                log.warn("server {} sent a malformed packet to client {}, closing the session: {}", backendNode,
+                        client.remoteAddress(), reason);
+                fail(ClientErrors.malformedFromServer(backendNode.name(), reason), serverSequence);
+                return;
+            }
         }
         proxy.metrics().serverBytes(buf.readableBytes());
         client.write(buf, client.voidPromise());
@@ -481,24 +751,21 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        serverSequence = sequenceId;
         boolean wasAuthenticated = tracker.isAuthenticated();
         if (!wasAuthenticated) {
             lastAuthSequence = sequenceId;
         }
         tracker.onServerMessage(sequenceId, length, buf, index, available);
         if (!wasAuthenticated && tracker.isAuthenticated()) {
-            deadline.cancel(false);
-            log.debug("client {} authenticated as '{}' on {}", client.remoteAddress(), user, backendNode);
+            loginDeadline.cancel(false);
         }
         return true;
     }
 
     // ---- endings -----------------------------------------------------------------------------------------------
 
-    /**
-     * No writer for this client. Baton greets it itself and answers its handshake response with ERR 9001: an ERR
-     * in place of a greeting would lose its SQL state in most clients.
-     */
+    /** No writer for this client: it has been greeted and has sent its handshake response; answer it with ERR 9001. */
     private void refuse(String reason) {
         if (phase != Phase.CONNECTING) {
             return;
@@ -507,29 +774,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (backendNode != null) {
             proxy.topology().connectFailed(backendNode, reason);
         }
-        refuseWith(ClientErrors.noWriter(reason));
-    }
-
-    /** Greets the client with Baton's own greeting and answers its handshake response with {@code error}. */
-    private void refuseWith(ErrPacket error) {
-        if (backend != null) {
-            backend.close();
-        }
-        refusal = error;
-        phase = Phase.REFUSING;
-        if (deadline != null) {
-            deadline.cancel(false);
-        }
-        Duration handshakeTimeout = proxy.config().handshakeTimeout();
-        deadline = client.eventLoop().schedule(() -> fail(refusal, 2), handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        byte[] scramble = new byte[20];
-        for (int i = 0; i < scramble.length; i++) {
-            scramble[i] = (byte) (1 + SCRAMBLE.nextInt(126)); // printable-range, never NUL
-        }
-        ByteBuf greeting = client.alloc().buffer(96);
-        HandshakeV10.ofBaton(0, scramble).encode(greeting);
-        client.writeAndFlush(Packets.frame(client.alloc(), 0, greeting), client.voidPromise());
-        client.config().setAutoRead(true);
+        fail(ClientErrors.noWriter(reason), lastAuthSequence + 1);
     }
 
     private void fail(ErrPacket error, int sequenceId) {
@@ -540,9 +785,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (deadline != null) {
             deadline.cancel(false);
         }
+        if (loginDeadline != null) {
+            loginDeadline.cancel(false);
+        }
         client.config().setAutoRead(false);
         if (client.isActive()) {
-            client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)).addListener(ChannelFutureListener.CLOSE);
+            closeAfter(client, client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)));
         }
         if (backend != null) {
             backend.close();
@@ -555,18 +803,45 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         closeAfterFlush(backend);
     }
 
-    private static void closeAfterFlush(Channel channel) {
+    private void closeAfterFlush(Channel channel) {
         if (channel != null && channel.isActive()) {
-            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            closeAfter(channel, channel.writeAndFlush(Unpooled.EMPTY_BUFFER));
         } else if (channel != null) {
             channel.close();
         }
+    }
+
+    /**
+     * Closes {@code channel} once {@code lastWrite} (and so everything queued before it) is written, or at the close
+     * deadline if the peer does not read: then what is still queued is dropped (Netty releases it on close), so a
+     * stalled peer holds neither buffers nor, through channelInactive, its quota slot.
+     */
+    private void closeAfter(Channel channel, ChannelFuture lastWrite) {
+        lastWrite.addListener(ChannelFutureListener.CLOSE);
+        Duration limit = proxy.config().closeTimeout();
+        ScheduledFuture<?> cutoff = channel.eventLoop().schedule(() -> {
+            if (channel.isOpen()) {
+                log.info("closing {} without flushing: it did not read what it was still owed within {} ms "
+                        + "(timeouts.close)", channel == client ? "client " + channel.remoteAddress()
+                        : "link to " + backendNode, limit.toMillis());
+                channel.close();
+            }
+        }, limit.toMillis(), TimeUnit.MILLISECONDS);
+        channel.closeFuture().addListener(f -> cutoff.cancel(false));
+    }
+
+    /** What a parser found wrong: its own message, or for any other failure the exception itself. */
+    private static String reasonOf(RuntimeException e) {
+        return e instanceof MalformedPacketException && e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
     private static String describe(Throwable cause) {
         Throwable root = cause;
         while (root instanceof DecoderException && root.getCause() != null) {
             root = root.getCause();
+        }
+        if (root instanceof java.net.UnknownHostException) {
+            return "cannot resolve host name: " + root.getMessage();
         }
         String message = root.getMessage();
         if (message == null) {

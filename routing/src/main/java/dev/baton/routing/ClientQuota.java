@@ -44,7 +44,7 @@ public final class ClientQuota {
             throw new IllegalArgumentException("unknown quota key '" + name + "' (known: client-address, user, user-and-address)");
         }
 
-        /** True if the key can be computed when the TCP connection arrives, before any handshake. */
+        /** True if the key can be computed when the TCP connection arrives, before any handshake, and trusted. */
         public boolean knownAtAccept() {
             return this == CLIENT_ADDRESS;
         }
@@ -59,7 +59,8 @@ public final class ClientQuota {
     }
 
     /**
-     * @param overrides per-client limits by key, replacing {@code perClient}
+     * @param overrides per-client limits by key, replacing {@code perClient}; keys must be written as
+     *                  {@link Key#of} computes them, so addresses in the form the proxy writes client addresses
      */
     public record Settings(Key key, int perClient, int maxTotal, Map<String, Integer> overrides, Duration idleExpiry) {
         public Settings {
@@ -86,26 +87,63 @@ public final class ClientQuota {
     public sealed interface Admission {
     }
 
-    /** A granted connection. {@link #release()} may be called any number of times; it counts once. */
+    /**
+     * A granted connection. {@link #release()} may be called any number of times; it counts once. A slot from
+     * {@link #reserve} counts against {@code max-total} only, until {@link #confirm()} counts it against its client.
+     */
     public final class Slot implements Admission {
         private final String client;
         private final AtomicBoolean released = new AtomicBoolean();
+        private volatile boolean counted;
 
-        private Slot(String client) {
+        private Slot(String client, boolean counted) {
             this.client = client;
+            this.counted = counted;
         }
 
         public String client() {
             return client;
         }
 
+        /**
+         * Counts this slot against its client, if the client still has room (an admitted slot already is):
+         * true if it is counted now, false if the client is full (the slot still holds its place in the total
+         * until released).
+         */
+        public boolean confirm() {
+            if (counted) {
+                return true;
+            }
+            boolean[] room = new boolean[1];
+            clients.asMap().compute(client, (k, u) -> {
+                Usage usage = u == null ? new Usage(limitFor(k)) : u;
+                if (usage.current < usage.limit && !released.get()) {
+                    usage.current++;
+                    room[0] = true;
+                } else {
+                    usage.rejected++;
+                }
+                return usage;
+            });
+            counted = room[0];
+            return counted;
+        }
+
+        /** Why {@link #confirm()} found no room, for the client's error message. */
+        public String fullMessage() {
+            ClientUsage u = usageOf(client);
+            return "client " + client + " has " + u.connections() + "/" + u.limit() + " connections";
+        }
+
         public void release() {
             if (released.compareAndSet(false, true)) {
                 total.decrementAndGet();
-                clients.asMap().computeIfPresent(client, (k, u) -> {
-                    u.current--;
-                    return u;
-                });
+                if (counted) {
+                    clients.asMap().computeIfPresent(client, (k, u) -> {
+                        u.current--;
+                        return u;
+                    });
+                }
             }
         }
     }
@@ -173,7 +211,33 @@ public final class ClientQuota {
                         + " connections in all (client " + k + " has " + usage.current + "/" + usage.limit + ")");
             } else {
                 usage.current++;
-                result[0] = new Slot(k);
+                result[0] = new Slot(k, true);
+            }
+            return usage;
+        });
+        return result[0];
+    }
+
+    /**
+     * Takes a place in {@code max-total} for a client whose name is not trusted yet (a user name before the server
+     * accepted the login), if the client has room now, without counting against the client: a connection that
+     * merely claims a name cannot hold that name's slots. {@link Slot#confirm()} counts it once the name is
+     * trusted; {@link Slot#release()} gives the place back either way.
+     */
+    public Admission reserve(String client) {
+        Admission[] result = new Admission[1];
+        clients.asMap().compute(client, (k, u) -> {
+            Usage usage = u == null ? new Usage(limitFor(k)) : u;
+            if (usage.current >= usage.limit) {
+                usage.rejected++;
+                result[0] = new Rejected(k, "client " + k + " has " + usage.current + "/" + usage.limit + " connections");
+            } else if (total.incrementAndGet() > settings.maxTotal()) {
+                total.decrementAndGet();
+                usage.rejected++;
+                result[0] = new Rejected(k, "Baton has " + settings.maxTotal() + "/" + settings.maxTotal()
+                        + " connections in all (client " + k + " has " + usage.current + "/" + usage.limit + ")");
+            } else {
+                result[0] = new Slot(k, false);
             }
             return usage;
         });

@@ -29,18 +29,46 @@ public record ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean fai
     /**
      * How nodes are checked.
      *
-     * @param user     the monitor's MySQL user
-     * @param password its password
-     * @param interval time between the end of one check of a node and the start of the next
-     * @param timeout  connect and read timeout of one check
-     * @param fall     consecutive failed checks before a node counts as down
-     * @param rise     consecutive good checks before a down node counts as up again
+     * @param user         the monitor's MySQL user
+     * @param password     its password
+     * @param interval     time between the end of one check of a node and the start of the next
+     * @param timeout      connect and read timeout of one check
+     * @param fall         consecutive failed checks before a node counts as down
+     * @param rise         consecutive good checks before a down node counts as up again
+     * @param recordMaxAge how long an instance may go without a good read of the writer record before it stops
+     *                     following the record it read last and refuses clients; by default
+     *                     {@code fall x (interval + timeout)}, as long as it takes a node to count as down
      */
-    public record MonitorSettings(String user, String password, Duration interval, Duration timeout, int fall, int rise) {
+    public record MonitorSettings(String user, String password, Duration interval, Duration timeout, int fall, int rise,
+                                  Duration recordMaxAge) {
+
+        /** Settings with the default record age limit. */
+        public MonitorSettings(String user, String password, Duration interval, Duration timeout, int fall, int rise) {
+            this(user, password, interval, timeout, fall, rise, defaultRecordMaxAge(interval, timeout, fall));
+        }
+
+        public static Duration defaultRecordMaxAge(Duration interval, Duration timeout, int fall) {
+            return interval.plus(timeout).multipliedBy(fall);
+        }
+
+        /** The longest time between two completed checks of a node that answers or times out: interval + timeout. */
+        public Duration checkCycle() {
+            return interval.plus(timeout);
+        }
+
+        /**
+         * How long after the last change in the cluster (a node failing or coming back, a view change, a record
+         * that could not be read) every instance that routes at all routes to the same node:
+         * {@code (fall + rise) x (interval + timeout) + recordMaxAge}.
+         */
+        public Duration settleTime() {
+            return checkCycle().multipliedBy(fall + rise).plus(recordMaxAge);
+        }
+
         @Override
         public String toString() {
             return "MonitorSettings[user=" + user + ", interval=" + interval + ", timeout=" + timeout + ", fall=" + fall
-                    + ", rise=" + rise + "]"; // never the password
+                    + ", rise=" + rise + ", recordMaxAge=" + recordMaxAge + "]"; // never the password
         }
     }
 }

@@ -91,4 +91,36 @@ class ClientQuotaTest {
         assertEquals("rancher@10.0.0.12", ClientQuota.Key.USER_AND_ADDRESS.of("10.0.0.12", "rancher"));
         assertEquals(ClientQuota.Key.USER_AND_ADDRESS, ClientQuota.Key.byConfigName("user-and-address"));
     }
+
+    @Test
+    void aReservedSlotCountsInTheTotalButNotAgainstItsClientUntilConfirmed() {
+        ClientQuota q = new ClientQuota(new ClientQuota.Settings(ClientQuota.Key.USER, 2, 10, Map.of(),
+                Duration.ofMinutes(10)), ticker);
+        var claimers = new java.util.ArrayList<ClientQuota.Slot>();
+        for (int i = 0; i < 5; i++) {
+            claimers.add(assertInstanceOf(ClientQuota.Slot.class, q.reserve("app")));
+        }
+        assertEquals(5, q.total());
+        assertEquals(0, q.usageOf("app").connections(), "claims alone hold none of app's slots");
+
+        assertEquals(true, claimers.get(0).confirm());
+        assertEquals(true, claimers.get(1).confirm());
+        assertEquals(false, claimers.get(2).confirm(), "app is full once two logins were accepted");
+        var r = assertInstanceOf(ClientQuota.Rejected.class, q.reserve("app"));
+        assertEquals("client app has 2/2 connections", r.message());
+
+        claimers.forEach(ClientQuota.Slot::release);
+        assertEquals(0, q.total());
+        assertEquals(0, q.usageOf("app").connections());
+    }
+
+    @Test
+    void reservationsAreBoundByMaxTotal() {
+        ClientQuota q = new ClientQuota(new ClientQuota.Settings(ClientQuota.Key.USER, 50, 2, Map.of(),
+                Duration.ofMinutes(10)), ticker);
+        q.reserve("a");
+        q.reserve("b");
+        var r = assertInstanceOf(ClientQuota.Rejected.class, q.reserve("c"));
+        assertEquals("Baton has 2/2 connections in all (client c has 0/50)", r.message());
+    }
 }

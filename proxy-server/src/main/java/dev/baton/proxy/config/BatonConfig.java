@@ -20,18 +20,22 @@ import java.util.List;
  * @param cluster           the cluster's servers and, for monitored types, how to watch and elect
  * @param connectTimeout    how long a new client waits for the writer's TCP connect and greeting
  * @param handshakeTimeout  how long a client has to finish authentication
+ * @param closeTimeout      how long an ending session may take to flush what it still owes a peer before its
+ *                          connection is closed anyway
  * @param ioThreads         Netty event loop threads
  * @param quotas            connection budgets per client and in all
  * @param adminToken        bearer token the admin API requires, or null (allowed only on a loopback admin.listen)
  */
 public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
-                          ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, int ioThreads,
+                          ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, Duration closeTimeout,
+                          int ioThreads,
                           ClientQuota.Settings quotas, String adminToken) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6033);
     public static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", 6034);
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(3);
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
     /** The cluster's servers, in config order. */
     public List<Node> nodes() {
@@ -42,27 +46,42 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
         return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
                 ClusterSpec.ofNodes(List.of(new Node("db1", server, 1))), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-                defaultIoThreads(), ClientQuota.Settings.defaults(), null);
+                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null);
     }
 
     public BatonConfig withTimeouts(Duration connect, Duration handshake) {
-        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, ioThreads, quotas, adminToken);
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, closeTimeout, ioThreads,
+                quotas, adminToken);
+    }
+
+    /** The same config with another close deadline. */
+    public BatonConfig withCloseTimeout(Duration close) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, close,
+                ioThreads, quotas, adminToken);
     }
 
     /** The same config in front of another cluster. */
     public BatonConfig withCluster(TopologyType type, ClusterSpec spec) {
-        return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, ioThreads, quotas, adminToken);
+        return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, closeTimeout, ioThreads,
+                quotas, adminToken);
     }
 
     /** The same config with an admin API token. */
     public BatonConfig withAdminToken(String token) {
-        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, ioThreads,
-                quotas, token);
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
+                ioThreads, quotas, token);
     }
 
     /** The same config with other connection budgets. */
     public BatonConfig withQuotas(ClientQuota.Settings settings) {
-        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, ioThreads, settings, adminToken);
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
+                ioThreads, settings, adminToken);
+    }
+
+    /** The same config with another number of event-loop threads. */
+    public BatonConfig withIoThreads(int threads) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
+                threads, quotas, adminToken);
     }
 
     public static int defaultIoThreads() {

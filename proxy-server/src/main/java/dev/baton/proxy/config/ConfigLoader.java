@@ -37,9 +37,10 @@ public final class ConfigLoader {
     private static final Set<String> ADMIN_KEYS = Set.of("listen", "token", "token-env");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema");
     private static final Set<String> GALERA_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
-    private static final Set<String> MONITOR_KEYS = Set.of("user", "password", "password-env", "interval", "timeout", "fall", "rise");
+    private static final Set<String> MONITOR_KEYS = Set.of("user", "password", "password-env", "interval", "timeout", "fall", "rise",
+            "record-max-age");
     private static final Set<String> NODE_KEYS = Set.of("name", "address", "priority");
-    private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake");
+    private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake", "close");
 
     private final String file;
 
@@ -129,18 +130,21 @@ public final class ConfigLoader {
 
         Duration connect = BatonConfig.DEFAULT_CONNECT_TIMEOUT;
         Duration handshake = BatonConfig.DEFAULT_HANDSHAKE_TIMEOUT;
+        Duration close = BatonConfig.DEFAULT_CLOSE_TIMEOUT;
         if (top.containsKey("timeouts")) {
             Map<String, Object> timeouts = map(top.get("timeouts"), "timeouts");
             checkKeys(timeouts, TIMEOUT_KEYS, "timeouts");
             connect = duration(timeouts.get("connect"), "timeouts.connect", connect);
             handshake = duration(timeouts.get("handshake"), "timeouts.handshake", handshake);
+            close = duration(timeouts.get("close"), "timeouts.close", close);
         }
         int ioThreads = BatonConfig.defaultIoThreads();
         if (top.containsKey("io-threads")) {
             ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
         }
         ClientQuota.Settings quotas = top.containsKey("quotas") ? quotas(top.get("quotas")) : ClientQuota.Settings.defaults();
-        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, ioThreads, quotas, adminToken);
+        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, close, ioThreads, quotas,
+                adminToken);
     }
 
     private ClientQuota.Settings quotas(Object value) throws ConfigException {
@@ -160,12 +164,39 @@ public final class ConfigLoader {
         java.util.Map<String, Integer> overrides = new java.util.LinkedHashMap<>();
         if (quotas.containsKey("clients")) {
             Map<String, Object> clients = map(quotas.get("clients"), "quotas.clients");
+            Map<String, String> written = new java.util.HashMap<>(); // normalised key -> as written
             for (Map.Entry<String, Object> e : clients.entrySet()) {
-                overrides.put(e.getKey(), integer(e.getValue(), "quotas.clients." + e.getKey(), 0, 100_000));
+                String where = "quotas.clients." + e.getKey();
+                String client = clientKey(key, e.getKey(), where);
+                String before = written.putIfAbsent(client, e.getKey());
+                if (before != null) {
+                    throw new ConfigException(file, where, "names the same client as '" + before + "'");
+                }
+                overrides.put(client, integer(e.getValue(), where, 0, 100_000));
             }
         }
         Duration idle = duration(quotas.get("idle-expiry"), "quotas.idle-expiry", d.idleExpiry());
         return new ClientQuota.Settings(key, perClient, maxTotal, overrides, idle);
+    }
+
+    /** An override's key in the form sessions compute it: addresses normalised as {@link ClientAddress} writes them. */
+    private String clientKey(ClientQuota.Key key, String written, String where) throws ConfigException {
+        try {
+            return switch (key) {
+                case USER -> written;
+                case CLIENT_ADDRESS -> ClientAddress.parse(written);
+                case USER_AND_ADDRESS -> {
+                    int at = written.lastIndexOf('@');
+                    if (at < 0) {
+                        throw new IllegalArgumentException("'" + written + "' is not user@address (quotas.key is "
+                                + "user-and-address)");
+                    }
+                    yield written.substring(0, at + 1) + ClientAddress.parse(written.substring(at + 1));
+                }
+            };
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, where, e.getMessage());
+        }
     }
 
     private ClusterSpec clusterSpec(TopologyType type, Map<String, Object> cluster, List<Node> nodes, String instanceName)
@@ -203,6 +234,8 @@ public final class ConfigLoader {
         Duration timeout = duration(monitor.get("timeout"), "cluster.monitor.timeout", Duration.ofSeconds(1));
         int fall = monitor.containsKey("fall") ? integer(monitor.get("fall"), "cluster.monitor.fall", 1, 100) : 3;
         int rise = monitor.containsKey("rise") ? integer(monitor.get("rise"), "cluster.monitor.rise", 1, 100) : 2;
+        Duration recordMaxAge = duration(monitor.get("record-max-age"), "cluster.monitor.record-max-age",
+                ClusterSpec.MonitorSettings.defaultRecordMaxAge(interval, timeout, fall));
         boolean failback = false;
         if (cluster.containsKey("failback")) {
             if (!(cluster.get("failback") instanceof Boolean b)) {
@@ -215,7 +248,7 @@ public final class ConfigLoader {
         if (!schema.matches("[A-Za-z0-9_]{1,64}")) {
             throw new ConfigException(file, "cluster.schema", "'" + schema + "' may only use letters, digits and '_'");
         }
-        return new ClusterSpec(nodes, new ClusterSpec.MonitorSettings(user, password, interval, timeout, fall, rise),
+        return new ClusterSpec(nodes, new ClusterSpec.MonitorSettings(user, password, interval, timeout, fall, rise, recordMaxAge),
                 failback, connectWait, schema, instanceName);
     }
 

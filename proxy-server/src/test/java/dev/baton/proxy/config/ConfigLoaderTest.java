@@ -28,16 +28,18 @@ class ConfigLoaderTest {
         assertEquals(new HostPort("127.0.0.1", 3311), config.nodes().get(0).address());
         assertEquals(Duration.ofSeconds(3), config.connectTimeout());
         assertEquals(Duration.ofSeconds(10), config.handshakeTimeout());
+        assertEquals(Duration.ofSeconds(5), config.closeTimeout());
     }
 
     @Test
     void issueExampleConfigReadsAsWritten() throws ConfigException {
         BatonConfig config = ConfigLoader.parse("baton.yaml", "listen: 127.0.0.1:7033\nadmin:\n  listen: 127.0.0.1:7034\n"
-                + NODES + "timeouts:\n  connect: 500ms\n  handshake: 1m\nio-threads: 3\n");
+                + NODES + "timeouts:\n  connect: 500ms\n  handshake: 1m\n  close: 2s\nio-threads: 3\n");
         assertEquals(7033, config.listen().port());
         assertEquals(7034, config.adminListen().port());
         assertEquals(Duration.ofMillis(500), config.connectTimeout());
         assertEquals(Duration.ofMinutes(1), config.handshakeTimeout());
+        assertEquals(Duration.ofSeconds(2), config.closeTimeout());
         assertEquals(3, config.ioThreads());
     }
 
@@ -63,16 +65,22 @@ class ConfigLoaderTest {
             "galera without password | cluster:\\n  type: galera\\n  monitor: {user: m}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password: missing (or name an environment variable in password-env)",
             "unset password variable | cluster:\\n  type: galera\\n  monitor: {user: m, password-env: BATON_NO_SUCH_VARIABLE}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password-env: environment variable BATON_NO_SUCH_VARIABLE is not set",
             "monitor for single | %NODES%  monitor: {user: m, password: p} | baton.yaml: cluster.monitor: applies to cluster type 'galera' only",
-            "unknown monitor key | cluster:\\n  type: galera\\n  monitor: {user: m, password: p, intervall: 1s}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.intervall: unknown key (known here: fall, interval, password, password-env, rise, timeout, user)",
+            "unknown monitor key | cluster:\\n  type: galera\\n  monitor: {user: m, password: p, intervall: 1s}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.intervall: unknown key (known here: fall, interval, password, password-env, record-max-age, rise, timeout, user)",
             "failback not boolean | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  failback: sometimes\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.failback: expected true or false, got 'sometimes'",
             "unknown quota key | %NODES%quotas:\\n  key: rack | baton.yaml: quotas.key: unknown quota key 'rack' (known: client-address, user, user-and-address)",
             "quota not a number | %NODES%quotas:\\n  per-client: lots | baton.yaml: quotas.per-client: expected a whole number, got 'lots'",
+            "quota client not an address | %NODES%quotas:\\n  clients:\\n    app-server-1: 3 | baton.yaml: quotas.clients.app-server-1: 'app-server-1' is not an IP address (write it like 10.0.0.12 or ::1)",
+            "quota client without user | %NODES%quotas:\\n  key: user-and-address\\n  clients:\\n    '::1': 3 | baton.yaml: quotas.clients.::1: '::1' is not user@address (quotas.key is user-and-address)",
+            "quota client with bad address | %NODES%quotas:\\n  key: user-and-address\\n  clients:\\n    app@web1: 3 | baton.yaml: quotas.clients.app@web1: 'web1' is not an IP address (write it like 10.0.0.12 or ::1)",
+            "one client written twice | %NODES%quotas:\\n  clients:\\n    '::1': 2\\n    '0:0:0:0:0:0:0:1': 3 | baton.yaml: quotas.clients.0:0:0:0:0:0:0:1: names the same client as '::1'",
             "unknown quota setting | %NODES%quotas:\\n  per-clients: 5 | baton.yaml: quotas.per-clients: unknown key (known here: clients, idle-expiry, key, max-total, per-client)",
             "admin off loopback without token | admin:\\n  listen: 0.0.0.0:6034\\n%NODES% | baton.yaml: admin.listen: 0.0.0.0:6034 is not a loopback address and no admin.token (or admin.token-env) is set; the admin API can switch the writer, so it needs a token off loopback",
             "unset admin token variable | admin:\\n  token-env: BATON_NO_SUCH_TOKEN\\n%NODES% | baton.yaml: admin.token-env: environment variable BATON_NO_SUCH_TOKEN is not set",
             "huge duration | %NODES%timeouts:\\n  connect: 99999999999999999999s | baton.yaml: timeouts.connect: '99999999999999999999s' is longer than the most allowed, 1h",
             "long duration | %NODES%timeouts:\\n  connect: 2h | baton.yaml: timeouts.connect: '2h' is longer than the most allowed, 1h",
             "zero duration | %NODES%timeouts:\\n  handshake: 0s | baton.yaml: timeouts.handshake: must be more than zero",
+            "bad close duration | %NODES%timeouts:\\n  close: never | baton.yaml: timeouts.close: 'never' is not a duration (examples: 500ms, 3s, 1m)",
+            "unknown timeout | %NODES%timeouts:\\n  idle: 1s | baton.yaml: timeouts.idle: unknown key (known here: close, connect, handshake)",
             "io threads not a number | %NODES%io-threads: many | baton.yaml: io-threads: expected a whole number, got 'many'",
             "io threads zero | %NODES%io-threads: 0 | baton.yaml: io-threads: 0 is outside 1..256",
             "cluster not a map | cluster: single | baton.yaml: cluster: expected a mapping of keys, got 'single'",
@@ -109,6 +117,7 @@ class ConfigLoaderTest {
         assertEquals("secret", config.cluster().monitor().password());
         assertEquals(Duration.ofMillis(500), config.cluster().monitor().interval());
         assertEquals(3, config.cluster().monitor().fall());
+        assertEquals(Duration.ofMillis(4500), config.cluster().monitor().recordMaxAge(), "fall x (interval + timeout)");
         assertEquals(Duration.ofSeconds(5), config.cluster().connectWait());
         assertEquals("baton", config.cluster().schema());
         assertEquals(false, config.cluster().failback());
@@ -125,6 +134,18 @@ class ConfigLoaderTest {
                 + "  clients:\n    \"10.0.0.12\": 80\n").quotas();
         assertEquals(80, q.overrides().get("10.0.0.12"));
         assertEquals(250, q.maxTotal());
+    }
+
+    @Test
+    void quotaClientAddressesAreReadInTheFormSessionsUse() throws ConfigException {
+        var byAddress = ConfigLoader.parse("baton.yaml", NODES + "quotas:\n  clients:\n    '0:0:0:0:0:0:0:1': 2\n"
+                + "    '::ffff:10.0.0.1': 3\n    'fe80::1%lo': 4\n    10.0.0.12: 5\n").quotas();
+        assertEquals(java.util.Map.of("::1", 2, "10.0.0.1", 3, "fe80::1", 4, "10.0.0.12", 5), byAddress.overrides());
+        var byUserAndAddress = ConfigLoader.parse("baton.yaml", NODES + "quotas:\n  key: user-and-address\n  clients:\n"
+                + "    'app@0:0:0:0:0:0:0:1': 2\n    'ops@corp@10.0.0.2': 1\n").quotas();
+        assertEquals(java.util.Map.of("app@::1", 2, "ops@corp@10.0.0.2", 1), byUserAndAddress.overrides());
+        var byUser = ConfigLoader.parse("baton.yaml", NODES + "quotas:\n  key: user\n  clients:\n    rancher: 80\n").quotas();
+        assertEquals(java.util.Map.of("rancher", 80), byUser.overrides());
     }
 
     @Test

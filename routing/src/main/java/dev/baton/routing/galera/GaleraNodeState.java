@@ -1,6 +1,10 @@
 package dev.baton.routing.galera;
 
+import dev.baton.routing.core.CheckVerdict;
+import dev.baton.routing.core.NodeCheck;
+
 import java.time.Instant;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -19,7 +23,8 @@ public record GaleraNodeState(Instant checkedAt, String error, int localState, S
                               String clusterStatus, boolean desync, String rejectQueries, boolean readOnly,
                               int localIndex, int clusterSize, Set<String> incomingAddresses,
                               double flowControlPaused, long localRecvQueue, long maxConnections,
-                              String gcommUuid, Set<String> memberUuids, java.util.Map<String, String> settings) {
+                              String gcommUuid, Set<String> memberUuids, java.util.Map<String, String> settings)
+        implements NodeCheck {
 
     /** A state without server settings. */
     public GaleraNodeState(Instant checkedAt, String error, int localState, String localStateComment, boolean ready,
@@ -76,5 +81,25 @@ public record GaleraNodeState(Instant checkedAt, String error, int localState, S
             return "read_only is ON";
         }
         return null;
+    }
+
+    @Override
+    public CheckVerdict verdict() {
+        if (!reachable()) {
+            return new CheckVerdict.NoAnswer(error);
+        }
+        String why = whyNotWritable();
+        return why == null ? new CheckVerdict.Writable() : new CheckVerdict.Unfit(why);
+    }
+
+    /** wsrep_local_index: the member's position in the current view, the same numbering on every node. */
+    @Override
+    public int electionOrder() {
+        return localIndex < 0 ? Integer.MAX_VALUE : localIndex;
+    }
+
+    @Override
+    public Optional<String> memberId() {
+        return reachable() ? Optional.ofNullable(gcommUuid) : Optional.empty();
     }
 }

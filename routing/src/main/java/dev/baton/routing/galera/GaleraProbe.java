@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
  * One health check of one node over Connector/J: a fresh connection with connect and read timeouts, two queries,
  * then a clean close (COM_QUIT), so checks never count as aborted connections against {@code max_connect_errors}.
  */
-public final class GaleraProbe {
+public final class GaleraProbe implements dev.baton.routing.core.NodeProbe {
     private static final String STATUS = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state',"
             + "'wsrep_local_state_comment','wsrep_ready','wsrep_cluster_status','wsrep_local_index','wsrep_cluster_size',"
             + "'wsrep_incoming_addresses','wsrep_flow_control_paused','wsrep_local_recv_queue','wsrep_gcomm_uuid')";
@@ -37,6 +37,7 @@ public final class GaleraProbe {
         this.clock = clock;
     }
 
+    @Override
     public GaleraNodeState check(Node node) {
         try (Connection c = connect(node); Statement s = c.createStatement()) {
             Map<String, String> status = new HashMap<>();
@@ -73,7 +74,7 @@ public final class GaleraProbe {
      * A monitor connection whose reads may take {@code readTimeout}: writes to the writer record can stall while
      * Galera installs a new view, and a write that timed out may still have been applied.
      */
-    Connection connect(Node node, java.time.Duration readTimeout) throws SQLException {
+    public Connection connect(Node node, java.time.Duration readTimeout) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", settings.user());
         p.setProperty("password", settings.password());
