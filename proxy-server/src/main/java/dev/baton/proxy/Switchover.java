@@ -96,10 +96,12 @@ final class Switchover {
             WriterChoice.Writer handover = proxy.topology().beginHandover(node, drainTimeout, requestedBy, Duration.ofSeconds(15));
             log.info("switchover to {} requested by {}: every instance holds new clients and drains {} for up to {} ms",
                     target, requestedBy, handover.node().name(), drainTimeout.toMillis());
-            List<String> live = liveInstances(proxy);
+            java.util.Set<String> live = new java.util.TreeSet<>(liveInstances(proxy));
+            live.add(proxy.config().cluster().instanceName()); // this instance drains too, registered or not
             java.time.Instant giveUp = handover.handover().deadline().plus(REPORT_GRACE);
             List<DrainReport> reports = List.of();
             while (true) {
+                live.addAll(liveInstances(proxy)); // an instance that started meanwhile is waited for too
                 reports = reports(proxy, handover.epoch());
                 java.util.Set<String> heard = new java.util.HashSet<>();
                 reports.forEach(r -> heard.add(r.instance()));

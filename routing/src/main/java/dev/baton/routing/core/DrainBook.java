@@ -16,6 +16,9 @@ public interface DrainBook {
     /** Marks {@code instance} alive now. */
     void heartbeat(Node via, String instance) throws RecordStoreException;
 
+    /** Takes {@code instance} off the list of running instances (it is stopping). */
+    void forget(Node via, String instance) throws RecordStoreException;
+
     /** Instances marked alive within the last {@code aliveSeconds}. */
     List<String> liveInstances(Node via, int aliveSeconds) throws RecordStoreException;
 

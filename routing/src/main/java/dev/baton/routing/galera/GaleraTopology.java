@@ -127,17 +127,29 @@ public final class GaleraTopology implements ClusterTopology {
     @Override
     public void start() {
         housekeeper.start();
-        timer.scheduleWithFixedDelay(() -> decider.execute(this::heartbeat), HEARTBEAT_EVERY.toMillis(),
-                HEARTBEAT_EVERY.toMillis(), TimeUnit.MILLISECONDS);
+        // Tried every second until it succeeds (as soon as a node answers), then every HEARTBEAT_EVERY; and at
+        // once when this instance first finds a writer, before it routes any client to it.
+        events.onWriterChange(change -> {
+            if (lastHeartbeat == Long.MIN_VALUE && change.current() instanceof WriterChoice.Writer) {
+                heartbeat(); // the listener runs on the decision thread
+            }
+        });
+        timer.scheduleWithFixedDelay(() -> decider.execute(this::heartbeat), 0, 1, TimeUnit.SECONDS);
     }
+
+    private long lastHeartbeat = Long.MIN_VALUE; // System.nanoTime() of the last good one; decision thread only
 
     /** Marks this instance alive in the cluster, so a switchover started elsewhere knows to wait for its drain. */
     private void heartbeat() {
+        if (lastHeartbeat != Long.MIN_VALUE && System.nanoTime() - lastHeartbeat < HEARTBEAT_EVERY.toNanos()) {
+            return;
+        }
         try {
             onAnyNode("mark this instance alive", via -> {
                 store.heartbeat(via, spec.instanceName());
                 return null;
             });
+            lastHeartbeat = System.nanoTime();
         } catch (RuntimeException e) {
             log.debug("{}", e.getMessage());
         }
@@ -275,6 +287,16 @@ public final class GaleraTopology implements ClusterTopology {
     @Override
     public void close() {
         housekeeper.stop();
+        try {
+            // A stopping instance takes itself off the list, so a switchover does not wait for its drain report.
+            onDecisionThread("leaving the list of running instances", Duration.ofSeconds(2), () -> onAnyNode(
+                    "leave the list of running instances", via -> {
+                        store.forget(via, spec.instanceName());
+                        return null;
+                    }));
+        } catch (RuntimeException e) {
+            log.debug("{}", e.getMessage());
+        }
         timer.shutdownNow();
         decider.shutdownNow();
         checkers.values().forEach(ExecutorService::shutdownNow);

@@ -199,6 +199,17 @@ public final class SqlWriterRecordStore implements WriterRecordStore, DrainBook 
     }
 
     @Override
+    public void forget(Node via, String instance) throws RecordStoreException {
+        on(via, readTimeout, "removing " + instance + " from " + schema + ".instance", c -> {
+            try (PreparedStatement p = c.prepareStatement("DELETE FROM `" + schema + "`.`instance` WHERE name = ?")) {
+                p.setString(1, instance);
+                p.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
     public List<String> liveInstances(Node via, int aliveSeconds) throws RecordStoreException {
         return on(via, readTimeout, "reading " + schema + ".instance", c -> {
             List<String> names = new ArrayList<>();
