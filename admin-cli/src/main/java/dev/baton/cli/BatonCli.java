@@ -229,6 +229,17 @@ public final class BatonCli implements Runnable {
                                 + "%s after their transaction, %s in a transaction%n", answer.get("to"), whole(answer.get("epoch")),
                         answer.get("from"), whole(answer.get("writes_unavailable_ms")), whole(answer.get("sessions_closed_idle")),
                         whole(answer.get("sessions_closed_after_transaction")), whole(answer.get("sessions_closed_in_transaction")));
+                if (answer.get("instances") instanceof List<?> instances && !instances.isEmpty()) {
+                    List<String> names = new java.util.ArrayList<>();
+                    for (Object i : instances) {
+                        names.add(String.valueOf(((Map<String, Object>) i).get("instance")));
+                    }
+                    out.printf("drained on %d instance(s): %s%n", names.size(), String.join(", ", names));
+                }
+                if (answer.get("instances_not_heard_from") instanceof List<?> silent && !silent.isEmpty()) {
+                    out.printf("no drain report from: %s (they cut their sessions on the old writer when they saw the new "
+                            + "writer)%n", String.join(", ", silent.stream().map(String::valueOf).toList()));
+                }
             }
             return 0;
         }

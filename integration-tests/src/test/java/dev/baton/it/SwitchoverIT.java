@@ -64,6 +64,10 @@ class SwitchoverIT {
         return "http://127.0.0.1:" + baton.proxy().adminAddress().getPort();
     }
 
+    private static boolean handingOver(RunningBaton baton) {
+        return baton.proxy().topology().currentWriter() instanceof dev.baton.routing.WriterChoice.Writer w && w.handingOver();
+    }
+
     private static int port(Connection c) throws Exception {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT @@port")) {
             rs.next();
@@ -81,10 +85,22 @@ class SwitchoverIT {
             s.executeUpdate("INSERT INTO moves VALUES (1, 'written during the switchover')");
         }
         Connection idle = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
+        // The other instance has a transaction open too: it must be let finish, not cut, when that instance sees
+        // the switchover that instance A started.
+        Connection onB = DriverManager.getConnection(b.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
+        onB.setAutoCommit(false);
+        try (Statement s = onB.createStatement()) {
+            s.executeUpdate("INSERT INTO moves VALUES (2, 'written through the other instance')");
+        }
 
         CompletableFuture<BatonCommand.Result> switchover = CompletableFuture.supplyAsync(() ->
                 baton("switchover", "db2", "--drain-timeout", "10s", "--url", adminUrl(a), "--json"));
-        Thread.sleep(500); // the switchover is draining now: a new client is held, not refused
+        // The switchover is draining once both instances show the hand-over: a new client is held, not refused.
+        long draining = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!(handingOver(a) && handingOver(b)) && System.nanoTime() < draining) {
+            Thread.sleep(20);
+        }
+        assertTrue(handingOver(a) && handingOver(b), "both instances follow the hand-over");
         long heldFrom = System.nanoTime();
         CompletableFuture<Integer> newcomer = CompletableFuture.supplyAsync(() -> {
             try (Connection c = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED&connectTimeout=30000"),
@@ -95,21 +111,47 @@ class SwitchoverIT {
             }
         });
         Thread.sleep(1000);
-        assertTrue(!newcomer.isDone(), "the new client waits while the transaction drains");
+        assertTrue(!newcomer.isDone(), "the new client waits while the transaction drains, but got: "
+                + (newcomer.isDone() ? newcomer.handle((port, e) -> port + " " + e).join() : ""));
+        CompletableFuture<Integer> newcomerOnB = CompletableFuture.supplyAsync(() -> {
+            try (Connection c = DriverManager.getConnection(b.mysqlUrl("baton_test", "sslMode=DISABLED&connectTimeout=30000"),
+                    "app", "app")) {
+                return port(c);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(500);
+        assertTrue(!newcomerOnB.isDone(), "the other instance holds its new clients too");
         inTransaction.commit(); // finishes its transaction; Baton closes the session after the OK
         try {
             inTransaction.close(); // Connector/J rolls back on close with autocommit off: the session is gone already
         } catch (java.sql.SQLException closedByBaton) {
             assertTrue(closedByBaton.getSQLState().startsWith("08"), closedByBaton.getSQLState());
         }
+        Thread.sleep(1000);
+        assertTrue(!switchover.isDone(), "the switchover waits for the other instance's open transaction");
+        onB.commit(); // the other instance let this transaction finish; it closes the session after the OK
 
         BatonCommand.Result result = switchover.get(30, TimeUnit.SECONDS);
         assertEquals(0, result.exit(), result.err());
         assertTrue(result.out().contains("\"from\":\"db1\",\"to\":\"db2\""), result.out());
-        assertTrue(result.out().contains("\"sessions_closed_after_transaction\":1"), result.out());
+        assertTrue(result.out().contains("\"sessions_closed_after_transaction\":2"), result.out());
+        assertTrue(result.out().contains("\"instance\":\"baton-a\"") && result.out().contains("\"instance\":\"baton-b\""),
+                "both instances reported their drain: " + result.out());
+        assertTrue(result.out().contains("\"instances_not_heard_from\":[]"), result.out());
         assertTrue(result.out().contains("\"sessions_closed_idle\":1"), result.out());
         assertTrue(result.out().contains("\"sessions_closed_in_transaction\":0"), result.out());
         assertEquals(cluster.port(2), newcomer.get(30, TimeUnit.SECONDS), "the held client went to the new writer");
+        assertEquals(cluster.port(2), newcomerOnB.get(30, TimeUnit.SECONDS), "so did the one held by the other instance");
+        assertEquals("written through the other instance",
+                cluster.query(3, "SELECT note FROM baton_test.moves WHERE id = 2").trim(),
+                "the other instance's transaction committed");
+        try {
+            onB.close();
+        } catch (java.sql.SQLException closedByBaton) {
+            assertTrue(closedByBaton.getSQLState().startsWith("08"), closedByBaton.getSQLState());
+        }
         System.out.println("switchover: " + result.out().strip() + "; new client held for "
                 + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - heldFrom) + " ms at most");
 

@@ -68,15 +68,16 @@ public final class BatonProxy implements AutoCloseable {
         topology.onWriterChange(this::writerChanged);
     }
 
-    private volatile boolean holding;
+    /** Drains this instance's sessions when a planned switchover's hand-over appears in the writer record. */
+    private final java.util.concurrent.ExecutorService drains = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "baton-drain");
+        t.setDaemon(true);
+        return t;
+    });
 
     /** While true, new clients wait (a planned switchover is draining) instead of connecting to a writer. */
     boolean holding() {
-        return holding;
-    }
-
-    void hold(boolean on) {
-        holding = on;
+        return topology.currentWriter() instanceof WriterChoice.Writer w && w.handingOver();
     }
 
     /** Sessions whose backend link leads anywhere but {@code node} (or not yet anywhere in particular). */
@@ -126,6 +127,11 @@ public final class BatonProxy implements AutoCloseable {
             checkWriterCapacity(change.current());
         } catch (RuntimeException e) {
             log.warn("cannot check the new writer's max_connections: {}", e.toString(), e);
+        }
+        if (change.current() instanceof WriterChoice.Writer w && w.handingOver()) {
+            // A planned switchover, started here or by another instance: sessions may finish their transactions.
+            drains.execute(() -> Switchover.drain(this, w));
+            return;
         }
         int closing = 0;
         int failed = 0;
@@ -321,6 +327,7 @@ public final class BatonProxy implements AutoCloseable {
         }
         clients.close().awaitUninterruptibly();
         topology.close();
+        drains.shutdownNow();
         acceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         resolver.close();

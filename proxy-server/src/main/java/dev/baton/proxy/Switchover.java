@@ -1,5 +1,6 @@
 package dev.baton.proxy;
 
+import dev.baton.routing.DrainReport;
 import dev.baton.routing.Node;
 import dev.baton.routing.WriterChoice;
 import org.slf4j.Logger;
@@ -64,7 +65,15 @@ final class Switchover {
         return report;
     }
 
-    /** Carries out a switchover; returns the report, or throws with a message for the operator. */
+    /** How long past the drain deadline the switchover waits for other instances' drain reports. */
+    private static final Duration REPORT_GRACE = Duration.ofSeconds(3);
+
+    /**
+     * Carries out a switchover; returns the report, or throws with a message for the operator. The hand-over is
+     * recorded in the cluster first, so every instance (this one included, through its writer-change listener)
+     * holds new clients and drains its sessions by the same deadline; then, once every live instance reported
+     * its drain or the deadline passed, the new writer is recorded.
+     */
     static Map<String, Object> run(BatonProxy proxy, String target, Duration drainTimeout, String requestedBy) {
         Node node = proxy.topology().nodes().stream().filter(n -> n.name().equals(target)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target + "' (nodes: "
@@ -83,52 +92,124 @@ final class Switchover {
             throw new IllegalStateException("a switchover is already running");
         }
         long start = System.nanoTime();
-        proxy.hold(true);
         try {
-            List<ClientSession> bound = proxy.sessionsNotBoundTo(node);
-            Drain drain = new Drain(bound.size());
-            log.info("switchover to {} requested by {}: holding new clients, draining {} session(s) for up to {} ms",
-                    target, requestedBy, bound.size(), drainTimeout.toMillis());
-            for (ClientSession s : bound) {
-                try {
-                    s.drain(drain);
-                } catch (RuntimeException e) { // one session must not stop the drain of the others
-                    log.warn("switchover to {}: cannot drain a session, not waiting for it: {}", target, e.toString(), e);
-                    drain.remaining.countDown();
+            WriterChoice.Writer handover = proxy.topology().beginHandover(node, drainTimeout, requestedBy, Duration.ofSeconds(15));
+            log.info("switchover to {} requested by {}: every instance holds new clients and drains {} for up to {} ms",
+                    target, requestedBy, handover.node().name(), drainTimeout.toMillis());
+            java.util.Set<String> live = new java.util.TreeSet<>(liveInstances(proxy));
+            live.add(proxy.config().cluster().instanceName()); // this instance drains too, registered or not
+            java.time.Instant giveUp = handover.handover().deadline().plus(REPORT_GRACE);
+            List<DrainReport> reports = List.of();
+            while (true) {
+                live.addAll(liveInstances(proxy)); // an instance that started meanwhile is waited for too
+                reports = reports(proxy, handover.epoch());
+                java.util.Set<String> heard = new java.util.HashSet<>();
+                reports.forEach(r -> heard.add(r.instance()));
+                if (heard.containsAll(live) || java.time.Instant.now().isAfter(giveUp)) {
+                    break;
                 }
+                Thread.sleep(100);
             }
-            boolean drained = drain.remaining.await(drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (!drained) {
-                for (ClientSession s : bound) {
-                    try {
-                        s.drainTimedOut(drain);
-                    } catch (RuntimeException e) {
-                        log.warn("switchover to {}: cannot close a session at the drain timeout: {}", target, e.toString(), e);
-                    }
-                }
-                drain.remaining.await(2, TimeUnit.SECONDS);
-            }
-            WriterChoice.Writer now = proxy.topology().switchTo(node, "requested by " + requestedBy, requestedBy,
-                    Duration.ofSeconds(15));
+            WriterChoice.Writer now = proxy.topology().completeHandover(handover.epoch(), requestedBy, Duration.ofSeconds(15));
             long unavailableMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            reports = reports(proxy, handover.epoch());
+            java.util.Set<String> notHeard = new java.util.TreeSet<>(live);
+            reports.forEach(r -> notHeard.remove(r.instance()));
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("from", before instanceof WriterChoice.Writer w ? w.node().name() : null);
             report.put("to", now.node().name());
             report.put("epoch", now.epoch());
             report.put("writes_unavailable_ms", unavailableMs);
-            report.put("sessions_closed_idle", drain.idle.get());
-            report.put("sessions_closed_after_transaction", drain.afterTransaction.get());
-            report.put("sessions_closed_in_transaction", drain.inTransaction.get());
-            log.info("switchover to {} done: writes unavailable for {} ms; sessions closed: {} idle, {} after their "
-                    + "transaction, {} in a transaction at the drain timeout", target, unavailableMs, drain.idle.get(),
-                    drain.afterTransaction.get(), drain.inTransaction.get());
+            report.put("sessions_closed_idle", reports.stream().mapToInt(DrainReport::idle).sum());
+            report.put("sessions_closed_after_transaction", reports.stream().mapToInt(DrainReport::afterTransaction).sum());
+            report.put("sessions_closed_in_transaction", reports.stream().mapToInt(DrainReport::inTransaction).sum());
+            List<Object> instances = new java.util.ArrayList<>();
+            for (DrainReport r : reports) {
+                Map<String, Object> i = new LinkedHashMap<>();
+                i.put("instance", r.instance());
+                i.put("sessions_closed_idle", r.idle());
+                i.put("sessions_closed_after_transaction", r.afterTransaction());
+                i.put("sessions_closed_in_transaction", r.inTransaction());
+                instances.add(i);
+            }
+            report.put("instances", instances);
+            report.put("instances_not_heard_from", List.copyOf(notHeard));
+            log.info("switchover to {} done: writes unavailable for {} ms; sessions closed on {} instance(s): {} idle, {} "
+                    + "after their transaction, {} in a transaction at the drain deadline{}", target, unavailableMs,
+                    reports.size(), report.get("sessions_closed_idle"), report.get("sessions_closed_after_transaction"),
+                    report.get("sessions_closed_in_transaction"),
+                    notHeard.isEmpty() ? "" : "; no drain report from " + String.join(", ", notHeard));
             return report;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted");
         } finally {
-            proxy.hold(false);
             ONE_AT_A_TIME.unlock();
+        }
+    }
+
+    private static List<String> liveInstances(BatonProxy proxy) {
+        try {
+            return proxy.topology().liveInstances();
+        } catch (RuntimeException e) {
+            log.warn("switchover: cannot tell which instances are running ({}); waiting for the drain deadline", e.getMessage());
+            return List.of(proxy.config().cluster().instanceName());
+        }
+    }
+
+    private static List<DrainReport> reports(BatonProxy proxy, long epoch) {
+        try {
+            return proxy.topology().drainReports(epoch);
+        } catch (RuntimeException e) {
+            log.debug("switchover: cannot read drain reports yet: {}", e.getMessage());
+            return List.of();
+        }
+    }
+
+    /**
+     * This instance's part of a hand-over, whoever started it: closes idle sessions on the old writer at once,
+     * the others right after their transaction ends, and those still in a transaction at the deadline; then
+     * records what it did in the cluster. Runs on the proxy's drain thread.
+     */
+    static void drain(BatonProxy proxy, WriterChoice.Writer handover) {
+        Node to = handover.handover().to();
+        List<ClientSession> bound = proxy.sessionsNotBoundTo(to);
+        Drain books = new Drain(bound.size());
+        log.info("switchover to {} (epoch {}): draining {} session(s) until {}", to.name(), handover.epoch(), bound.size(),
+                handover.handover().deadline());
+        for (ClientSession s : bound) {
+            try {
+                s.drain(books);
+            } catch (RuntimeException e) {
+                log.warn("switchover: could not drain a session: {}", e.toString());
+                books.remaining.countDown();
+            }
+        }
+        try {
+            long waitMs = Math.max(0, Duration.between(java.time.Instant.now(), handover.handover().deadline()).toMillis());
+            if (!books.remaining.await(waitMs, TimeUnit.MILLISECONDS)) {
+                for (ClientSession s : bound) {
+                    try {
+                        s.drainTimedOut(books);
+                    } catch (RuntimeException e) {
+                        log.warn("switchover: could not close a session at the drain deadline: {}", e.toString());
+                        books.remaining.countDown();
+                    }
+                }
+                books.remaining.await(2, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        DrainReport report = new DrainReport(proxy.config().cluster().instanceName(), handover.epoch(), books.idle.get(),
+                books.afterTransaction.get(), books.inTransaction.get());
+        log.info("switchover to {} (epoch {}): drain done here: {} idle, {} after their transaction, {} in a transaction "
+                + "at the deadline", to.name(), handover.epoch(), report.idle(), report.afterTransaction(), report.inTransaction());
+        try {
+            proxy.topology().reportDrain(report);
+        } catch (RuntimeException e) {
+            log.warn("switchover to {}: cannot record this instance's drain report: {}", to.name(), e.getMessage());
         }
     }
 }

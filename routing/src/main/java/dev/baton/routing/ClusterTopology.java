@@ -56,6 +56,39 @@ public interface ClusterTopology extends AutoCloseable {
         throw new IllegalStateException("cluster type '" + type() + "' has one node and nothing to switch to");
     }
 
+    /**
+     * Starts a planned switchover to {@code node} for every instance: the writer stays where it is, but the
+     * record now carries a hand-over with a deadline {@code drain} from now, so every instance holds its new
+     * clients and lets open transactions finish until then. Returns the writer with its hand-over; fails with a
+     * message an operator can act on.
+     */
+    default WriterChoice.Writer beginHandover(Node node, java.time.Duration drain, String requestedBy,
+                                              java.time.Duration timeout) {
+        throw new IllegalStateException("cluster type '" + type() + "' has one node and nothing to switch to");
+    }
+
+    /**
+     * Ends the hand-over recorded under {@code handoverEpoch}: its target becomes the writer for every instance.
+     * Fails if the record moved on meanwhile (another instance completed or cancelled it).
+     */
+    default WriterChoice.Writer completeHandover(long handoverEpoch, String requestedBy, java.time.Duration timeout) {
+        throw new IllegalStateException("cluster type '" + type() + "' has one node and nothing to switch to");
+    }
+
+    /** Records, for every instance to see, what this instance did with its sessions in a hand-over's drain. */
+    default void reportDrain(DrainReport report) {
+    }
+
+    /** The drain reports recorded for the hand-over under {@code epoch}, by any instance. */
+    default List<DrainReport> drainReports(long epoch) {
+        return List.of();
+    }
+
+    /** Names of the Baton instances that showed signs of life in the cluster recently (this one included). */
+    default List<String> liveInstances() {
+        return List.of();
+    }
+
     /** Takes a node out of (or back into) the election for every instance; see the Galera topology. */
     default void setMaintenance(Node node, boolean on, String requestedBy, java.time.Duration timeout) {
         throw new IllegalStateException("cluster type '" + type() + "' has one node; maintenance would leave no writer");

@@ -56,6 +56,12 @@ public final class WriterElection {
             .thenComparingInt(h -> h.last() == null ? Integer.MAX_VALUE : h.last().electionOrder())
             .thenComparing(h -> h.node().name());
 
+    /**
+     * How long past its deadline a planned switchover's hand-over may stay in the record before any instance ends
+     * it: the instance that started it waits a few seconds for the other instances' drain reports, then ends it.
+     */
+    public static final Duration HANDOVER_GRACE = Duration.ofSeconds(10);
+
     private WriterElection() {
     }
 
@@ -74,7 +80,7 @@ public final class WriterElection {
             return noRecord(record, health, eligible, maintenance, next);
         }
         StoredWriter stored = found.get();
-        Decision decision = withRecord(stored, record, health, eligible, maintenance, next, rules);
+        Decision decision = withRecord(stored, record, health, eligible, maintenance, next, now, rules);
         if (stored.epoch() >= record.highestEpoch()) {
             return decision;
         }
@@ -95,7 +101,8 @@ public final class WriterElection {
     }
 
     private static Decision withRecord(StoredWriter stored, RecordKnowledge record, List<NodeHealth> health,
-                                       List<NodeHealth> eligible, Set<String> maintenance, long next, Rules rules) {
+                                       List<NodeHealth> eligible, Set<String> maintenance, long next, Instant now,
+                                       Rules rules) {
         Optional<NodeHealth> current = health.stream().filter(h -> h.node().name().equals(stored.writer())).findFirst();
         if (current.isEmpty()) {
             if (eligible.isEmpty()) {
@@ -120,6 +127,16 @@ public final class WriterElection {
             }
             Node candidate = eligible.get(0).node();
             return new Propose(candidate, stored.epoch(), next, "writer " + name + " is in maintenance; elected " + candidate.name(), otherwise);
+        }
+        if (state.followable() && stored.handingOver() && now.isAfter(stored.handoverUntil().plus(HANDOVER_GRACE))) {
+            // The instance that started this switchover did not end it (it stopped, or lost the cluster): end it here.
+            String late = "switchover to " + stored.handoverTo() + " by " + stored.changedBy() + " passed its deadline "
+                    + Duration.between(stored.handoverUntil(), now).toMillis() + " ms ago without being completed";
+            Optional<NodeHealth> target = eligible.stream().filter(h -> h.node().name().equals(stored.handoverTo())).findFirst();
+            return target.isPresent()
+                    ? new Propose(target.get().node(), stored.epoch(), next, late + "; completed by this instance", follow)
+                    : new Propose(writer.node(), stored.epoch(), next, late + "; " + stored.handoverTo() + " is not healthy "
+                            + "here, so " + name + " stays the writer", follow);
         }
         if (state.followable()) {
             if (rules.failback() && !eligible.isEmpty() && state.electable()) {

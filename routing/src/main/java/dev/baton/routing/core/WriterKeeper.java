@@ -90,13 +90,23 @@ public final class WriterKeeper {
             if (current instanceof WriterChoice.Writer w && w.node().equals(follow.writer()) && w.epoch() == follow.epoch()) {
                 return; // the usual case: nothing changed
             }
-            publish(new WriterChoice.Writer(follow.writer(), follow.epoch()),
+            publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), handoverOf(follow.epoch(), snapshot)),
                     follow.reason() + " (recorded by " + follow.recordedBy() + ")", follow.recordedBy());
         } else if (decision instanceof WriterElection.Refuse refuse) {
             publish(new WriterChoice.NoWriter(refuse.reason()), refuse.reason(), "monitor");
         } else {
             throw new IllegalStateException("a proposal's fallback must follow or refuse, not " + decision);
         }
+    }
+
+    /** The hand-over the record carries under {@code epoch}, for the proxy; null if none (or its target is unknown). */
+    private WriterChoice.Handover handoverOf(long epoch, List<NodeHealth> snapshot) {
+        if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
+            return null;
+        }
+        StoredWriter s = stored.get();
+        return snapshot.stream().filter(h -> h.node().name().equals(s.handoverTo())).findFirst()
+                .map(h -> new WriterChoice.Handover(h.node(), s.handoverUntil(), s.changedBy())).orElse(null);
     }
 
     /** Reads the record through a node that may serve it (the writer first); on failure keeps what it knew. */
@@ -147,10 +157,15 @@ public final class WriterKeeper {
     private enum Outcome { WON, LOST, UNKNOWN }
 
     private Outcome propose(WriterElection.Propose propose, List<NodeHealth> snapshot) {
-        StoredWriter next = new StoredWriter(propose.candidate().name(), propose.nextEpoch(), instanceName, propose.reason());
+        return write(propose.expectedEpoch(),
+                new StoredWriter(propose.candidate().name(), propose.nextEpoch(), instanceName, propose.reason()), snapshot);
+    }
+
+    /** One compare-and-set of the record, through the first node that answers (the writer first). */
+    private Outcome write(long expectedEpoch, StoredWriter next, List<NodeHealth> snapshot) {
         for (NodeHealth h : byPreference(snapshot)) {
             try {
-                if (store.compareAndSet(h.node(), propose.expectedEpoch(), next)) {
+                if (store.compareAndSet(h.node(), expectedEpoch, next)) {
                     learn(Optional.of(next));
                     lastGoodRead = clock.instant();
                     lastError = Optional.empty();
@@ -158,10 +173,10 @@ public final class WriterKeeper {
                     return Outcome.WON;
                 }
                 log.info("proposal of {} as writer did not apply: the record changed since it was read; following the record",
-                        propose.candidate().name());
+                        next.writer());
                 return Outcome.LOST;
             } catch (RecordStoreException e) {
-                String failure = "cannot propose " + propose.candidate().name() + " on " + h.node().name() + ": " + e.getMessage();
+                String failure = "cannot propose " + next.writer() + " on " + h.node().name() + ": " + e.getMessage();
                 if (!failure.equals(lastProposalFailure)) {
                     log.info("{}; trying again after the next check", failure);
                     lastProposalFailure = failure;
@@ -235,6 +250,95 @@ public final class WriterKeeper {
         WriterChoice.Writer now = new WriterChoice.Writer(target, propose.nextEpoch());
         publish(now, why, requestedBy);
         return now;
+    }
+
+    /**
+     * Starts a planned switchover to {@code target} for every instance: the recorded writer stays, under a new
+     * epoch, with a hand-over to {@code target} until {@code drain} from now, which every instance follows by
+     * holding new clients and draining its sessions.
+     *
+     * @throws IllegalArgumentException for a node not in the config
+     * @throws IllegalStateException    with an operator's reason when the hand-over cannot start
+     */
+    public WriterChoice.Writer beginHandover(Node target, java.time.Duration drain, String requestedBy) {
+        List<NodeHealth> snapshot = health.get();
+        NodeHealth h = snapshot.stream().filter(x -> x.node().equals(target)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target.name() + "'"));
+        if (!h.state().electable()) {
+            throw new IllegalStateException("node " + target.name() + " is not healthy: " + h.state().describe());
+        }
+        if (!read(snapshot)) {
+            throw new IllegalStateException("cannot read the writer record (" + lastError.orElse("") + "); try again");
+        }
+        if (maintenance.contains(target.name())) {
+            throw new IllegalStateException("node " + target.name() + " is in maintenance");
+        }
+        if (stored.isEmpty() || !(current instanceof WriterChoice.Writer w) || !w.node().name().equals(stored.get().writer())
+                || w.epoch() != stored.get().epoch()) {
+            throw new IllegalStateException("this Baton does not route to the recorded writer now ("
+                    + (current instanceof WriterChoice.NoWriter n ? n.reason() : "it follows epoch "
+                    + ((WriterChoice.Writer) current).epoch() + ", the record is at " + stored.map(StoredWriter::epoch).orElse(0L))
+                    + "); try again");
+        }
+        StoredWriter now = stored.get();
+        if (now.writer().equals(target.name())) {
+            throw new IllegalStateException(target.name() + " is already the writer");
+        }
+        if (now.handingOver()) {
+            throw new IllegalStateException("a switchover to " + now.handoverTo() + " started by " + now.changedBy()
+                    + " is already draining");
+        }
+        String why = "switchover to " + target.name() + " requested by " + requestedBy + ": draining " + now.writer()
+                + " for up to " + drain.toMillis() + " ms";
+        StoredWriter next = new StoredWriter(now.writer(), highestEpoch + 1, instanceName, why, target.name(),
+                clock.instant().plus(drain));
+        if (write(now.epoch(), next, snapshot) != Outcome.WON) {
+            throw new IllegalStateException("the writer record changed meanwhile or no node accepted the change; try again");
+        }
+        WriterChoice.Writer handingOver = new WriterChoice.Writer(w.node(), next.epoch(),
+                new WriterChoice.Handover(target, next.handoverUntil(), instanceName));
+        publish(handingOver, why, requestedBy);
+        return handingOver;
+    }
+
+    /**
+     * Ends the hand-over recorded under {@code epoch}: its target becomes the writer, or, if it is no longer
+     * healthy or is in maintenance, the old writer stays and the hand-over is cleared (and this throws).
+     */
+    public WriterChoice.Writer completeHandover(long epoch, String requestedBy) {
+        List<NodeHealth> snapshot = health.get();
+        if (!read(snapshot)) {
+            throw new IllegalStateException("cannot read the writer record (" + lastError.orElse("") + "); try again");
+        }
+        if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
+            throw new IllegalStateException("the switchover's hand-over (epoch " + epoch + ") is no longer in the writer "
+                    + "record: " + stored.map(s -> "writer " + s.writer() + " at epoch " + s.epoch() + " (" + s.reason()
+                    + ", by " + s.changedBy() + ")").orElse("no record"));
+        }
+        StoredWriter now = stored.get();
+        Optional<NodeHealth> target = snapshot.stream().filter(x -> x.node().name().equals(now.handoverTo())).findFirst();
+        Optional<NodeHealth> old = snapshot.stream().filter(x -> x.node().name().equals(now.writer())).findFirst();
+        boolean fit = target.isPresent() && target.get().state().electable() && !maintenance.contains(now.handoverTo());
+        if (!fit && old.isEmpty()) {
+            throw new IllegalStateException("switchover to " + now.handoverTo() + " cannot complete and the old writer "
+                    + now.writer() + " is not a configured node");
+        }
+        Node next = fit ? target.get().node() : old.get().node();
+        String why = fit ? "switchover to " + now.handoverTo() + " requested by " + requestedBy
+                : "switchover to " + now.handoverTo() + " cancelled: " + target.map(t -> maintenance.contains(t.node().name())
+                ? "it is in maintenance" : "it is not healthy: " + t.state().describe()).orElse("it is not a configured node");
+        StoredWriter value = new StoredWriter(next.name(), highestEpoch + 1, instanceName, why);
+        if (write(now.epoch(), value, snapshot) != Outcome.WON) {
+            throw new IllegalStateException("the writer record changed meanwhile or no node accepted the change; try again");
+        }
+        if (!fit) {
+            // The old writer stays in the record, but whether it may be routed to is the election's call, as always.
+            decide();
+            throw new IllegalStateException(why + "; " + next.name() + " stays the recorded writer");
+        }
+        WriterChoice.Writer result = new WriterChoice.Writer(next, value.epoch());
+        publish(result, why, requestedBy);
+        return result;
     }
 
     /** Takes {@code node} out of (or back into) the election for every instance, then decides again. */

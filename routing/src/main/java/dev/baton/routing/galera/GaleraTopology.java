@@ -3,6 +3,7 @@ package dev.baton.routing.galera;
 import dev.baton.routing.ClusterEvent;
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.ClusterTopology;
+import dev.baton.routing.DrainReport;
 import dev.baton.routing.Node;
 import dev.baton.routing.NodeReport;
 import dev.baton.routing.WriterChange;
@@ -10,6 +11,7 @@ import dev.baton.routing.WriterChoice;
 import dev.baton.routing.core.ClusterEvents;
 import dev.baton.routing.core.HealthCheckHousekeeper;
 import dev.baton.routing.core.NodeHealth;
+import dev.baton.routing.core.RecordStoreException;
 import dev.baton.routing.core.Scheduler;
 import dev.baton.routing.core.WriterElection;
 import dev.baton.routing.core.WriterKeeper;
@@ -52,6 +54,10 @@ public final class GaleraTopology implements ClusterTopology {
     private final ScheduledExecutorService timer;
     private final ExecutorService decider;
     private final Set<String> warnedView = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final SqlWriterRecordStore store;
+    /** How often this instance marks itself alive in the cluster, and how long a mark counts. */
+    private static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(5);
+    private static final int ALIVE_SECONDS = 30;
 
     public GaleraTopology(ClusterSpec spec) {
         this(spec, Clock.systemUTC());
@@ -73,7 +79,7 @@ public final class GaleraTopology implements ClusterTopology {
         this.timer = Executors.newSingleThreadScheduledExecutor(named("baton-check-timer"));
         this.decider = Executors.newSingleThreadExecutor(named("baton-election"));
         this.events = new ClusterEvents(clock);
-        SqlWriterRecordStore store = new SqlWriterRecordStore(spec.schema(), probe::connect, settings.timeout());
+        this.store = new SqlWriterRecordStore(spec.schema(), probe::connect, settings.timeout());
         WriterKeeper[] keeperRef = new WriterKeeper[1];
         this.housekeeper = new HealthCheckHousekeeper(spec.nodes(), probe, node -> checkers.get(node.name()),
                 Scheduler.of(timer), decider, settings, events, this::warnIfViewUnusable, () -> keeperRef[0].decide());
@@ -121,6 +127,32 @@ public final class GaleraTopology implements ClusterTopology {
     @Override
     public void start() {
         housekeeper.start();
+        // Tried every second until it succeeds (as soon as a node answers), then every HEARTBEAT_EVERY; and at
+        // once when this instance first finds a writer, before it routes any client to it.
+        events.onWriterChange(change -> {
+            if (lastHeartbeat == Long.MIN_VALUE && change.current() instanceof WriterChoice.Writer) {
+                heartbeat(); // the listener runs on the decision thread
+            }
+        });
+        timer.scheduleWithFixedDelay(() -> decider.execute(this::heartbeat), 0, 1, TimeUnit.SECONDS);
+    }
+
+    private long lastHeartbeat = Long.MIN_VALUE; // System.nanoTime() of the last good one; decision thread only
+
+    /** Marks this instance alive in the cluster, so a switchover started elsewhere knows to wait for its drain. */
+    private void heartbeat() {
+        if (lastHeartbeat != Long.MIN_VALUE && System.nanoTime() - lastHeartbeat < HEARTBEAT_EVERY.toNanos()) {
+            return;
+        }
+        try {
+            onAnyNode("mark this instance alive", via -> {
+                store.heartbeat(via, spec.instanceName());
+                return null;
+            });
+            lastHeartbeat = System.nanoTime();
+        } catch (RuntimeException e) {
+            log.debug("{}", e.getMessage());
+        }
     }
 
     @Override
@@ -136,6 +168,64 @@ public final class GaleraTopology implements ClusterTopology {
     @Override
     public WriterChoice.Writer switchTo(Node target, String reason, String requestedBy, Duration timeout) {
         return onDecisionThread("the switchover", timeout, () -> keeper.switchTo(target, reason, requestedBy));
+    }
+
+    @Override
+    public WriterChoice.Writer beginHandover(Node target, Duration drain, String requestedBy, Duration timeout) {
+        return onDecisionThread("the start of the switchover", timeout, () -> keeper.beginHandover(target, drain, requestedBy));
+    }
+
+    @Override
+    public WriterChoice.Writer completeHandover(long handoverEpoch, String requestedBy, Duration timeout) {
+        return onDecisionThread("the end of the switchover", timeout, () -> keeper.completeHandover(handoverEpoch, requestedBy));
+    }
+
+    @Override
+    public void reportDrain(DrainReport report) {
+        onAnyNode("record this instance's drain report", via -> {
+            store.reportDrain(via, report);
+            return null;
+        });
+    }
+
+    @Override
+    public List<DrainReport> drainReports(long epoch) {
+        return onAnyNode("read the drain reports", via -> store.drainReports(via, epoch));
+    }
+
+    @Override
+    public List<String> liveInstances() {
+        return onAnyNode("read which instances are running", via -> store.liveInstances(via, ALIVE_SECONDS));
+    }
+
+    @FunctionalInterface
+    private interface StoreWork<T> {
+        T run(Node via) throws RecordStoreException;
+    }
+
+    /** Runs {@code work} through the first node that answers: the writer first, then by priority. */
+    private <T> T onAnyNode(String what, StoreWork<T> work) {
+        String writer = keeper.current() instanceof WriterChoice.Writer w ? w.node().name() : null;
+        List<NodeHealth> nodes = housekeeper.snapshot().stream().filter(h -> h.state().followable())
+                .sorted(java.util.Comparator.comparing((NodeHealth h) -> !h.node().name().equals(writer))
+                        .thenComparingInt(h -> h.node().priority())).toList();
+        String failure = "no healthy node";
+        for (NodeHealth h : nodes) {
+            try {
+                try {
+                    return work.run(h.node());
+                } catch (RecordStoreException e) {
+                    if (!e.missing()) {
+                        throw e;
+                    }
+                    store.ensure(h.node()); // the tables of an older Baton, or dropped: create them and try once more
+                    return work.run(h.node());
+                }
+            } catch (RecordStoreException e) {
+                failure = h.node().name() + ": " + e.getMessage();
+            }
+        }
+        throw new IllegalStateException("cannot " + what + " (" + failure + ")");
     }
 
     @Override
@@ -197,6 +287,16 @@ public final class GaleraTopology implements ClusterTopology {
     @Override
     public void close() {
         housekeeper.stop();
+        try {
+            // A stopping instance takes itself off the list, so a switchover does not wait for its drain report.
+            onDecisionThread("leaving the list of running instances", Duration.ofSeconds(2), () -> onAnyNode(
+                    "leave the list of running instances", via -> {
+                        store.forget(via, spec.instanceName());
+                        return null;
+                    }));
+        } catch (RuntimeException e) {
+            log.debug("{}", e.getMessage());
+        }
         timer.shutdownNow();
         decider.shutdownNow();
         checkers.values().forEach(ExecutorService::shutdownNow);
