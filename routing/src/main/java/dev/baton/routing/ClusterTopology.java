@@ -48,15 +48,6 @@ public interface ClusterTopology extends AutoCloseable {
     }
 
     /**
-     * Makes {@code node} the writer on purpose (planned switchover), for every instance: done on the topology's
-     * own decision thread and recorded like any other change. Fails with a message an operator can act on when
-     * the topology cannot switch, the node is unknown or unhealthy, or the change did not take.
-     */
-    default WriterChoice.Writer switchTo(Node node, String reason, String requestedBy, java.time.Duration timeout) {
-        throw new IllegalStateException("cluster type '" + type() + "' has one node and nothing to switch to");
-    }
-
-    /**
      * Starts a planned switchover to {@code node} for every instance: the writer stays where it is, but the
      * record now carries a hand-over with a deadline {@code drain} from now, so every instance holds its new
      * clients and lets open transactions finish until then. Returns the writer with its hand-over; fails with a

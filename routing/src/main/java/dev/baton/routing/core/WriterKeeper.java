@@ -217,13 +217,12 @@ public final class WriterKeeper {
     }
 
     /**
-     * Makes {@code target} the writer for every instance, by compare-and-set from a fresh read of the record.
+     * Refuses an operator's target that is unknown, unhealthy or in maintenance, after a fresh read of the record.
      *
      * @throws IllegalArgumentException for a node not in the config
-     * @throws IllegalStateException    with an operator's reason when the switch cannot be made
+     * @throws IllegalStateException    with an operator's reason
      */
-    public WriterChoice.Writer switchTo(Node target, String reason, String requestedBy) {
-        List<NodeHealth> snapshot = health.get();
+    private void checkTarget(Node target, List<NodeHealth> snapshot) {
         NodeHealth h = snapshot.stream().filter(x -> x.node().equals(target)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target.name() + "'"));
         if (!h.state().electable()) {
@@ -235,6 +234,18 @@ public final class WriterKeeper {
         if (maintenance.contains(target.name())) {
             throw new IllegalStateException("node " + target.name() + " is in maintenance");
         }
+    }
+
+    /**
+     * Makes {@code target} the writer for every instance at once, without a hand-over (the simulation's operator
+     * uses it to change the writer abruptly), by compare-and-set from a fresh read of the record.
+     *
+     * @throws IllegalArgumentException for a node not in the config
+     * @throws IllegalStateException    with an operator's reason when the switch cannot be made
+     */
+    public WriterChoice.Writer switchTo(Node target, String reason, String requestedBy) {
+        List<NodeHealth> snapshot = health.get();
+        checkTarget(target, snapshot);
         if (stored.isPresent() && stored.get().writer().equals(target.name())) {
             WriterChoice.Writer now = new WriterChoice.Writer(target, stored.get().epoch());
             publish(now, "switchover to " + target.name() + ": already the recorded writer", requestedBy);
@@ -262,17 +273,7 @@ public final class WriterKeeper {
      */
     public WriterChoice.Writer beginHandover(Node target, java.time.Duration drain, String requestedBy) {
         List<NodeHealth> snapshot = health.get();
-        NodeHealth h = snapshot.stream().filter(x -> x.node().equals(target)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target.name() + "'"));
-        if (!h.state().electable()) {
-            throw new IllegalStateException("node " + target.name() + " is not healthy: " + h.state().describe());
-        }
-        if (!read(snapshot)) {
-            throw new IllegalStateException("cannot read the writer record (" + lastError.orElse("") + "); try again");
-        }
-        if (maintenance.contains(target.name())) {
-            throw new IllegalStateException("node " + target.name() + " is in maintenance");
-        }
+        checkTarget(target, snapshot);
         if (stored.isEmpty() || !(current instanceof WriterChoice.Writer w) || !w.node().name().equals(stored.get().writer())
                 || w.epoch() != stored.get().epoch()) {
             throw new IllegalStateException("this Baton does not route to the recorded writer now ("

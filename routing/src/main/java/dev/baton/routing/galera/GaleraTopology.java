@@ -166,11 +166,6 @@ public final class GaleraTopology implements ClusterTopology {
     }
 
     @Override
-    public WriterChoice.Writer switchTo(Node target, String reason, String requestedBy, Duration timeout) {
-        return onDecisionThread("the switchover", timeout, () -> keeper.switchTo(target, reason, requestedBy));
-    }
-
-    @Override
     public WriterChoice.Writer beginHandover(Node target, Duration drain, String requestedBy, Duration timeout) {
         return onDecisionThread("the start of the switchover", timeout, () -> keeper.beginHandover(target, drain, requestedBy));
     }
