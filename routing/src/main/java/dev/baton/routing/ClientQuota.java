@@ -198,24 +198,7 @@ public final class ClientQuota {
 
     /** Takes a slot for {@code client}, or says why not. */
     public Admission admit(String client) {
-        Admission[] result = new Admission[1];
-        clients.asMap().compute(client, (k, u) -> {
-            Usage usage = u == null ? new Usage(limitFor(k)) : u;
-            if (usage.current >= usage.limit) {
-                usage.rejected++;
-                result[0] = new Rejected(k, "client " + k + " has " + usage.current + "/" + usage.limit + " connections");
-            } else if (total.incrementAndGet() > settings.maxTotal()) {
-                total.decrementAndGet();
-                usage.rejected++;
-                result[0] = new Rejected(k, "Baton has " + settings.maxTotal() + "/" + settings.maxTotal()
-                        + " connections in all (client " + k + " has " + usage.current + "/" + usage.limit + ")");
-            } else {
-                usage.current++;
-                result[0] = new Slot(k, true);
-            }
-            return usage;
-        });
-        return result[0];
+        return take(client, true);
     }
 
     /**
@@ -225,6 +208,11 @@ public final class ClientQuota {
      * trusted; {@link Slot#release()} gives the place back either way.
      */
     public Admission reserve(String client) {
+        return take(client, false);
+    }
+
+    /** A place in {@code max-total} if the client has room, counted against the client now or only on confirm. */
+    private Admission take(String client, boolean counted) {
         Admission[] result = new Admission[1];
         clients.asMap().compute(client, (k, u) -> {
             Usage usage = u == null ? new Usage(limitFor(k)) : u;
@@ -237,7 +225,10 @@ public final class ClientQuota {
                 result[0] = new Rejected(k, "Baton has " + settings.maxTotal() + "/" + settings.maxTotal()
                         + " connections in all (client " + k + " has " + usage.current + "/" + usage.limit + ")");
             } else {
-                result[0] = new Slot(k, false);
+                if (counted) {
+                    usage.current++;
+                }
+                result[0] = new Slot(k, counted);
             }
             return usage;
         });
