@@ -84,8 +84,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private int lastAuthSequence;
     private int serverSequence; // of the last server message seen, so an ERR can stand in for it
     private int clientSequence; // the same for the client
-    /** Bounds the whole login, from Baton's greeting to the server's OK. */
+    /** Bounds the whole login, from Baton's greeting to the server's OK (not counting a switchover's hold). */
     private ScheduledFuture<?> loginDeadline;
+    /** Whether a switchover's drain held this client in CONNECTING. */
+    private boolean held;
     /** Bounds the backend TCP connect and the server's greeting. */
     private ScheduledFuture<?> deadline;
     private boolean flushBackend;
@@ -173,6 +175,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void loginTimedOut(Duration handshakeTimeout) {
+        if (phase == Phase.CONNECTING && (held || proxy.holding())) {
+            // Held by a switchover's drain, which has its own deadline: the login gets its full time once released.
+            loginDeadline = client.eventLoop().schedule(() -> loginTimedOut(handshakeTimeout), handshakeTimeout.toMillis(),
+                    TimeUnit.MILLISECONDS);
+            return;
+        }
         if (phase == Phase.CONNECTING) {
             refuse("no writer connection within the login time (timeouts.handshake, " + handshakeTimeout.toMillis() + " ms)");
         } else if (phase != Phase.CLOSED && phase != Phase.RELAY) {
@@ -192,9 +200,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (proxy.holding()) { // a planned switchover: wait for the new writer, bounded by the drain
+            held = true;
             client.eventLoop().schedule(() -> chooseWriter(Math.max(waitUntil, System.nanoTime() + 50_000_000L)),
                     50, TimeUnit.MILLISECONDS);
             return;
+        }
+        if (held) { // released by the switchover: the login gets its full time from here
+            held = false;
+            loginDeadline.cancel(false);
+            Duration handshakeTimeout = proxy.config().handshakeTimeout();
+            loginDeadline = client.eventLoop().schedule(() -> loginTimedOut(handshakeTimeout), handshakeTimeout.toMillis(),
+                    TimeUnit.MILLISECONDS);
         }
         WriterChoice choice = proxy.topology().currentWriter();
         if (choice instanceof WriterChoice.NoWriter none) {

@@ -27,9 +27,20 @@ final class FakeTopology implements ClusterTopology {
 
     /** Makes {@code node} the writer and tells every listener, as a failover does. */
     void failOverTo(Node node) {
+        publish(new WriterChoice.Writer(node, ((WriterChoice.Writer) current).epoch() + 1));
+    }
+
+    /** Starts a planned switchover's hand-over to {@code node} with a drain of {@code drain}, and tells every listener. */
+    void handOverTo(Node node, java.time.Duration drain) {
+        WriterChoice.Writer previous = (WriterChoice.Writer) current;
+        publish(new WriterChoice.Writer(previous.node(), previous.epoch() + 1,
+                new WriterChoice.Handover(node, Instant.now().plus(drain), "test")));
+    }
+
+    private void publish(WriterChoice next) {
         WriterChoice previous = current;
-        current = new WriterChoice.Writer(node, ((WriterChoice.Writer) previous).epoch() + 1);
-        WriterChange change = new WriterChange(Instant.now(), previous, current, "test failover", "test");
+        current = next;
+        WriterChange change = new WriterChange(Instant.now(), previous, current, "test change", "test");
         for (Consumer<WriterChange> listener : listeners) {
             try {
                 listener.accept(change);
