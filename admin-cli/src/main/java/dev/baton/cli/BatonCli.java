@@ -132,6 +132,10 @@ public final class BatonCli implements Runnable {
             Map<String, Object> totals = (Map<String, Object>) s.get("totals");
             out.printf("writer:      %s%n", s.get("writer") == null ? "NONE (" + s.get("no_writer_reason") + ")"
                     : s.get("writer") + " (epoch " + whole(s.get("epoch")) + ")");
+            if (s.get("handover") instanceof Map<?, ?> h) {
+                out.printf("switchover:  to %s, draining until %s (started by %s); new clients wait%n", h.get("to"),
+                        h.get("deadline"), h.get("started_by"));
+            }
             out.printf("instance:    %s, %s cluster, up %s s, version %s%n", s.get("instance"), s.get("cluster_type"),
                     whole(s.get("uptime_seconds")), s.get("version"));
             out.printf("connections: %s of %s (%s sessions)%n", whole(totals.get("connections")), whole(totals.get("max_total")),

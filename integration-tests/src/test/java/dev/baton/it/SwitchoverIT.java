@@ -101,6 +101,8 @@ class SwitchoverIT {
             Thread.sleep(20);
         }
         assertTrue(handingOver(a) && handingOver(b), "both instances follow the hand-over");
+        BatonCommand.Result statusOfB = baton("status", "--url", adminUrl(b));
+        assertTrue(statusOfB.out().contains("switchover:  to db2, draining until "), "status shows the drain: " + statusOfB.out());
         long heldFrom = System.nanoTime();
         CompletableFuture<Integer> newcomer = CompletableFuture.supplyAsync(() -> {
             try (Connection c = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED&connectTimeout=30000"),

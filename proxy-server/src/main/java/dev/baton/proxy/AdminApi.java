@@ -32,6 +32,14 @@ final class AdminApi {
             out.put("epoch", null);
             out.put("no_writer_reason", ((WriterChoice.NoWriter) choice).reason());
         }
+        Map<String, Object> handover = null;
+        if (choice instanceof WriterChoice.Writer w && w.handingOver()) {
+            handover = new LinkedHashMap<>();
+            handover.put("to", w.handover().to().name());
+            handover.put("deadline", w.handover().deadline().toString());
+            handover.put("started_by", w.handover().requestedBy());
+        }
+        out.put("handover", handover); // a planned switchover draining now: new clients wait
         out.put("warning", proxy.capacityWarning());
         Map<String, NodeReport> reports = new LinkedHashMap<>();
         for (NodeReport r : proxy.topology().nodeReports()) {
