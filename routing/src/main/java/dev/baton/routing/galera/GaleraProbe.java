@@ -2,24 +2,24 @@ package dev.baton.routing.galera;
 
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.Node;
+import dev.baton.routing.core.MonitorConnector;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * One health check of one node over Connector/J: a fresh connection with connect and read timeouts, two queries,
- * then a clean close (COM_QUIT), so checks never count as aborted connections against {@code max_connect_errors}.
+ * One health check of one Galera node over Connector/J: a fresh monitor connection ({@link MonitorConnector}), a
+ * few queries, then a clean close.
  */
 public final class GaleraProbe implements dev.baton.routing.core.NodeProbe {
     private static final String STATUS = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state',"
@@ -29,11 +29,11 @@ public final class GaleraProbe implements dev.baton.routing.core.NodeProbe {
     private static final String VARIABLES = "SELECT @@global.read_only, @@global.wsrep_desync, @@global.wsrep_reject_queries, "
             + "@@global.max_connections, @@global.binlog_format, @@global.innodb_autoinc_lock_mode";
 
-    private final ClusterSpec.MonitorSettings settings;
+    private final MonitorConnector connector;
     private final Clock clock;
 
     public GaleraProbe(ClusterSpec.MonitorSettings settings, Clock clock) {
-        this.settings = settings;
+        this.connector = new MonitorConnector(settings);
         this.clock = clock;
     }
 
@@ -61,50 +61,18 @@ public final class GaleraProbe implements dev.baton.routing.core.NodeProbe {
                                 "innodb_autoinc_lock_mode", String.valueOf(rs.getString(6))));
             }
         } catch (SQLException e) {
-            return GaleraNodeState.unreachable(clock.instant(), describe(node, e));
+            return GaleraNodeState.unreachable(clock.instant(), connector.describe(e));
         }
     }
 
     /** A monitor connection to {@code node}, with the check's timeouts. */
     Connection connect(Node node) throws SQLException {
-        return connect(node, settings.timeout());
+        return connector.connect(node);
     }
 
-    /**
-     * A monitor connection whose reads may take {@code readTimeout}: writes to the writer record can stall while
-     * Galera installs a new view, and a write that timed out may still have been applied.
-     */
-    public Connection connect(Node node, java.time.Duration readTimeout) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", settings.user());
-        p.setProperty("password", settings.password());
-        p.setProperty("connectTimeout", String.valueOf(settings.timeout().toMillis()));
-        p.setProperty("socketTimeout", String.valueOf(readTimeout.toMillis()));
-        p.setProperty("sslMode", "DISABLED");
-        p.setProperty("allowPublicKeyRetrieval", "true");
-        p.setProperty("connectionAttributes", "program_name:baton-monitor");
-        p.setProperty("useLocalSessionState", "true");
-        p.setProperty("cacheServerConfiguration", "true");
-        return DriverManager.getConnection("jdbc:mysql://" + node.address() + "/", p);
-    }
-
-    private String describe(Node node, SQLException e) {
-        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
-        if (message.startsWith("Communications link failure")) {
-            Throwable cause = e.getCause();
-            while (cause != null && cause.getCause() != null) {
-                cause = cause.getCause();
-            }
-            String why = cause == null ? "" : String.valueOf(cause.getMessage());
-            if (why.contains("Read timed out") || why.contains("connect timed out")) {
-                return "no answer within " + settings.timeout().toMillis() + " ms";
-            }
-            if (why.contains("Connection refused")) {
-                return "connection refused";
-            }
-            return "unreachable: " + why;
-        }
-        return message;
+    /** A monitor connection whose reads may take {@code readTimeout} (see {@link MonitorConnector#connect(Node, Duration)}). */
+    public Connection connect(Node node, Duration readTimeout) throws SQLException {
+        return connector.connect(node, readTimeout);
     }
 
     /**

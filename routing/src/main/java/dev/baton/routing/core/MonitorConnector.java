@@ -1,0 +1,74 @@
+package dev.baton.routing.core;
+
+import dev.baton.routing.ClusterSpec;
+import dev.baton.routing.Node;
+
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Properties;
+
+/**
+ * Opens the monitor user's connections to a node over Connector/J, the same way for every kind of cluster: a fresh
+ * connection with connect and read timeouts and no TLS, which its user closes cleanly (COM_QUIT) so checks never
+ * count as aborted connections against {@code max_connect_errors}; and says in an operator's words why one failed.
+ */
+public final class MonitorConnector {
+
+    private final ClusterSpec.MonitorSettings settings;
+
+    public MonitorConnector(ClusterSpec.MonitorSettings settings) {
+        this.settings = settings;
+    }
+
+    /** A monitor connection to {@code node} whose connect and reads may each take the check's timeout. */
+    public Connection connect(Node node) throws SQLException {
+        return connect(node, settings.timeout());
+    }
+
+    /**
+     * A monitor connection whose reads may take {@code readTimeout}: writes to the writer record can stall while a
+     * cluster changes, and a write that timed out may still have been applied.
+     */
+    public Connection connect(Node node, Duration readTimeout) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", settings.user());
+        p.setProperty("password", settings.password());
+        p.setProperty("connectTimeout", String.valueOf(settings.timeout().toMillis()));
+        p.setProperty("socketTimeout", String.valueOf(readTimeout.toMillis()));
+        p.setProperty("sslMode", "DISABLED");
+        p.setProperty("allowPublicKeyRetrieval", "true");
+        p.setProperty("connectionAttributes", "program_name:baton-monitor");
+        p.setProperty("useLocalSessionState", "true");
+        p.setProperty("cacheServerConfiguration", "true");
+        return DriverManager.getConnection("jdbc:mysql://" + node.address() + "/", p);
+    }
+
+    /**
+     * Why a check failed, in one line: "no answer within N ms" (connect or read timed out), "connection refused",
+     * "unreachable: ..." for other network failures, else the server's or driver's first message line (for
+     * example access denied).
+     */
+    public String describe(SQLException e) {
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof SocketTimeoutException) {
+                return "no answer within " + settings.timeout().toMillis() + " ms";
+            }
+            if (cause instanceof ConnectException) {
+                return "connection refused";
+            }
+        }
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+        if (message.startsWith("Communications link failure")) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            return "unreachable: " + root.getMessage();
+        }
+        return message;
+    }
+}
