@@ -53,6 +53,11 @@ public final class GaleraTopology implements ClusterTopology {
     private final Map<String, ExecutorService> checkers = new LinkedHashMap<>();
     private final ScheduledExecutorService timer;
     private final ExecutorService decider;
+    /**
+     * Heartbeats and leaving the list of instances: writes that may wait on a hung node for seconds, so never on
+     * the decision thread, which must keep reading the record and following the writer meanwhile.
+     */
+    private final ExecutorService bookkeeper;
     private final Set<String> warnedView = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final SqlWriterRecordStore store;
     /** How often this instance marks itself alive in the cluster, and how long a mark counts. */
@@ -78,6 +83,7 @@ public final class GaleraTopology implements ClusterTopology {
         }
         this.timer = Executors.newSingleThreadScheduledExecutor(named("baton-check-timer"));
         this.decider = Executors.newSingleThreadExecutor(named("baton-election"));
+        this.bookkeeper = Executors.newSingleThreadExecutor(named("baton-bookkeeping"));
         this.events = new ClusterEvents(clock);
         this.store = new SqlWriterRecordStore(spec.schema(), probe::connect, settings.timeout());
         WriterKeeper[] keeperRef = new WriterKeeper[1];
@@ -131,13 +137,13 @@ public final class GaleraTopology implements ClusterTopology {
         // once when this instance first finds a writer, before it routes any client to it.
         events.onWriterChange(change -> {
             if (lastHeartbeat == Long.MIN_VALUE && change.current() instanceof WriterChoice.Writer) {
-                heartbeat(); // the listener runs on the decision thread
+                bookkeeper.execute(this::heartbeat);
             }
         });
-        timer.scheduleWithFixedDelay(() -> decider.execute(this::heartbeat), 0, 1, TimeUnit.SECONDS);
+        timer.scheduleWithFixedDelay(() -> bookkeeper.execute(this::heartbeat), 0, 1, TimeUnit.SECONDS);
     }
 
-    private long lastHeartbeat = Long.MIN_VALUE; // System.nanoTime() of the last good one; decision thread only
+    private volatile long lastHeartbeat = Long.MIN_VALUE; // System.nanoTime() of the last good one; written by the bookkeeper
 
     /** Marks this instance alive in the cluster, so a switchover started elsewhere knows to wait for its drain. */
     private void heartbeat() {
@@ -284,16 +290,20 @@ public final class GaleraTopology implements ClusterTopology {
         housekeeper.stop();
         try {
             // A stopping instance takes itself off the list, so a switchover does not wait for its drain report.
-            onDecisionThread("leaving the list of running instances", Duration.ofSeconds(2), () -> onAnyNode(
-                    "leave the list of running instances", via -> {
-                        store.forget(via, spec.instanceName());
-                        return null;
-                    }));
+            bookkeeper.submit(() -> onAnyNode("leave the list of running instances", via -> {
+                store.forget(via, spec.instanceName());
+                return null;
+            })).get(2, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            log.debug("could not leave the list of running instances: {}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             log.debug("{}", e.getMessage());
         }
         timer.shutdownNow();
         decider.shutdownNow();
+        bookkeeper.shutdownNow();
         checkers.values().forEach(ExecutorService::shutdownNow);
         for (ExecutorService checker : checkers.values()) {
             try {
