@@ -188,11 +188,17 @@ public final class WriterKeeper {
         return Outcome.UNKNOWN;
     }
 
-    /** Nodes that may serve the record, the current writer first, then by priority. */
-    private List<NodeHealth> byPreference(List<NodeHealth> snapshot) {
+    /**
+     * Nodes that may serve the record, in the order to try them: those up at their last check (the current writer
+     * first, then by priority), then the others. Safe from any thread.
+     */
+    public List<NodeHealth> byPreference(List<NodeHealth> snapshot) {
         String writer = current instanceof WriterChoice.Writer w ? w.node().name() : null;
+        // Nodes whose last check failed (falling) come last: a hung writer would hold every read for its timeout
+        // while the other instances have moved on.
         return snapshot.stream().filter(h -> h.state().followable())
-                .sorted(Comparator.comparing((NodeHealth h) -> !h.node().name().equals(writer))
+                .sorted(Comparator.comparing((NodeHealth h) -> !(h.state() instanceof HealthState.Up))
+                        .thenComparing(h -> !h.node().name().equals(writer))
                         .thenComparingInt(h -> h.node().priority()))
                 .toList();
     }
@@ -247,9 +253,12 @@ public final class WriterKeeper {
         List<NodeHealth> snapshot = health.get();
         checkTarget(target, snapshot);
         if (stored.isPresent() && stored.get().writer().equals(target.name())) {
-            WriterChoice.Writer now = new WriterChoice.Writer(target, stored.get().epoch());
-            publish(now, "switchover to " + target.name() + ": already the recorded writer", requestedBy);
-            return now;
+            decide(); // already recorded: route to it as the election says (it raises a re-created record's epoch first)
+            if (current instanceof WriterChoice.Writer w && w.node().equals(target)) {
+                return w;
+            }
+            throw new IllegalStateException(target.name() + " is the recorded writer but this Baton cannot route to it now: "
+                    + (current instanceof WriterChoice.NoWriter n ? n.reason() : current));
         }
         long expected = stored.map(StoredWriter::epoch).orElse(0L);
         String why = "switchover to " + target.name() + (reason == null || reason.isBlank() ? "" : ": " + reason);

@@ -204,12 +204,9 @@ public final class GaleraTopology implements ClusterTopology {
         T run(Node via) throws RecordStoreException;
     }
 
-    /** Runs {@code work} through the first node that answers: the writer first, then by priority. */
+    /** Runs {@code work} through the first node that answers, in the order the record is read ({@link WriterKeeper#byPreference}). */
     private <T> T onAnyNode(String what, StoreWork<T> work) {
-        String writer = keeper.current() instanceof WriterChoice.Writer w ? w.node().name() : null;
-        List<NodeHealth> nodes = housekeeper.snapshot().stream().filter(h -> h.state().followable())
-                .sorted(java.util.Comparator.comparing((NodeHealth h) -> !h.node().name().equals(writer))
-                        .thenComparingInt(h -> h.node().priority())).toList();
+        List<NodeHealth> nodes = keeper.byPreference(housekeeper.snapshot());
         String failure = "no healthy node";
         for (NodeHealth h : nodes) {
             try {
