@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Acknowledged writes under faults: runs AcknowledgedWritesSurviveFaultsIT with more faults and prints its figures.
 #
-#   bench/chaos.sh                 # 40 faults, about 12 minutes
+#   bench/chaos.sh                 # 40 faults, about 10 minutes
 #   FAULTS=100 bench/chaos.sh
 #
 # A real 3-node MariaDB + galera-4 cluster on loopback, two Baton instances in the test JVM, 8 clients each
