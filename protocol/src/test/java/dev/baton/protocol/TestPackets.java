@@ -8,43 +8,44 @@ import java.util.HexFormat;
  * Hand-built protocol bytes for the tests of this package. Everything is written here byte by byte from the
  * protocol documentation, never through the code under test, so a test compares the production code with the spec.
  */
-final class TestPackets {
+public final class TestPackets {
     static final int MAX = 0xFFFFFF;
 
     private TestPackets() {
     }
 
     /** A payload writer with the protocol's basic types. */
-    static Writer payload() {
+    public static Writer payload() {
         return new Writer();
     }
 
-    static final class Writer {
+    /** A little-endian payload builder, named by the protocol pages' field types; also used by other modules' tests. */
+    public static final class Writer {
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-        Writer int1(int v) {
+        public Writer int1(int v) {
             out.write(v);
             return this;
         }
 
-        Writer int2(int v) {
+        public Writer int2(int v) {
             return int1(v).int1(v >>> 8);
         }
 
-        Writer int3(int v) {
+        public Writer int3(int v) {
             return int2(v).int1(v >>> 16);
         }
 
-        Writer int4(long v) {
+        public Writer int4(long v) {
             return int2((int) v).int2((int) (v >>> 16));
         }
 
-        Writer int8(long v) {
+        public Writer int8(long v) {
             return int4(v).int4(v >>> 32);
         }
 
         /** int&lt;lenenc&gt;; a negative value stands for an unsigned 64-bit one. */
-        Writer lenenc(long v) {
+        public Writer lenenc(long v) {
             if (v >= 0 && v < 251) {
                 return int1((int) v);
             } else if (v >= 0 && v < 0x10000) {
@@ -55,38 +56,38 @@ final class TestPackets {
             return int1(0xFE).int8(v);
         }
 
-        Writer lenencString(String s) {
+        public Writer lenencString(String s) {
             byte[] b = s.getBytes(StandardCharsets.UTF_8);
             return lenenc(b.length).bytes(b);
         }
 
-        Writer nulString(String s) {
+        public Writer nulString(String s) {
             return string(s).int1(0);
         }
 
         /** string&lt;EOF&gt; or string&lt;fix&gt;: the bytes only. */
-        Writer string(String s) {
+        public Writer string(String s) {
             return bytes(s.getBytes(StandardCharsets.UTF_8));
         }
 
-        Writer bytes(byte[] b) {
+        public Writer bytes(byte[] b) {
             out.writeBytes(b);
             return this;
         }
 
-        Writer hex(String hex) {
+        public Writer hex(String hex) {
             return bytes(HexFormat.of().parseHex(hex.replace(" ", "")));
         }
 
-        Writer zeros(int n) {
+        public Writer zeros(int n) {
             return bytes(new byte[n]);
         }
 
-        int size() {
+        public int size() {
             return out.size();
         }
 
-        byte[] build() {
+        public byte[] build() {
             return out.toByteArray();
         }
     }

@@ -1,5 +1,7 @@
 package dev.baton.proxy;
 
+import dev.baton.protocol.TestPackets;
+
 import dev.baton.routing.Node;
 import org.junit.jupiter.api.Test;
 
@@ -21,15 +23,15 @@ class CloseDeadlineTest {
 
     /** A text result set of one column and 1024 rows of 64 KiB: 64 MiB, far more than any socket buffers. */
     static List<byte[]> bigResult() {
-        FakeMySqlServer.Bytes definition = new FakeMySqlServer.Bytes(); // Protocol::ColumnDefinition41
-        definition.int1(3).bytes("def").int1(0).int1(0).int1(0).int1(1).bytes("c").int1(0).int1(0x0C).int2(45)
+        TestPackets.Writer definition = TestPackets.payload(); // Protocol::ColumnDefinition41
+        definition.int1(3).string("def").int1(0).int1(0).int1(0).int1(1).string("c").int1(0).int1(0x0C).int2(45)
                 .int4(65536).int1(0xFD).int2(0).int1(0).int2(0);
         byte[] eof = {(byte) 0xFE, 0, 0, 0x02, 0};
         byte[] row = new byte[4 + 65536];
         row[0] = (byte) 0xFD; // int<lenenc> of three bytes: 65536
         row[3] = 1;
         Arrays.fill(row, 4, row.length, (byte) 'z');
-        List<byte[]> packets = new ArrayList<>(List.of(new byte[]{1}, definition.toArray(), eof));
+        List<byte[]> packets = new ArrayList<>(List.of(new byte[]{1}, definition.build(), eof));
         for (int i = 0; i < 1024; i++) {
             packets.add(row);
         }

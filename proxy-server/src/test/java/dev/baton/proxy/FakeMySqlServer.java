@@ -1,5 +1,7 @@
 package dev.baton.proxy;
 
+import dev.baton.protocol.TestPackets;
+
 import dev.baton.protocol.CapabilityFlags;
 import dev.baton.routing.HostPort;
 
@@ -116,11 +118,11 @@ final class FakeMySqlServer implements AutoCloseable {
 
     /** Protocol::HandshakeV10 with mysql_native_password and a fixed scramble; each connection its own thread id. */
     private static byte[] greeting(int threadId) {
-        Bytes b = new Bytes();
-        b.int1(10).nul("10.11.0-fake").int4(threadId).bytes("abcdefgh").int1(0).int2(CAPABILITIES & 0xFFFF).int1(45)
-                .int2(0x0002).int2(CAPABILITIES >>> 16).int1(21).zero(10).bytes("ijklmnopqrst").int1(0)
-                .nul("mysql_native_password");
-        return b.toArray();
+        TestPackets.Writer b = TestPackets.payload();
+        b.int1(10).nulString("10.11.0-fake").int4(threadId).string("abcdefgh").int1(0).int2(CAPABILITIES & 0xFFFF).int1(45)
+                .int2(0x0002).int2(CAPABILITIES >>> 16).int1(21).zeros(10).string("ijklmnopqrst").int1(0)
+                .nulString("mysql_native_password");
+        return b.build();
     }
 
     static byte[] read(InputStream in) throws IOException {
@@ -149,47 +151,6 @@ final class FakeMySqlServer implements AutoCloseable {
         server.close();
         for (Socket s : connections) {
             s.close();
-        }
-    }
-
-    /** A little-endian payload builder. */
-    static final class Bytes {
-        private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-
-        Bytes int1(int v) {
-            out.write(v);
-            return this;
-        }
-
-        Bytes int2(int v) {
-            return int1(v).int1(v >>> 8);
-        }
-
-        Bytes int4(int v) {
-            return int2(v).int2(v >>> 16);
-        }
-
-        Bytes int8(long v) {
-            return int4((int) v).int4((int) (v >>> 32));
-        }
-
-        Bytes zero(int n) {
-            out.write(new byte[n], 0, n);
-            return this;
-        }
-
-        Bytes bytes(String ascii) {
-            byte[] b = ascii.getBytes(StandardCharsets.UTF_8);
-            out.write(b, 0, b.length);
-            return this;
-        }
-
-        Bytes nul(String s) {
-            return bytes(s).int1(0);
-        }
-
-        byte[] toArray() {
-            return out.toByteArray();
         }
     }
 }

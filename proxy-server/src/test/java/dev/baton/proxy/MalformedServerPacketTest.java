@@ -1,5 +1,7 @@
 package dev.baton.proxy;
 
+import dev.baton.protocol.TestPackets;
+
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -19,8 +21,8 @@ class MalformedServerPacketTest {
      * OK_Packet with SERVER_SESSION_STATE_CHANGED whose info string claims 2^31 bytes: far more than the packet
      * holds (int&lt;lenenc&gt; 0xFE and eight bytes).
      */
-    static final byte[] OK_WITH_OVERLONG_INFO = new FakeMySqlServer.Bytes().int1(0x00).int1(0).int1(0)
-            .int2(0x4002).int2(0).int1(0xFE).int8(0x8000_0000L).int1(0).toArray();
+    static final byte[] OK_WITH_OVERLONG_INFO = TestPackets.payload().int1(0x00).int1(0).int1(0)
+            .int2(0x4002).int2(0).int1(0xFE).int8(0x8000_0000L).int1(0).build();
 
     @Test
     void clientGetsReadErrorAndOtherSessionsKeepWorking() throws Exception {

@@ -1,5 +1,7 @@
 package dev.baton.proxy;
 
+import dev.baton.protocol.TestPackets;
+
 import dev.baton.protocol.CapabilityFlags;
 
 import java.io.IOException;
@@ -29,8 +31,8 @@ final class RawClient implements AutoCloseable {
     /** Reads the greeting, logs in as {@code app} without a password, and returns the server's answer. */
     byte[] login() throws IOException {
         greeting = read();
-        byte[] response = new FakeMySqlServer.Bytes().int4(CAPABILITIES).int4(16 * 1024 * 1024).int1(45).zero(23)
-                .nul("app").int1(0).nul("mysql_native_password").toArray();
+        byte[] response = TestPackets.payload().int4(CAPABILITIES).int4(16 * 1024 * 1024).int1(45).zeros(23)
+                .nulString("app").int1(0).nulString("mysql_native_password").build();
         FakeMySqlServer.write(socket.getOutputStream(), 1, response);
         return read();
     }
