@@ -96,25 +96,21 @@ final class Switchover {
             WriterChoice.Writer handover = proxy.topology().beginHandover(node, drainTimeout, requestedBy, Duration.ofSeconds(15));
             log.info("switchover to {} requested by {}: every instance holds new clients and drains {} for up to {} ms",
                     target, requestedBy, handover.node().name(), drainTimeout.toMillis());
-            java.util.Set<String> live = new java.util.TreeSet<>(liveInstances(proxy));
-            live.add(proxy.config().cluster().instanceName()); // this instance drains too, registered or not
+            // This instance drains too, registered or not; an instance that starts meanwhile is waited for as well.
+            java.util.Set<String> live = new java.util.TreeSet<>(List.of(proxy.config().cluster().instanceName()));
             java.time.Instant giveUp = handover.handover().deadline().plus(REPORT_GRACE);
-            List<DrainReport> reports = List.of();
             while (true) {
-                live.addAll(liveInstances(proxy)); // an instance that started meanwhile is waited for too
-                reports = reports(proxy, handover.epoch());
-                java.util.Set<String> heard = new java.util.HashSet<>();
-                reports.forEach(r -> heard.add(r.instance()));
-                if (heard.containsAll(live) || java.time.Instant.now().isAfter(giveUp)) {
+                live.addAll(liveInstances(proxy));
+                if (reported(reports(proxy, handover.epoch())).containsAll(live) || java.time.Instant.now().isAfter(giveUp)) {
                     break;
                 }
                 Thread.sleep(100);
             }
             WriterChoice.Writer now = proxy.topology().completeHandover(handover.epoch(), requestedBy, Duration.ofSeconds(15));
             long unavailableMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            reports = reports(proxy, handover.epoch());
+            List<DrainReport> reports = reports(proxy, handover.epoch());
             java.util.Set<String> notHeard = new java.util.TreeSet<>(live);
-            reports.forEach(r -> notHeard.remove(r.instance()));
+            notHeard.removeAll(reported(reports));
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("from", before instanceof WriterChoice.Writer w ? w.node().name() : null);
             report.put("to", now.node().name());
@@ -146,6 +142,10 @@ final class Switchover {
         } finally {
             ONE_AT_A_TIME.unlock();
         }
+    }
+
+    private static java.util.Set<String> reported(List<DrainReport> reports) {
+        return reports.stream().map(DrainReport::instance).collect(java.util.stream.Collectors.toSet());
     }
 
     private static List<String> liveInstances(BatonProxy proxy) {
