@@ -13,12 +13,37 @@ import java.util.List;
  * @param connectWait  how long a new client may wait for a writer during an election
  * @param schema       the schema in the cluster where the shared writer record lives
  * @param instanceName this Baton instance's name, recorded with every writer change it makes
+ * @param replication  how a primary/replica cluster is repaired (null for other kinds)
  */
 public record ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean failback, Duration connectWait,
-                          String schema, String instanceName) {
+                          String schema, String instanceName, ReplicationSettings replication) {
 
     public ClusterSpec {
         nodes = List.copyOf(nodes);
+    }
+
+    /** A spec with no replication settings (every kind but primary/replica). */
+    public ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean failback, Duration connectWait,
+                       String schema, String instanceName) {
+        this(nodes, monitor, failback, connectWait, schema, instanceName, null);
+    }
+
+    /**
+     * What Baton may do to a primary/replica cluster by itself.
+     *
+     * @param user         the replication user the replicas are given when Baton points them at a new primary
+     * @param password     its password
+     * @param failoverAuto true: a lost primary is replaced by the most advanced replica; false: Baton refuses
+     *                     clients and waits for an operator's switchover
+     * @param rejoinAuto   true: a node that is neither the primary nor replicating from it (a returning old primary)
+     *                     is made a replica of the primary unless it holds transactions the primary lacks
+     */
+    public record ReplicationSettings(String user, String password, boolean failoverAuto, boolean rejoinAuto) {
+        @Override
+        public String toString() {
+            return "ReplicationSettings[user=" + user + ", failover=" + (failoverAuto ? "auto" : "manual")
+                    + ", rejoin=" + (rejoinAuto ? "auto" : "off") + "]"; // never the password
+        }
     }
 
     /** A spec for topologies that need nothing but their nodes. */

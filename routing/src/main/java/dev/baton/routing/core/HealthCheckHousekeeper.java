@@ -104,7 +104,7 @@ public final class HealthCheckHousekeeper {
             health.put(node.name(), after);
             published = List.copyOf(health.values());
             if (after.upChangedFrom(before)) {
-                events.node(node, "node " + node.name() + " is " + (after.state().electable() ? "up (writable)" : "down: "
+                events.node(node, "node " + node.name() + " is " + (after.state().electable() ? check.upDescription() : "down: "
                         + after.state().describe()), "monitor");
             }
             listener.checked(before, after);

@@ -16,4 +16,9 @@ public interface NodeCheck {
 
     /** The node's identity in the cluster's membership for this run of the server, if it answered and has one. */
     Optional<String> memberId();
+
+    /** How a node that this check found fit is described when it comes up, in an operator's words. */
+    default String upDescription() {
+        return "up (writable)";
+    }
 }

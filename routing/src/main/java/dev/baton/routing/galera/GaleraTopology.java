@@ -15,6 +15,7 @@ import dev.baton.routing.core.RecordStoreException;
 import dev.baton.routing.core.Scheduler;
 import dev.baton.routing.core.WriterElection;
 import dev.baton.routing.core.WriterKeeper;
+import dev.baton.routing.record.SqlWriterRecordStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

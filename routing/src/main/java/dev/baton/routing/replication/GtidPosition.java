@@ -123,6 +123,18 @@ public final class GtidPosition {
         return !contains(other);
     }
 
+    /**
+     * The later of the two positions in every domain (by sequence; on equal sequences this position's GTID): what a
+     * server would hold after receiving both. Used to name a catch-up target, never to judge divergence.
+     */
+    public GtidPosition union(GtidPosition other) {
+        SortedMap<Long, Gtid> merged = new TreeMap<>(byDomain);
+        for (Gtid theirs : other.byDomain.values()) {
+            merged.merge(theirs.domain(), theirs, (a, b) -> Long.compareUnsigned(b.sequence(), a.sequence()) > 0 ? b : a);
+        }
+        return new GtidPosition(merged);
+    }
+
     /** The domains in which the two positions hold different transactions under the same sequence number. */
     public Set<Long> divergedDomains(GtidPosition other) {
         return byDomain.values().stream()

@@ -28,11 +28,21 @@ import java.util.OptionalLong;
  * @param settings        server settings that replication and a later promotion depend on, by variable name:
  *                        {@code binlog_format}, {@code gtid_strict_mode}, {@code log_slave_updates}, {@code log_bin}
  *                        (values as the server prints them); empty if unread
+ * @param record          Baton's books as this node holds them ({@link NodeRecord#NONE} when not read)
  */
 public record ReplicationNodeState(Instant checkedAt, String error, long serverId, boolean readOnly,
                                    GtidPosition gtidBinlogPos, GtidPosition gtidCurrentPos, GtidPosition gtidSlavePos,
                                    List<Source> sources, SemiSync semiSync, long maxConnections,
-                                   Map<String, String> settings) implements NodeCheck {
+                                   Map<String, String> settings, NodeRecord record) implements NodeCheck {
+
+    /** A state without Baton's books (read by a check that does not read them). */
+    public ReplicationNodeState(Instant checkedAt, String error, long serverId, boolean readOnly,
+                                GtidPosition gtidBinlogPos, GtidPosition gtidCurrentPos, GtidPosition gtidSlavePos,
+                                List<Source> sources, SemiSync semiSync, long maxConnections,
+                                Map<String, String> settings) {
+        this(checkedAt, error, serverId, readOnly, gtidBinlogPos, gtidCurrentPos, gtidSlavePos, sources, semiSync,
+                maxConnections, settings, NodeRecord.NONE);
+    }
 
     /** What a node is in its replication topology, as it reports itself. */
     public enum Role {
@@ -115,12 +125,19 @@ public record ReplicationNodeState(Instant checkedAt, String error, long serverI
     public ReplicationNodeState {
         sources = List.copyOf(sources);
         settings = Map.copyOf(settings);
+        record = record == null ? NodeRecord.NONE : record;
     }
 
     /** A check that got no answer. */
     public static ReplicationNodeState unreachable(Instant at, String error) {
         return new ReplicationNodeState(at, error, 0, false, GtidPosition.EMPTY, GtidPosition.EMPTY, GtidPosition.EMPTY,
-                List.of(), SemiSync.OFF, 0, Map.of());
+                List.of(), SemiSync.OFF, 0, Map.of(), NodeRecord.NONE);
+    }
+
+    /** True if the node's default connection replicates (or tries to) from {@code address}. */
+    public boolean replicatesFrom(dev.baton.routing.HostPort address) {
+        return defaultSource().map(s -> s.sourceHost().equalsIgnoreCase(address.host()) && s.sourcePort() == address.port())
+                .orElse(false);
     }
 
     public boolean reachable() {
@@ -178,19 +195,46 @@ public record ReplicationNodeState(Instant checkedAt, String error, long serverI
     }
 
     /**
-     * The node's fitness as a writer, as it is now: {@link CheckVerdict.NoAnswer} if the check failed (this says
-     * nothing about the node); {@link CheckVerdict.Unfit} if it answered but replicates from a source (whatever its
-     * threads do) or is read-only; {@link CheckVerdict.Writable} if it is writable and replicates from nobody, that
-     * is {@link Role#PRIMARY}. Positions, lag, semi-sync and settings are reported but do not enter the verdict:
-     * whether a replica should be promoted is for the topology's election, not for one check.
+     * The node's health in its role, which the core's hysteresis counts: {@link CheckVerdict.NoAnswer} if the check
+     * failed (this says nothing about the node); {@link CheckVerdict.Unfit} if it answered but can serve in no role:
+     * its SQL thread stopped on an error, it replicates yet is writable, or it is read-only and replicates from
+     * nobody (a fenced or stand-alone node); {@link CheckVerdict.Writable} ("fit") for a primary, and for a replica
+     * whose SQL thread applies, even if its IO thread lost its source: that is evidence about the source, not about
+     * this node. Whether a node may take writes is {@link #role()}; whether a replica should be promoted is the
+     * election's call, from positions, not one check's.
      */
     @Override
     public CheckVerdict verdict() {
         if (!reachable()) {
             return new CheckVerdict.NoAnswer(error);
         }
-        String why = whyNotWritable();
+        String why = whyUnfit();
         return why == null ? new CheckVerdict.Writable() : new CheckVerdict.Unfit(why);
+    }
+
+    /** Null if the node is fit for its role (see {@link #verdict()}), else why not, in an operator's words. */
+    public String whyUnfit() {
+        if (!reachable()) {
+            return error;
+        }
+        if (sources.isEmpty()) {
+            return readOnly ? "read_only is ON and it replicates from nobody" : null;
+        }
+        Source s = defaultSource().orElse(sources.get(0));
+        if (!s.lastSqlError().isEmpty() || s.sqlThread() == ThreadState.STOPPED) {
+            return "replication from " + s.sourceAddress() + " stopped applying"
+                    + (s.lastSqlError().isEmpty() ? " (SQL thread stopped)" : ": " + s.lastSqlError());
+        }
+        if (!readOnly) {
+            return "replicates from " + s.sourceAddress() + " but read_only is OFF";
+        }
+        return null;
+    }
+
+    @Override
+    public String upDescription() {
+        return role() == Role.PRIMARY ? "up (primary, writable)"
+                : "up (replica of " + defaultSource().orElse(sources.get(0)).sourceAddress() + ")";
     }
 
     /** {@code server_id}: the same for this node on every instance (unanswered checks order last). */

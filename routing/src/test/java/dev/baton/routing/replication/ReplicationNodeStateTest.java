@@ -49,11 +49,12 @@ class ReplicationNodeStateTest {
     }
 
     @Test
-    void aReadOnlyReplicaWithRunningThreadsIsAReplicaAndUnfitToWrite() {
+    void aReadOnlyReplicaWithRunningThreadsIsAFitReplicaThatMayNotTakeWrites() {
         ReplicationNodeState replica = node(2, true, AT_10, running());
         assertEquals(Role.REPLICA, replica.role());
-        assertEquals(new CheckVerdict.Unfit("replicates from 127.0.0.1:3321 (IO thread running, SQL thread running)"),
-                replica.verdict());
+        assertEquals(new CheckVerdict.Writable(), replica.verdict(), "fit for its role");
+        assertEquals("replicates from 127.0.0.1:3321 (IO thread running, SQL thread running)", replica.whyNotWritable());
+        assertEquals("up (replica of 127.0.0.1:3321)", replica.upDescription());
         assertEquals(Optional.of(running()), replica.defaultSource());
         assertTrue(replica.defaultSource().orElseThrow().replicating());
     }
@@ -63,24 +64,32 @@ class ReplicationNodeStateTest {
         ReplicationNodeState stopped = node(2, false, AT_10,
                 source("", ThreadState.STOPPED, ThreadState.STOPPED, AT_10, "Slave_Pos"));
         assertEquals(Role.REPLICA, stopped.role());
-        assertEquals(new CheckVerdict.Unfit("replicates from 127.0.0.1:3321 (IO thread stopped, SQL thread stopped)"),
+        assertEquals(new CheckVerdict.Unfit("replication from 127.0.0.1:3321 stopped applying (SQL thread stopped)"),
                 stopped.verdict());
+        assertEquals("replicates from 127.0.0.1:3321 (IO thread stopped, SQL thread stopped)", stopped.whyNotWritable());
         assertFalse(stopped.defaultSource().orElseThrow().replicating());
     }
 
     @Test
-    void aReplicaWhoseIoThreadReconnectsSaysSo() {
+    void aReplicaWhoseIoThreadLostItsSourceIsStillFitAndSaysItReconnects() {
         ReplicationNodeState reconnecting = node(2, true, AT_10,
                 source("", ThreadState.CONNECTING, ThreadState.RUNNING, AT_10, "Slave_Pos"));
-        assertEquals(new CheckVerdict.Unfit("replicates from 127.0.0.1:3321 (IO thread connecting, SQL thread running)"),
-                reconnecting.verdict());
+        assertEquals(new CheckVerdict.Writable(), reconnecting.verdict(), "a lost source says nothing against the replica");
+        assertEquals("replicates from 127.0.0.1:3321 (IO thread connecting, SQL thread running)", reconnecting.whyNotWritable());
+    }
+
+    @Test
+    void aWritableReplicaIsUnfit() {
+        ReplicationNodeState writable = node(2, false, AT_10, running());
+        assertEquals(new CheckVerdict.Unfit("replicates from 127.0.0.1:3321 but read_only is OFF"), writable.verdict());
     }
 
     @Test
     void aReadOnlyNodeReplicatingFromNobodyHasNoKnownRoleAndIsUnfit() {
         ReplicationNodeState fenced = node(1, true, GtidPosition.EMPTY);
         assertEquals(Role.UNKNOWN, fenced.role());
-        assertEquals(new CheckVerdict.Unfit("read_only is ON"), fenced.verdict());
+        assertEquals(new CheckVerdict.Unfit("read_only is ON and it replicates from nobody"), fenced.verdict());
+        assertEquals("read_only is ON", fenced.whyNotWritable());
     }
 
     @Test
@@ -90,8 +99,8 @@ class ReplicationNodeStateTest {
         assertEquals(Role.REPLICA, multiSource.role());
         assertEquals(Optional.empty(), multiSource.defaultSource());
         assertFalse(multiSource.relayLogApplied());
-        assertEquals(new CheckVerdict.Unfit("replicates from 127.0.0.1:3321 (IO thread running, SQL thread running)"),
-                multiSource.verdict());
+        assertEquals(new CheckVerdict.Writable(), multiSource.verdict());
+        assertEquals("replicates from 127.0.0.1:3321 (IO thread running, SQL thread running)", multiSource.whyNotWritable());
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.baton.routing.galera;
+package dev.baton.routing.record;
 
 import dev.baton.routing.Node;
 import dev.baton.routing.DrainReport;
@@ -22,14 +22,14 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The writer record stored in the cluster itself: one row of a small InnoDB table holding the writer's name and
+ * The writer record stored in the cluster itself (Galera, or a primary and its replicas): one row of a small InnoDB table holding the writer's name and
  * an epoch, beside a table of nodes in maintenance. The row changes only by compare-and-set on the epoch, so when
  * two instances propose at once, InnoDB's row lock (same node) or Galera's certification (different nodes) lets
  * exactly one win. Reads are causal ({@code wsrep_sync_wait = 1}).
  */
 public final class SqlWriterRecordStore implements WriterRecordStore, DrainBook {
     /** Long enough to ride out a view change, during which Galera holds writes. */
-    static final Duration WRITE_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration WRITE_TIMEOUT = Duration.ofSeconds(5);
     private static final int ER_NO_SUCH_TABLE = 1146;
     private static final int ER_BAD_DB_ERROR = 1049;
     private static final int ER_LOCK_DEADLOCK = 1213;

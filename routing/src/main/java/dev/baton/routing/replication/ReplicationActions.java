@@ -1,0 +1,100 @@
+package dev.baton.routing.replication;
+
+import dev.baton.routing.Node;
+import dev.baton.routing.core.RecordStoreException;
+import dev.baton.routing.core.StoredWriter;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Everything Baton does <em>to</em> a primary/replica cluster, one statement's worth at a time, so the keeper's
+ * sequences (promote, switch over, fence, rejoin) read as steps and a simulation can stand in for the servers.
+ * Every method blocks for at most its timeout (or the monitor's) and reports failure as {@link ActionException}
+ * with a message an operator can act on.
+ */
+public interface ReplicationActions {
+
+    /** A failed action: the message says what was tried on which node and what the server answered. */
+    final class ActionException extends Exception {
+        public ActionException(String message, Throwable cause) {
+            super(message, cause);
+        }
+
+        public ActionException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The right to act on the cluster, held on a majority of nodes ({@code GET_LOCK} on each, on connections kept
+     * open until {@link #close()}). Two instances can never both hold one: their majorities would share a node.
+     */
+    interface ClusterLock extends AutoCloseable {
+        /** The nodes on which the lock is held, a majority of the configured ones. */
+        List<Node> heldOn();
+
+        /** True while every connection holding the lock is still open (a node that dies takes its share with it). */
+        boolean intact();
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Takes the lock on every node of {@code nodes} that grants it at once (no waiting for another holder), and
+     * keeps it if that is a majority of {@code nodes}; otherwise gives back what it took and fails, naming who
+     * holds it where it could tell.
+     */
+    ClusterLock lock(List<Node> nodes) throws ActionException;
+
+    /** A fresh check of {@code node}, books included, outside the regular schedule. */
+    ReplicationNodeState check(Node node);
+
+    /** Waits until {@code replica} has applied everything up to {@code position} ({@code MASTER_GTID_WAIT}). */
+    void awaitApplied(Node replica, GtidPosition position, Duration timeout) throws ActionException;
+
+    /** Stops every replication connection of {@code node} and forgets them ({@code STOP ALL SLAVES}, {@code RESET SLAVE ALL}). */
+    void stopReplication(Node node) throws ActionException;
+
+    /** {@code SET GLOBAL read_only}. */
+    void setReadOnly(Node node, boolean readOnly) throws ActionException;
+
+    /**
+     * Ends every client session on {@code node} but replication threads, system threads and the caller's own, so
+     * nothing written through a session opened before it was made read-only (by a user allowed past
+     * {@code read_only}) lands after the fact. Returns how many it ended.
+     */
+    int endClientSessions(Node node) throws ActionException;
+
+    /**
+     * Makes {@code replica} replicate from {@code primary} by GTID ({@code CHANGE MASTER TO ... MASTER_USE_GTID}),
+     * with the configured replication user, semi-synchronous acknowledgement as it was, and starts it.
+     */
+    void replicateFrom(Node replica, Node primary) throws ActionException;
+
+    /** Turns on the source side of semi-synchronous replication on a new primary ({@code rpl_semi_sync_master_enabled}). */
+    void enableSemiSyncSource(Node primary) throws ActionException;
+
+    /**
+     * On {@code primary}, the only node written to: sets the writer record by compare-and-set from
+     * {@code expectedEpoch} and, with a {@code promotion}, records it in the same transaction. Creates the tables if
+     * they are missing.
+     *
+     * @return whether this call made the change, and the primary's position right after it
+     */
+    RecordWrite writeRecord(Node primary, long expectedEpoch, StoredWriter next, NodeRecord.Promotion promotion)
+            throws RecordStoreException;
+
+    /**
+     * The outcome of {@link #writeRecord}.
+     *
+     * @param applied true if this call made the change
+     * @param after   the primary's {@code gtid_binlog_pos} after it, which replicas must reach to hold the change
+     */
+    record RecordWrite(boolean applied, GtidPosition after) {
+    }
+
+    /** Puts {@code node} in or out of maintenance, on the primary. */
+    void setMaintenance(Node primary, String node, boolean on, String requestedBy) throws RecordStoreException;
+}
