@@ -29,7 +29,7 @@ public final class WriterKeeper {
     private final Clock clock;
     private final String instanceName;
 
-    private volatile WriterChoice current = new WriterChoice.NoWriter("Baton is starting: first health checks not done yet");
+    private final PublishedWriter published;
     private volatile Set<String> maintenance = Set.of();
     private Optional<StoredWriter> stored = Optional.empty();
     private Optional<StoredWriter> lastWriter = Optional.empty();
@@ -48,12 +48,13 @@ public final class WriterKeeper {
         this.events = events;
         this.clock = clock;
         this.instanceName = instanceName;
+        this.published = new PublishedWriter(events, new WriterChoice.NoWriter("Baton is starting: first health checks not done yet"));
         this.seenSince = clock.instant();
         this.lastGoodRead = seenSince;
     }
 
     public WriterChoice current() {
-        return current;
+        return published.current();
     }
 
     public Set<String> maintenance() {
@@ -87,7 +88,7 @@ public final class WriterKeeper {
             decision = propose.otherwise();
         }
         if (decision instanceof WriterElection.Follow follow) {
-            if (current instanceof WriterChoice.Writer w && w.node().equals(follow.writer()) && w.epoch() == follow.epoch()) {
+            if (published.current() instanceof WriterChoice.Writer w && w.node().equals(follow.writer()) && w.epoch() == follow.epoch()) {
                 return; // the usual case: nothing changed
             }
             publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), handoverOf(follow.epoch(), snapshot)),
@@ -193,7 +194,7 @@ public final class WriterKeeper {
      * first, then by priority), then the others. Safe from any thread.
      */
     public List<NodeHealth> byPreference(List<NodeHealth> snapshot) {
-        String writer = current instanceof WriterChoice.Writer w ? w.node().name() : null;
+        String writer = published.current() instanceof WriterChoice.Writer w ? w.node().name() : null;
         // Nodes whose last check failed (falling) come last: a hung writer would hold every read for its timeout
         // while the other instances have moved on.
         return snapshot.stream().filter(h -> h.state().followable())
@@ -204,22 +205,7 @@ public final class WriterKeeper {
     }
 
     private void publish(WriterChoice next, String reason, String by) {
-        WriterChoice previous = current;
-        if (sameRoute(previous, next)) {
-            if (next instanceof WriterChoice.NoWriter) {
-                current = next; // a fresher reason for refused clients, not a change worth a log line
-            }
-            return;
-        }
-        current = next;
-        events.writer(previous, next, reason, by);
-    }
-
-    private static boolean sameRoute(WriterChoice a, WriterChoice b) {
-        if (a instanceof WriterChoice.Writer x && b instanceof WriterChoice.Writer y) {
-            return x.node().equals(y.node()) && x.epoch() == y.epoch();
-        }
-        return a instanceof WriterChoice.NoWriter && b instanceof WriterChoice.NoWriter;
+        published.publish(next, reason, by);
     }
 
     /**
@@ -254,11 +240,11 @@ public final class WriterKeeper {
         checkTarget(target, snapshot);
         if (stored.isPresent() && stored.get().writer().equals(target.name())) {
             decide(); // already recorded: route to it as the election says (it raises a re-created record's epoch first)
-            if (current instanceof WriterChoice.Writer w && w.node().equals(target)) {
+            if (published.current() instanceof WriterChoice.Writer w && w.node().equals(target)) {
                 return w;
             }
             throw new IllegalStateException(target.name() + " is the recorded writer but this Baton cannot route to it now: "
-                    + (current instanceof WriterChoice.NoWriter n ? n.reason() : current));
+                    + (published.current() instanceof WriterChoice.NoWriter n ? n.reason() : published.current()));
         }
         long expected = stored.map(StoredWriter::epoch).orElse(0L);
         String why = "switchover to " + target.name() + (reason == null || reason.isBlank() ? "" : ": " + reason);
@@ -283,11 +269,11 @@ public final class WriterKeeper {
     public WriterChoice.Writer beginHandover(Node target, java.time.Duration drain, String requestedBy) {
         List<NodeHealth> snapshot = health.get();
         checkTarget(target, snapshot);
-        if (stored.isEmpty() || !(current instanceof WriterChoice.Writer w) || !w.node().name().equals(stored.get().writer())
+        if (stored.isEmpty() || !(published.current() instanceof WriterChoice.Writer w) || !w.node().name().equals(stored.get().writer())
                 || w.epoch() != stored.get().epoch()) {
             throw new IllegalStateException("this Baton does not route to the recorded writer now ("
-                    + (current instanceof WriterChoice.NoWriter n ? n.reason() : "it follows epoch "
-                    + ((WriterChoice.Writer) current).epoch() + ", the record is at " + stored.map(StoredWriter::epoch).orElse(0L))
+                    + (published.current() instanceof WriterChoice.NoWriter n ? n.reason() : "it follows epoch "
+                    + ((WriterChoice.Writer) published.current()).epoch() + ", the record is at " + stored.map(StoredWriter::epoch).orElse(0L))
                     + "); try again");
         }
         StoredWriter now = stored.get();

@@ -1,0 +1,591 @@
+package dev.baton.routing.replication;
+
+import dev.baton.routing.Node;
+import dev.baton.routing.WriterChoice;
+import dev.baton.routing.core.ClusterEvents;
+import dev.baton.routing.core.NodeHealth;
+import dev.baton.routing.core.PublishedWriter;
+import dev.baton.routing.core.RecordKnowledge;
+import dev.baton.routing.core.RecordStoreException;
+import dev.baton.routing.core.StoredWriter;
+import dev.baton.routing.replication.ReplicationActions.ActionException;
+import dev.baton.routing.replication.ReplicationActions.ClusterLock;
+import dev.baton.routing.replication.ReplicationActions.RecordWrite;
+import dev.baton.routing.replication.ReplicationElection.Decision;
+import dev.baton.routing.replication.ReplicationNodeState.Role;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * Keeps this instance's writer in step with a primary/replica cluster: reads the record as a majority of nodes hold
+ * it, applies {@link ReplicationElection}, and carries out what it decides (recording the primary, promoting a
+ * replica, fencing and rejoining nodes) through {@link ReplicationActions}, always while holding the lock on a
+ * majority of nodes, so no two instances ever act on the cluster at once. Runs operators' switchovers the same way.
+ * Not thread-safe by design: every method but {@link #current()}, {@link #maintenance()} and {@link #leftOut()}
+ * runs on the one decision executor.
+ */
+public final class ReplicationKeeper {
+    private static final Logger log = LoggerFactory.getLogger(ReplicationKeeper.class);
+
+    /** How long a promoted replica may take to apply its relay log before the promotion is given up. */
+    static final Duration FAILOVER_CATCH_UP = Duration.ofSeconds(30);
+    /** How long a new record may take to reach a majority before the change is published anyway (and logged). */
+    static final Duration RECORD_SPREAD = Duration.ofSeconds(5);
+    /** A node is rejoined at most this often (a failed rejoin is not retried in a tight loop). */
+    static final Duration REJOIN_EVERY = Duration.ofSeconds(10);
+
+    private final List<Node> nodes;
+    private final ReplicationActions actions;
+    private final Supplier<List<NodeHealth>> health;
+    private final ReplicationElection.Rules rules;
+    private final ClusterEvents events;
+    private final Clock clock;
+    private final String instanceName;
+
+    private final PublishedWriter published;
+    private volatile Set<String> maintenance = Set.of();
+    private final Map<String, String> leftOut = new ConcurrentHashMap<>();
+    private final Map<String, Instant> lastRejoin = new HashMap<>();
+    private final Map<String, String> lastRepairFailure = new HashMap<>();
+    private Optional<StoredWriter> stored = Optional.empty();
+    private Optional<StoredWriter> lastWriter = Optional.empty();
+    private Optional<NodeRecord.Promotion> promotion = Optional.empty();
+    private Instant seenSince;
+    private Instant lastGoodRead;
+    private Optional<String> lastError = Optional.empty();
+    private long highestEpoch;
+    private String lastActionFailure;
+
+    public ReplicationKeeper(List<Node> nodes, ReplicationActions actions, Supplier<List<NodeHealth>> health,
+                             ReplicationElection.Rules rules, ClusterEvents events, Clock clock, String instanceName) {
+        this.nodes = List.copyOf(nodes);
+        this.actions = actions;
+        this.health = health;
+        this.rules = rules;
+        this.events = events;
+        this.clock = clock;
+        this.instanceName = instanceName;
+        this.published = new PublishedWriter(events, new WriterChoice.NoWriter("Baton is starting: first health checks not done yet"));
+        this.seenSince = clock.instant();
+        this.lastGoodRead = seenSince;
+    }
+
+    public WriterChoice current() {
+        return published.current();
+    }
+
+    public Set<String> maintenance() {
+        return maintenance;
+    }
+
+    /** Nodes kept out of the cluster, with the reason, as last decided. Safe from any thread. */
+    public Map<String, String> leftOut() {
+        return Map.copyOf(leftOut);
+    }
+
+    /** What this instance knows of the record now, as the election reads it. */
+    public RecordKnowledge knowledge() {
+        return new RecordKnowledge(stored, seenSince, lastGoodRead, lastError, highestEpoch, lastWriter);
+    }
+
+    /** The recorded writer's node, if a record is known. */
+    public Optional<Node> recordedPrimary() {
+        return stored.flatMap(s -> nodes.stream().filter(n -> n.name().equals(s.writer())).findFirst());
+    }
+
+    /** One round: read the books from the last checks, decide, act, publish. */
+    public void decide() {
+        decide(health.get(), true);
+    }
+
+    private void decide(List<NodeHealth> snapshot, boolean mayRetry) {
+        read(snapshot);
+        Decision decision = ReplicationElection.decide(knowledge(), promotion, snapshot, maintenance, clock.instant(), rules);
+        if (decision instanceof ReplicationElection.Follow follow) {
+            publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), handoverOf(follow.epoch())),
+                    follow.reason() + " (recorded by " + follow.recordedBy() + ")", follow.recordedBy());
+            repair(follow, snapshot);
+        } else if (decision instanceof ReplicationElection.Refuse refuse) {
+            publish(new WriterChoice.NoWriter(refuse.reason()), refuse.reason(), "monitor");
+        } else if (decision instanceof ReplicationElection.Record record) {
+            if (!record(record) && mayRetry) {
+                decide(snapshot, false);
+            }
+        } else if (decision instanceof ReplicationElection.Promote promote) {
+            publish(new WriterChoice.NoWriter(promote.reason() + "; promotion in progress"), promote.reason(), "monitor");
+            promote(promote);
+        }
+    }
+
+    /** Learns the record a majority of nodes hold, from the books their last checks read. */
+    private boolean read(List<NodeHealth> snapshot) {
+        ReplicationElection.Books books = ReplicationElection.books(snapshot);
+        if (!books.majority()) {
+            lastError = Optional.of(books.why());
+            return false;
+        }
+        NodeRecord record = books.record().orElse(NodeRecord.NONE);
+        learn(record.writer());
+        maintenance = record.maintenance();
+        promotion = record.promotion();
+        lastGoodRead = clock.instant();
+        lastError = Optional.empty();
+        return true;
+    }
+
+    private void learn(Optional<StoredWriter> value) {
+        if (!value.equals(stored)) {
+            seenSince = clock.instant();
+        }
+        stored = value;
+        value.ifPresent(v -> {
+            lastWriter = value;
+            highestEpoch = Math.max(highestEpoch, v.epoch());
+        });
+    }
+
+    private WriterChoice.Handover handoverOf(long epoch) {
+        if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
+            return null;
+        }
+        StoredWriter s = stored.get();
+        return nodes.stream().filter(n -> n.name().equals(s.handoverTo())).findFirst()
+                .map(n -> new WriterChoice.Handover(n, s.handoverUntil(), s.changedBy())).orElse(null);
+    }
+
+    // ---------------------------------------------------------------- recording and promoting
+
+    /** Records a node that already takes writes as the writer; true if done (or nothing left to do). */
+    private boolean record(ReplicationElection.Record record) {
+        try (ClusterLock lock = actions.lock(nodes)) {
+            StoredWriter next = new StoredWriter(record.primary().name(), record.nextEpoch(), instanceName, record.reason());
+            RecordWrite write = actions.writeRecord(record.primary(), record.expectedEpoch(), next, null);
+            if (!write.applied()) {
+                log.info("recording {} as primary did not apply: the record changed since it was read; reading it again",
+                        record.primary().name());
+                return false;
+            }
+            spread(record.primary(), write.after());
+            learn(Optional.of(next));
+            lastActionFailure = null;
+            publish(new WriterChoice.Writer(record.primary(), next.epoch()), record.reason(), instanceName);
+            return true;
+        } catch (ActionException | RecordStoreException e) {
+            actionFailed("cannot record " + record.primary().name() + " as primary: " + e.getMessage());
+            publish(new WriterChoice.NoWriter(record.reason() + "; recording it failed: " + e.getMessage()), record.reason(), "monitor");
+            return true;
+        }
+    }
+
+    private void promote(ReplicationElection.Promote promote) {
+        try (ClusterLock lock = actions.lock(nodes)) {
+            // Decide again on fresh checks, under the lock: another instance may have acted since the last round.
+            List<NodeHealth> fresh = freshChecks();
+            read(fresh);
+            Decision again = ReplicationElection.decide(knowledge(), promotion, fresh, maintenance, clock.instant(), rules);
+            if (!(again instanceof ReplicationElection.Promote confirmed) || !confirmed.candidate().equals(promote.candidate())) {
+                log.info("promotion of {} called off: on fresh checks under the lock the decision is {}",
+                        promote.candidate().name(), describe(again));
+                return;
+            }
+            Node candidate = confirmed.candidate();
+            ReplicationNodeState before = state(fresh, candidate);
+            log.info("promoting {}: {}; applying its relay log up to {}", candidate.name(), confirmed.reason(), confirmed.catchUpTo());
+            actions.awaitApplied(candidate, confirmed.catchUpTo(), FAILOVER_CATCH_UP);
+            // Nothing can arrive any more (the old primary is gone or read-only): no other replica may now be ahead.
+            List<NodeHealth> settled = freshChecks();
+            ReplicationElection.Candidate check = ReplicationElection.candidate(byName(settled, confirmed.lost()), settled, maintenance);
+            if (check.node() == null || !check.node().node().equals(candidate)) {
+                throw new ActionException("after applying its relay log " + candidate.name() + " is no longer the most advanced"
+                        + " replica (" + (check.refusal() != null ? check.refusal() : check.node().node().name() + " is") + ")");
+            }
+            String lostRange = possiblyLost(fresh, confirmed.lost(), state(settled, candidate));
+            becomePrimary(candidate, fresh, confirmed.expectedEpoch(), confirmed.nextEpoch(),
+                    confirmed.reason() + (lostRange == null ? "" : "; " + lostRange), lock);
+            if (lostRange != null) {
+                log.warn("{}", lostRange);
+            }
+            if (before != null && before.readOnly()) {
+                log.debug("{} was read-only before its promotion, as a replica should be", candidate.name());
+            }
+        } catch (ActionException | RecordStoreException e) {
+            actionFailed("promotion of " + promote.candidate().name() + " failed: " + e.getMessage());
+            publish(new WriterChoice.NoWriter(promote.reason() + "; promotion failed: " + e.getMessage()), promote.reason(), "monitor");
+        }
+    }
+
+    /**
+     * With asynchronous replication (semi-sync not active on the lost primary at its last answer), what it may have
+     * acknowledged that the new primary never received; null when nothing can have been lost that way.
+     */
+    private static String possiblyLost(List<NodeHealth> health, Node lost, ReplicationNodeState candidate) {
+        NodeHealth h = health.stream().filter(x -> x.node().equals(lost)).findFirst().orElse(null);
+        if (h == null || !(h.lastAnswer() instanceof ReplicationNodeState last) || candidate == null) {
+            return null;
+        }
+        if (last.semiSync().sourceActive()) {
+            return null;
+        }
+        GtidPosition had = last.gtidBinlogPos();
+        if (candidate.gtidCurrentPos().contains(had)) {
+            return null;
+        }
+        return "semi-synchronous replication was not active on " + lost.name() + " at its last answer (" + last.checkedAt()
+                + "): transactions after " + candidate.gtidCurrentPos() + " up to " + had
+                + " (its position then; it may have written more) may be lost";
+    }
+
+    /**
+     * Makes {@code candidate}, which has applied everything it will get, the primary under {@code nextEpoch}: stops
+     * its replication, makes it writable, records it with its position, points every other node that answers at
+     * it, and publishes once a majority holds the record.
+     */
+    private void becomePrimary(Node candidate, List<NodeHealth> fresh, long expectedEpoch, long nextEpoch, String reason,
+                               ClusterLock lock) throws ActionException, RecordStoreException {
+        boolean semiSync = fresh.stream().map(NodeHealth::lastAnswer).anyMatch(c -> c instanceof ReplicationNodeState s
+                && s.semiSync().sourceEnabled());
+        actions.stopReplication(candidate);
+        if (semiSync) {
+            actions.enableSemiSyncSource(candidate);
+        }
+        actions.setReadOnly(candidate, false);
+        ReplicationNodeState now = actions.check(candidate);
+        if (!now.reachable()) {
+            throw new ActionException(candidate.name() + " stopped answering during its promotion: " + now.error());
+        }
+        NodeRecord.Promotion promoted = new NodeRecord.Promotion(nextEpoch, candidate.name(), now.gtidCurrentPos());
+        StoredWriter next = new StoredWriter(candidate.name(), nextEpoch, instanceName, reason);
+        RecordWrite write = actions.writeRecord(candidate, expectedEpoch, next, promoted);
+        if (!write.applied()) {
+            actions.setReadOnly(candidate, true);
+            throw new ActionException("the writer record on " + candidate.name() + " was not at epoch " + expectedEpoch
+                    + " as read; " + candidate.name() + " is read-only again");
+        }
+        for (Node other : nodes) {
+            if (other.equals(candidate)) {
+                continue;
+            }
+            try {
+                if (!actions.check(other).reachable()) {
+                    continue; // it will be fenced and rejoined when it answers
+                }
+                actions.replicateFrom(other, candidate);
+                events.node(other, "node " + other.name() + " now replicates from " + candidate.name(), instanceName);
+            } catch (ActionException e) {
+                log.warn("cannot point {} at the new primary {}: {}; it will be tried again", other.name(), candidate.name(),
+                        e.getMessage());
+            }
+        }
+        spread(candidate, write.after());
+        learn(Optional.of(next));
+        promotion = Optional.of(promoted);
+        lastActionFailure = null;
+        leftOut.remove(candidate.name());
+        publish(new WriterChoice.Writer(candidate, nextEpoch), reason, instanceName);
+        if (!lock.intact()) {
+            log.warn("the cluster lock was lost on some node during the promotion of {}", candidate.name());
+        }
+    }
+
+    /** Waits, up to {@link #RECORD_SPREAD}, until a majority of nodes hold the record written on {@code primary}. */
+    private void spread(Node primary, GtidPosition after) {
+        int needed = nodes.size() / 2 + 1;
+        int holding = 1;
+        List<String> missing = new ArrayList<>();
+        for (Node n : nodes) {
+            if (n.equals(primary) || holding >= needed) {
+                continue;
+            }
+            try {
+                actions.awaitApplied(n, after, RECORD_SPREAD);
+                holding++;
+            } catch (ActionException e) {
+                missing.add(n.name() + ": " + e.getMessage());
+            }
+        }
+        if (holding < needed) {
+            log.warn("the new writer record reached {} of {} nodes, a majority needs {} ({}); instances that cannot "
+                    + "read a majority refuse clients until it does", holding, nodes.size(), needed, String.join("; ", missing));
+        }
+    }
+
+    // ---------------------------------------------------------------- repairs
+
+    private void repair(ReplicationElection.Follow follow, List<NodeHealth> snapshot) {
+        Set<String> named = new java.util.HashSet<>();
+        List<ReplicationElection.Repair> todo = new ArrayList<>();
+        Instant now = clock.instant();
+        for (ReplicationElection.Repair r : follow.repairs()) {
+            named.add(r.node().name());
+            if (r instanceof ReplicationElection.LeaveOut out) {
+                String was = leftOut.put(out.node().name(), out.reason());
+                if (!out.reason().equals(was)) {
+                    events.node(out.node(), "node " + out.node().name() + " is left out: " + out.reason(), "monitor");
+                }
+                continue;
+            }
+            if (r instanceof ReplicationElection.Rejoin rejoin) {
+                Instant last = lastRejoin.get(rejoin.node().name());
+                if (last != null && Duration.between(last, now).compareTo(REJOIN_EVERY) < 0) {
+                    continue;
+                }
+            }
+            todo.add(r);
+        }
+        leftOut.keySet().removeIf(n -> !named.contains(n));
+        if (todo.isEmpty()) {
+            return;
+        }
+        try (ClusterLock lock = actions.lock(nodes)) {
+            for (ReplicationElection.Repair r : todo) {
+                repairOne(r, follow.writer(), lock);
+            }
+        } catch (ActionException e) {
+            repairFailed("*", "cannot take the cluster lock to repair " + todo.get(0).node().name() + ": " + e.getMessage());
+        }
+    }
+
+    private void repairOne(ReplicationElection.Repair r, Node primary, ClusterLock lock) {
+        Node node = r.node();
+        try {
+            // Under the lock, look again: another instance may have repaired it, or the record moved on.
+            ReplicationNodeState fresh = actions.check(node);
+            if (!fresh.reachable()) {
+                return;
+            }
+            if (r instanceof ReplicationElection.Fence) {
+                if (fresh.readOnly()) {
+                    return;
+                }
+                actions.setReadOnly(node, true);
+                int ended = actions.endClientSessions(node);
+                events.node(node, "node " + node.name() + " fenced (read_only=ON, " + ended + " session" + (ended == 1 ? "" : "s")
+                        + " ended): " + r.reason(), "monitor");
+            } else if (r instanceof ReplicationElection.Rejoin) {
+                lastRejoin.put(node.name(), clock.instant());
+                if (!fresh.readOnly()) {
+                    actions.setReadOnly(node, true);
+                }
+                if (fresh.replicatesFrom(primary.address())) {
+                    return;
+                }
+                actions.replicateFrom(node, primary);
+                events.node(node, "node " + node.name() + " rejoined as a replica of " + primary.name() + ": " + r.reason(), "monitor");
+            }
+            lastRepairFailure.remove(node.name());
+        } catch (ActionException e) {
+            repairFailed(node.name(), "repairing " + node.name() + " failed (" + r.reason() + "): " + e.getMessage());
+        }
+    }
+
+    private void repairFailed(String key, String message) {
+        if (!message.equals(lastRepairFailure.put(key, message))) {
+            log.warn("{}; trying again after the next check", message);
+        }
+    }
+
+    private void actionFailed(String message) {
+        if (!message.equals(lastActionFailure)) {
+            log.warn("{}; trying again after the next check", message);
+            lastActionFailure = message;
+        }
+    }
+
+    // ---------------------------------------------------------------- operators' changes
+
+    /**
+     * Starts a planned switchover to {@code target}: the primary stays, under a new epoch, with a hand-over until
+     * {@code drain} from now, which every instance follows by holding new clients and draining its sessions.
+     */
+    public WriterChoice.Writer beginHandover(Node target, Duration drain, String requestedBy) {
+        List<NodeHealth> snapshot = health.get();
+        read(snapshot);
+        StoredWriter now = requireFollowedRecord();
+        NodeHealth t = snapshot.stream().filter(h -> h.node().equals(target)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target.name() + "'"));
+        if (now.writer().equals(target.name())) {
+            throw new IllegalStateException(target.name() + " is already the primary");
+        }
+        if (now.handingOver()) {
+            throw new IllegalStateException("a switchover to " + now.handoverTo() + " started by " + now.changedBy()
+                    + " is already draining");
+        }
+        if (maintenance.contains(target.name())) {
+            throw new IllegalStateException("node " + target.name() + " is in maintenance");
+        }
+        Node primary = recordedPrimary().orElseThrow();
+        ReplicationNodeState ts = state(snapshot, target);
+        if (ts == null || !ts.reachable()) {
+            throw new IllegalStateException("node " + target.name() + " is not reachable: " + (ts == null ? "not checked" : ts.error()));
+        }
+        if (!t.state().electable() || !ts.replicatesFrom(primary.address())) {
+            throw new IllegalStateException("node " + target.name() + " is not a healthy replica of " + primary.name() + ": "
+                    + (ts.whyUnfit() != null ? ts.whyUnfit() : ts.whyNotWritable()));
+        }
+        String why = "switchover to " + target.name() + " requested by " + requestedBy + ": draining " + now.writer()
+                + " for up to " + drain.toMillis() + " ms";
+        StoredWriter next = new StoredWriter(now.writer(), highestEpoch + 1, instanceName, why, target.name(), clock.instant().plus(drain));
+        try (ClusterLock lock = actions.lock(nodes)) {
+            RecordWrite write = actions.writeRecord(primary, now.epoch(), next, null);
+            if (!write.applied()) {
+                throw new IllegalStateException("the writer record changed meanwhile; try again");
+            }
+            spread(primary, write.after());
+        } catch (ActionException | RecordStoreException e) {
+            throw new IllegalStateException("cannot start the switchover: " + e.getMessage());
+        }
+        learn(Optional.of(next));
+        WriterChoice.Writer handingOver = new WriterChoice.Writer(primary, next.epoch(),
+                new WriterChoice.Handover(target, next.handoverUntil(), instanceName));
+        publish(handingOver, why, requestedBy);
+        return handingOver;
+    }
+
+    /**
+     * Ends the hand-over recorded under {@code epoch}: makes the old primary read-only and ends its sessions, waits
+     * until the target has applied everything it wrote, promotes the target and points the others at it. If the
+     * target cannot catch up within {@code catchUp}, the old primary is made writable again and this throws.
+     */
+    public WriterChoice.Writer completeHandover(long epoch, String requestedBy, Duration catchUp) {
+        read(health.get());
+        if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
+            throw new IllegalStateException("the switchover's hand-over (epoch " + epoch + ") is no longer in the writer "
+                    + "record: " + stored.map(s -> "primary " + s.writer() + " at epoch " + s.epoch() + " (" + s.reason()
+                    + ", by " + s.changedBy() + ")").orElse("no record"));
+        }
+        StoredWriter now = stored.get();
+        Node old = byNameNode(now.writer());
+        Node target = byNameNode(now.handoverTo());
+        try (ClusterLock lock = actions.lock(nodes)) {
+            List<NodeHealth> fresh = freshChecks();
+            ReplicationNodeState t = state(fresh, target);
+            if (t == null || !t.reachable() || t.whyUnfit() != null || maintenance.contains(target.name())) {
+                String why = t == null || !t.reachable() ? "it does not answer" : maintenance.contains(target.name())
+                        ? "it is in maintenance" : t.whyUnfit();
+                cancel(old, now, "switchover to " + target.name() + " cancelled: " + why);
+                throw new IllegalStateException("switchover to " + target.name() + " cancelled: " + why + "; " + old.name()
+                        + " stays the primary");
+            }
+            actions.setReadOnly(old, true);
+            int ended = actions.endClientSessions(old);
+            ReplicationNodeState o = actions.check(old);
+            if (!o.reachable()) {
+                throw new ActionException(old.name() + " stopped answering: " + o.error());
+            }
+            GtidPosition wrote = o.gtidBinlogPos();
+            Instant paused = clock.instant();
+            try {
+                actions.awaitApplied(target, wrote, catchUp);
+            } catch (ActionException e) {
+                actions.setReadOnly(old, false);
+                cancel(old, now, "switchover to " + target.name() + " abandoned: it did not apply " + wrote + " within "
+                        + catchUp.toMillis() + " ms (" + e.getMessage() + ")");
+                throw new IllegalStateException("switchover to " + target.name() + " abandoned: it could not catch up with "
+                        + old.name() + " (" + wrote + ") within " + catchUp.toMillis() + " ms; " + old.name()
+                        + " is writable again and stays the primary");
+            }
+            String why = "switchover to " + target.name() + " requested by " + requestedBy + " (" + old.name()
+                    + " read-only, " + ended + " session" + (ended == 1 ? "" : "s") + " ended, " + target.name() + " caught up to "
+                    + wrote + " in " + Duration.between(paused, clock.instant()).toMillis() + " ms)";
+            becomePrimary(target, fresh, epoch, highestEpoch + 1, why, lock);
+            return (WriterChoice.Writer) published.current();
+        } catch (ActionException | RecordStoreException e) {
+            throw new IllegalStateException("switchover to " + target.name() + " failed: " + e.getMessage()
+                    + "; the cluster is checked again and the record followed");
+        }
+    }
+
+    /** Clears a hand-over, keeping {@code old} as the primary. */
+    private void cancel(Node old, StoredWriter now, String why) throws RecordStoreException {
+        StoredWriter next = new StoredWriter(old.name(), highestEpoch + 1, instanceName, why);
+        RecordWrite write = actions.writeRecord(old, now.epoch(), next, null);
+        if (write.applied()) {
+            learn(Optional.of(next));
+            publish(new WriterChoice.Writer(old, next.epoch()), why, instanceName);
+        }
+    }
+
+    /** Puts {@code node} in or out of maintenance for every instance, on the primary, then decides again. */
+    public void setMaintenance(Node node, boolean on, String requestedBy) {
+        Node primary = recordedPrimary().orElseThrow(() -> new IllegalStateException("no primary is recorded yet"));
+        try {
+            actions.setMaintenance(primary, node.name(), on, requestedBy);
+        } catch (RecordStoreException e) {
+            throw new IllegalStateException("the primary " + primary.name() + " did not accept the maintenance change: "
+                    + e.getMessage());
+        }
+        events.node(node, "node " + node.name() + (on ? " is in maintenance" : " is out of maintenance")
+                + " (requested by " + requestedBy + ")", requestedBy);
+    }
+
+    private StoredWriter requireFollowedRecord() {
+        if (stored.isEmpty() || !(published.current() instanceof WriterChoice.Writer w) || !w.node().name().equals(stored.get().writer())
+                || w.epoch() != stored.get().epoch()) {
+            throw new IllegalStateException("this Baton does not route to the recorded primary now ("
+                    + (published.current() instanceof WriterChoice.NoWriter n ? n.reason() : "it follows epoch "
+                    + ((WriterChoice.Writer) published.current()).epoch() + ", the record is at " + stored.map(StoredWriter::epoch).orElse(0L))
+                    + "); try again");
+        }
+        return stored.get();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Every node checked again now, with the health state this instance holds for it. */
+    private List<NodeHealth> freshChecks() {
+        List<NodeHealth> out = new ArrayList<>();
+        for (NodeHealth h : health.get()) {
+            ReplicationNodeState s = actions.check(h.node());
+            out.add(new NodeHealth(h.node(), h.state(), s, s.reachable() ? s : h.lastAnswer()));
+        }
+        return out;
+    }
+
+    private static ReplicationNodeState state(List<NodeHealth> health, Node node) {
+        return health.stream().filter(h -> h.node().equals(node)).findFirst()
+                .map(h -> h.last() instanceof ReplicationNodeState s ? s : null).orElse(null);
+    }
+
+    private static NodeHealth byName(List<NodeHealth> health, Node node) {
+        return health.stream().filter(h -> h.node().equals(node)).findFirst().orElseThrow();
+    }
+
+    private Node byNameNode(String name) {
+        return nodes.stream().filter(n -> n.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("node '" + name + "' is not in this Baton's config"));
+    }
+
+    private static String describe(Decision d) {
+        if (d instanceof ReplicationElection.Refuse r) {
+            return "refuse: " + r.reason();
+        }
+        if (d instanceof ReplicationElection.Follow f) {
+            return "follow " + f.writer().name();
+        }
+        if (d instanceof ReplicationElection.Promote p) {
+            return "promote " + p.candidate().name();
+        }
+        return d.toString();
+    }
+
+    private void publish(WriterChoice next, String reason, String by) {
+        published.publish(next, reason, by);
+    }
+
+    /** For status: is {@code h} the primary by its own answer. */
+    static boolean primaryRole(NodeHealth h) {
+        return h.last() instanceof ReplicationNodeState s && s.role() == Role.PRIMARY;
+    }
+}
