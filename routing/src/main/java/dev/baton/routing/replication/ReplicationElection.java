@@ -285,8 +285,10 @@ public final class ReplicationElection {
         }
         GtidPosition target = choice.position().union(writerWrote);
         NodeHealth c = choice.node();
+        List<String> unanswered = health.stream().filter(h -> h != writer && !reachable(h)).map(h -> h.node().name()).toList();
         return new Promote(c.node(), writer.node(), stored.epoch(), next, target, why + "; promoting " + c.node().name()
-                + ", the most advanced replica (received " + choice.position() + ")");
+                + ", the most advanced replica (received " + choice.position() + ")"
+                + (unanswered.isEmpty() ? "" : "; not compared, as they do not answer: " + String.join(", ", unanswered)));
     }
 
     /** A replica to promote, or why there is none. */
