@@ -200,7 +200,7 @@ public final class ReplicationElection {
         }
         String lost = "primary " + name + " is unreachable from this Baton (" + state.describe() + ")";
         List<NodeHealth> replicas = health.stream().filter(h -> h != writer && reachable(h)
-                && state(h).replicatesFrom(writer.node().address())).toList();
+                && follows(h, writer)).toList();
         if (replicas.isEmpty()) {
             return new Refuse(lost + " and no replica of it answers to confirm the loss; not routing anywhere");
         }
@@ -266,7 +266,7 @@ public final class ReplicationElection {
         }
         NodeHealth primary = primaries.get(0);
         for (NodeHealth h : answering) {
-            if (h != primary && !state(h).replicatesFrom(primary.node().address())) {
+            if (h != primary && !follows(h, primary)) {
                 return new Refuse("no writer recorded yet and " + h.node().name() + " does not replicate from " + primary.node().name()
                         + " (" + primary.node().address() + "), the only writable node: "
                         + state(h).defaultSource().map(s -> "it replicates from " + s.sourceAddress()).orElse("it replicates from nobody")
@@ -368,7 +368,7 @@ public final class ReplicationElection {
                 out.add(new Fence(h.node(), name + " is writable but " + writer.node().name() + " is the primary"));
                 continue;
             }
-            if (s.replicatesFrom(writer.node().address())) {
+            if (follows(h, writer)) {
                 Source src = s.defaultSource().orElseThrow();
                 if (src.lastIoError().contains("1236")) {
                     out.add(new LeaveOut(h.node(), name + " cannot replicate from " + writer.node().name() + ": " + src.lastIoError()));
@@ -393,6 +393,20 @@ public final class ReplicationElection {
             }
         }
         return out;
+    }
+
+    /**
+     * True if {@code replica} replicates from {@code source}: by the address in Baton's config, or by the
+     * {@code server_id} the source answered with last.
+     */
+    public static boolean follows(NodeHealth replica, NodeHealth source) {
+        ReplicationNodeState r = state(replica);
+        return r != null && r.replicatesFrom(source.node().address(), serverId(source));
+    }
+
+    /** The {@code server_id} a node answered with last, 0 if it never answered. */
+    public static long serverId(NodeHealth h) {
+        return h.lastAnswer() instanceof ReplicationNodeState s ? s.serverId() : 0;
     }
 
     private static String names(List<NodeHealth> nodes) {

@@ -378,7 +378,7 @@ public final class ReplicationKeeper {
                 if (!fresh.readOnly()) {
                     actions.setReadOnly(node, true);
                 }
-                if (fresh.replicatesFrom(primary.address())) {
+                if (fresh.replicatesFrom(primary.address(), serverIdOf(primary))) {
                     return;
                 }
                 actions.replicateFrom(node, primary);
@@ -430,7 +430,7 @@ public final class ReplicationKeeper {
         if (ts == null || !ts.reachable()) {
             throw new IllegalStateException("node " + target.name() + " is not reachable: " + (ts == null ? "not checked" : ts.error()));
         }
-        if (!t.state().electable() || !ts.replicatesFrom(primary.address())) {
+        if (!t.state().electable() || !ts.replicatesFrom(primary.address(), serverIdOf(primary))) {
             throw new IllegalStateException("node " + target.name() + " is not a healthy replica of " + primary.name() + ": "
                     + (ts.whyUnfit() != null ? ts.whyUnfit() : ts.whyNotWritable()));
         }
@@ -560,6 +560,11 @@ public final class ReplicationKeeper {
 
     private static NodeHealth byName(List<NodeHealth> health, Node node) {
         return health.stream().filter(h -> h.node().equals(node)).findFirst().orElseThrow();
+    }
+
+    /** The {@code server_id} {@code node} answered with last, 0 if unknown. */
+    private long serverIdOf(Node node) {
+        return health.get().stream().filter(h -> h.node().equals(node)).findFirst().map(ReplicationElection::serverId).orElse(0L);
     }
 
     private Node byNameNode(String name) {

@@ -90,11 +90,22 @@ public record ReplicationNodeState(Instant checkedAt, String error, long serverI
      * @param execSourceLog       {@code Relay_Master_Log_File}:{@code Exec_Master_Log_Pos}, how far the SQL thread
      *                            has applied, in the source's binary log coordinates
      * @param usingGtid           {@code Using_Gtid}: No, Slave_Pos or Current_Pos
+     * @param sourceServerId      {@code Master_Server_Id}: the {@code server_id} of the source its IO thread last
+     *                            connected to, 0 if it never did since its source was set
      */
     public record Source(String connectionName, String sourceHost, int sourcePort, ThreadState ioThread,
                          ThreadState sqlThread, String lastIoError, String lastSqlError,
                          OptionalLong secondsBehindSource, GtidPosition gtidIoPos, String readSourceLog,
-                         String execSourceLog, String usingGtid) {
+                         String execSourceLog, String usingGtid, long sourceServerId) {
+
+        /** A source whose server id is not known. */
+        public Source(String connectionName, String sourceHost, int sourcePort, ThreadState ioThread,
+                      ThreadState sqlThread, String lastIoError, String lastSqlError,
+                      OptionalLong secondsBehindSource, GtidPosition gtidIoPos, String readSourceLog,
+                      String execSourceLog, String usingGtid) {
+            this(connectionName, sourceHost, sourcePort, ioThread, sqlThread, lastIoError, lastSqlError,
+                    secondsBehindSource, gtidIoPos, readSourceLog, execSourceLog, usingGtid, 0);
+        }
 
         /** {@code host:port} of the source, as an operator would write it. */
         public String sourceAddress() {
@@ -136,8 +147,17 @@ public record ReplicationNodeState(Instant checkedAt, String error, long serverI
 
     /** True if the node's default connection replicates (or tries to) from {@code address}. */
     public boolean replicatesFrom(dev.baton.routing.HostPort address) {
-        return defaultSource().map(s -> s.sourceHost().equalsIgnoreCase(address.host()) && s.sourcePort() == address.port())
-                .orElse(false);
+        return replicatesFrom(address, 0);
+    }
+
+    /**
+     * True if the node's default connection replicates (or tries to) from the node at {@code address}, or from the
+     * server whose {@code server_id} is {@code serverId} (when not 0): replicas may know their source by another
+     * address than Baton's config does (a private network, a name instead of an IP).
+     */
+    public boolean replicatesFrom(dev.baton.routing.HostPort address, long serverId) {
+        return defaultSource().map(s -> s.sourceHost().equalsIgnoreCase(address.host()) && s.sourcePort() == address.port()
+                || serverId != 0 && s.sourceServerId() == serverId).orElse(false);
     }
 
     public boolean reachable() {

@@ -86,7 +86,7 @@ public final class ReplicationProbe implements NodeProbe {
                 GtidPosition.parse(rs.getString("Gtid_IO_Pos")),
                 rs.getString("Master_Log_File") + ":" + rs.getString("Read_Master_Log_Pos"),
                 rs.getString("Relay_Master_Log_File") + ":" + rs.getString("Exec_Master_Log_Pos"),
-                rs.getString("Using_Gtid"));
+                rs.getString("Using_Gtid"), rs.getLong("Master_Server_Id"));
     }
 
     /** Boolean server variables read as text: Connector/J gives "1"/"0" for some and "ON"/"OFF" for others. */
