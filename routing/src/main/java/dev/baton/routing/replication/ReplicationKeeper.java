@@ -137,6 +137,14 @@ public final class ReplicationKeeper {
             return false;
         }
         NodeRecord record = books.record().orElse(NodeRecord.NONE);
+        long known = stored.map(StoredWriter::epoch).orElse(0L);
+        if (record.epoch() < known) {
+            // Checks that began before a change this instance made or learned: wait for newer ones rather than go
+            // back (a record that reached a majority stays there, so this passes within a check cycle).
+            lastError = Optional.of("the books a majority of nodes held at their last checks are at epoch " + record.epoch()
+                    + ", older than epoch " + known + " known here");
+            return false;
+        }
         learn(record.writer());
         maintenance = record.maintenance();
         promotion = record.promotion();
