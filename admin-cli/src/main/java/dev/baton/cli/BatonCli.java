@@ -152,8 +152,22 @@ public final class BatonCli implements Runnable {
                     state += "*";
                 }
                 out.printf("%-12s %-22s %-4s %-9s %-6s %s%n", n.get("name"), n.get("address"), whole(n.get("priority")), state,
-                        n.get("flow_control_paused") == null ? "-" : String.format("%.2f", (Double) n.get("flow_control_paused")),
+                        n.get("flow_control_paused") == null || n.get("replication") != null ? "-"
+                                : String.format("%.2f", (Double) n.get("flow_control_paused")),
                         n.get("down_reason") == null ? "" : n.get("down_reason"));
+            }
+            boolean replicationShown = false;
+            for (Map<String, Object> n : (List<Map<String, Object>>) s.get("nodes")) {
+                if (n.get("replication") instanceof Map<?, ?> r) {
+                    if (!replicationShown) {
+                        out.println();
+                        out.println("REPLICATION");
+                        replicationShown = true;
+                    }
+                    for (String line : replicationLines(String.valueOf(n.get("name")), (Map<String, Object>) r)) {
+                        out.println(line);
+                    }
+                }
             }
             out.println();
             out.printf("%-24s %11s %6s %9s%n", "CLIENT", "CONNECTIONS", "LIMIT", "REJECTED");
@@ -163,6 +177,46 @@ public final class BatonCli implements Runnable {
             }
             return 0;
         }
+    }
+
+    /**
+     * A primary/replica node's replication in one line (two when Baton keeps it out): role and source, threads, lag,
+     * semi-sync and the GTID positions that tell how far it is, as the status's replication block has them.
+     */
+    static List<String> replicationLines(String node, Map<String, Object> r) {
+        StringBuilder line = new StringBuilder(String.format("%-12s %s", node, r.get("role")));
+        Map<?, ?> semi = r.get("semi_sync") instanceof Map<?, ?> m ? m : Map.of();
+        if ("replica".equals(r.get("role")) || r.get("source") != null) {
+            line.append(" of ").append(r.get("source"))
+                    .append(", io ").append(r.get("io_thread")).append(", sql ").append(r.get("sql_thread"))
+                    .append(", lag ").append(r.get("lag_seconds") == null ? "?" : whole(r.get("lag_seconds")) + " s")
+                    .append(", semi-sync ").append(Boolean.TRUE.equals(semi.get("replica_active")) ? "acking"
+                            : Boolean.TRUE.equals(semi.get("replica_enabled")) ? "enabled, not acking" : "off")
+                    .append(", slave_pos ").append(position(r.get("gtid_slave_pos")))
+                    .append(", io_pos ").append(position(r.get("gtid_io_pos")));
+        } else if ("primary".equals(r.get("role"))) {
+            line.append(", semi-sync ").append(Boolean.TRUE.equals(semi.get("source_active"))
+                            ? "active (" + whole(semi.get("source_clients")) + " replica(s))"
+                            : Boolean.TRUE.equals(semi.get("source_enabled")) ? "enabled, fell back to async" : "off")
+                    .append(", binlog_pos ").append(position(r.get("gtid_binlog_pos")));
+        } else if (r.get("gtid_current_pos") != null) {
+            line.append(r.get("read_only") == Boolean.TRUE ? ", read_only" : "")
+                    .append(", current_pos ").append(position(r.get("gtid_current_pos")));
+        }
+        for (String error : new String[]{"last_io_error", "last_sql_error"}) {
+            if (r.get(error) != null) {
+                line.append(", ").append(error.replace('_', ' ')).append(": ").append(r.get(error));
+            }
+        }
+        List<String> lines = new java.util.ArrayList<>(List.of(line.toString()));
+        if (r.get("left_out") != null) {
+            lines.add(String.format("%-12s left out: %s", "", r.get("left_out")));
+        }
+        return lines;
+    }
+
+    private static String position(Object gtid) {
+        return gtid == null ? "?" : gtid.toString().isEmpty() ? "(empty)" : gtid.toString();
     }
 
     /** {@code baton events}: the audit trail of writer and node changes. */

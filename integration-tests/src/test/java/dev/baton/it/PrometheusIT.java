@@ -188,6 +188,9 @@ class PrometheusIT {
         assertTrue(out.contains("SUCCESS: 6 rules found"), out);
     }
 
+    private static final Pattern REPLICATION_ONLY =
+            Pattern.compile("baton_node_(role|replication_lag_seconds|semi_sync_active)\\b");
+
     private static List<String> dashboardExpressions() throws IOException {
         String json = Files.readString(PROJECT.resolve("docs/grafana/baton.json"));
         assertTrue(json.contains("\"name\": \"datasource\"") && json.contains("\"type\": \"datasource\""),
@@ -195,7 +198,11 @@ class PrometheusIT {
         List<String> found = new ArrayList<>();
         Matcher m = Pattern.compile("\"expr\": \"((?:[^\"\\\\]|\\\\.)*)\"").matcher(json);
         while (m.find()) {
-            found.add(m.group(1).replace("\\\"", "\"").replace("\\\\", "\\"));
+            String expr = m.group(1).replace("\\\"", "\"").replace("\\\\", "\\");
+            // The primary/replica row's series exist only in front of such a cluster; this test runs Galera.
+            if (!REPLICATION_ONLY.matcher(expr).find()) {
+                found.add(expr);
+            }
         }
         return found;
     }

@@ -74,8 +74,8 @@ class ReplicationProbeIT {
         assertFalse(primary.gtidBinlogPos().isEmpty());
         assertEquals(primary.gtidBinlogPos(), primary.gtidCurrentPos());
         assertEquals(300, primary.maxConnections());
-        assertEquals(Map.of("binlog_format", "ROW", "gtid_strict_mode", "ON", "log_slave_updates", "ON", "log_bin", "ON"),
-                primary.settings());
+        assertEquals(Map.of("binlog_format", "ROW", "gtid_strict_mode", "ON", "log_slave_updates", "ON", "log_bin", "ON",
+                        "rpl_semi_sync_master_timeout", "2000", "slave_net_timeout", "2"), primary.settings());
     }
 
     @Test

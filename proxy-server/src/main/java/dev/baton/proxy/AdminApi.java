@@ -4,7 +4,10 @@ import dev.baton.routing.ClientQuota;
 import dev.baton.routing.ClusterEvent;
 import dev.baton.routing.Node;
 import dev.baton.routing.NodeReport;
+import dev.baton.routing.ReplicationReport;
+import dev.baton.routing.TopologyType;
 import dev.baton.routing.WriterChoice;
+import dev.baton.routing.replication.ReplicationCheck;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -61,6 +64,9 @@ final class AdminApi {
             n.put("max_connections", r == null || r.maxConnections() == 0 ? null : r.maxConnections());
             n.put("writer", choice instanceof WriterChoice.Writer w && w.node().equals(node));
             n.put("maintenance", proxy.topology().maintenance().contains(node.name()));
+            if (r != null && r.replication() != null) {
+                n.put("replication", replication(r.replication()));
+            }
             nodes.add(n);
         }
         out.put("nodes", nodes);
@@ -83,11 +89,50 @@ final class AdminApi {
         return out;
     }
 
-    /** The cluster against the Rancher HA guidance: each finding pass, warn or fail, with what was seen. */
+    /** A node's replication as the status shows it: role, threads, lag, positions, semi-sync, why it is left out. */
+    private static Map<String, Object> replication(ReplicationReport r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("role", r.role().name().toLowerCase());
+        m.put("read_only", r.readOnly());
+        m.put("source", r.source());
+        m.put("io_thread", r.ioThread() == null ? null : r.ioThread().name().toLowerCase());
+        m.put("sql_thread", r.sqlThread() == null ? null : r.sqlThread().name().toLowerCase());
+        m.put("last_io_error", r.lastIoError());
+        m.put("last_sql_error", r.lastSqlError());
+        m.put("lag_seconds", r.lagSeconds());
+        m.put("gtid_binlog_pos", r.gtidBinlogPos());
+        m.put("gtid_current_pos", r.gtidCurrentPos());
+        m.put("gtid_slave_pos", r.gtidSlavePos());
+        m.put("gtid_io_pos", r.gtidIoPos());
+        Map<String, Object> semi = new LinkedHashMap<>();
+        semi.put("source_enabled", r.semiSync().sourceEnabled());
+        semi.put("source_active", r.semiSync().sourceActive());
+        semi.put("source_clients", r.semiSync().sourceClients());
+        semi.put("replica_enabled", r.semiSync().replicaEnabled());
+        semi.put("replica_active", r.semiSync().replicaActive());
+        m.put("semi_sync", semi);
+        m.put("left_out", r.leftOut());
+        return m;
+    }
+
+    /**
+     * The cluster against the guidance for its kind (the Rancher HA guide for Galera, what failover and rejoin need
+     * for primary/replica): each finding pass, warn or fail, with what was seen.
+     */
     static Map<String, Object> check(BatonProxy proxy) {
         List<Object> findings = new ArrayList<>();
         List<Node> nodes = proxy.topology().nodes();
         List<NodeReport> reports = proxy.topology().nodeReports();
+        if (TopologyType.PRIMARY_REPLICA.configName().equals(proxy.topology().type())) {
+            long needed = proxy.quota().settings().maxTotal() + BatonProxy.MONITOR_CONNECTIONS;
+            for (ReplicationCheck.Finding f : ReplicationCheck.findings(nodes, reports, needed)) {
+                finding(findings, f.check(), f.result().name().toLowerCase(), f.detail());
+            }
+            oneWriter(findings, proxy);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("findings", findings);
+            return out;
+        }
         int needed = Math.max(250, proxy.quota().settings().maxTotal() + BatonProxy.MONITOR_CONNECTIONS);
         finding(findings, "nodes configured", nodes.size() >= 3 ? "pass" : "warn",
                 nodes.size() + " node(s); the Rancher HA guide suggests 3, so one can be backed up or maintained while two serve");
@@ -117,13 +162,17 @@ final class AdminApi {
                 }
             }
         }
+        oneWriter(findings, proxy);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("findings", findings);
+        return out;
+    }
+
+    private static void oneWriter(List<Object> findings, BatonProxy proxy) {
         WriterChoice choice = proxy.topology().currentWriter();
         finding(findings, "one writer", choice instanceof WriterChoice.Writer ? "pass" : "fail",
                 choice instanceof WriterChoice.Writer w ? "every session goes to " + w.node().name() + " (epoch " + w.epoch() + ")"
                         : "no writer: " + ((WriterChoice.NoWriter) choice).reason());
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("findings", findings);
-        return out;
     }
 
     private static void finding(List<Object> findings, String check, String result, String detail) {

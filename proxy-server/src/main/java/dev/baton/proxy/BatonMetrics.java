@@ -5,8 +5,10 @@ import dev.baton.routing.ClientQuota;
 import dev.baton.routing.ClusterEvent;
 import dev.baton.routing.Node;
 import dev.baton.routing.NodeReport;
+import dev.baton.routing.ReplicationReport;
 import dev.baton.routing.WriterChange;
 import dev.baton.routing.WriterChoice;
+import dev.baton.routing.replication.ReplicationNodeState.Role;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -175,13 +177,46 @@ final class BatonMetrics {
                 String node = report.node();
                 Gauge.builder("baton.node.up", () -> find(node).up() ? 1 : 0).tag("node", node)
                         .description("1 if the node may be the writer, else 0").register(registry);
-                Gauge.builder("baton.node.flow.control.paused", () -> find(node).flowControlPaused()).tag("node", node)
-                        .description("wsrep_flow_control_paused: fraction of time replication was paused by flow control")
-                        .register(registry);
-                Gauge.builder("baton.node.recv.queue", () -> find(node).localRecvQueue()).tag("node", node)
-                        .description("wsrep_local_recv_queue: write sets waiting to be applied").register(registry);
+                if (report.replication() == null) {
+                    Gauge.builder("baton.node.flow.control.paused", () -> find(node).flowControlPaused()).tag("node", node)
+                            .description("wsrep_flow_control_paused: fraction of time replication was paused by flow control")
+                            .register(registry);
+                    Gauge.builder("baton.node.recv.queue", () -> find(node).localRecvQueue()).tag("node", node)
+                            .description("wsrep_local_recv_queue: write sets waiting to be applied").register(registry);
+                } else {
+                    registerReplication(node);
+                }
             }
         }
+    }
+
+    /**
+     * A primary/replica node's series: its lag (NaN when unknown: on the primary, with the SQL thread stopped or
+     * the node unreachable, so an alert on "lag above N" stays quiet and a graph shows a gap rather than a false 0),
+     * its role as one 0/1 series per role, and whether semi-sync is in effect for it.
+     */
+    private void registerReplication(String node) {
+        Gauge.builder("baton.node.replication.lag", () -> {
+                    ReplicationReport r = find(node).replication();
+                    return r == null || r.lagSeconds() == null ? Double.NaN : r.lagSeconds();
+                }).tag("node", node).baseUnit("seconds")
+                .description("Seconds_Behind_Master of the node's replication; NaN when unknown or not a replica")
+                .register(registry);
+        for (Role role : Role.values()) {
+            String name = role.name().toLowerCase();
+            Gauge.builder("baton.node.role", () -> {
+                        ReplicationReport r = find(node).replication();
+                        return r != null && r.role() == role ? 1 : 0;
+                    }).tag("node", node).tag("role", name)
+                    .description("1 for the node's current role (primary, replica, unknown), 0 for the others")
+                    .register(registry);
+        }
+        Gauge.builder("baton.node.semi.sync.active", () -> {
+                    ReplicationReport r = find(node).replication();
+                    return r != null && r.semiSyncActive() ? 1 : 0;
+                }).tag("node", node)
+                .description("1 if semi-sync is in effect for the node in its role: a primary waits for an "
+                        + "acknowledgement, a replica acknowledges; else 0").register(registry);
     }
 
     private NodeReport find(String node) {

@@ -2,6 +2,7 @@ package dev.baton.proxy;
 
 import dev.baton.routing.ClusterTopology;
 import dev.baton.routing.Node;
+import dev.baton.routing.NodeReport;
 import dev.baton.routing.WriterChange;
 import dev.baton.routing.WriterChoice;
 
@@ -19,6 +20,10 @@ final class FakeTopology implements ClusterTopology {
     private final List<Consumer<WriterChange>> listeners = new CopyOnWriteArrayList<>();
     final List<RuntimeException> listenerFailures = new CopyOnWriteArrayList<>();
     private volatile WriterChoice current;
+    /** What {@link #type()} answers. */
+    volatile String type = "fake";
+    /** What {@link #nodeReports()} answers. */
+    volatile List<NodeReport> reports = List.of();
 
     FakeTopology(Node... nodes) {
         this.nodes = List.of(nodes);
@@ -60,7 +65,12 @@ final class FakeTopology implements ClusterTopology {
 
     @Override
     public String type() {
-        return "fake";
+        return type;
+    }
+
+    @Override
+    public List<NodeReport> nodeReports() {
+        return reports;
     }
 
     @Override

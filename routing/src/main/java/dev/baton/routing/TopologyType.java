@@ -10,7 +10,11 @@ import java.util.stream.Collectors;
  */
 public enum TopologyType {
     SINGLE("single", SingleNodeTopology::new),
-    GALERA("galera", dev.baton.routing.galera.GaleraTopology::new);
+    GALERA("galera", dev.baton.routing.galera.GaleraTopology::new),
+    // Placeholder until the primary/replica topology exists: lets the config name the type.
+    PRIMARY_REPLICA("primary-replica", spec -> {
+        throw new IllegalStateException("not built yet");
+    });
 
     private final String configName;
     private final Function<ClusterSpec, ClusterTopology> factory;

@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -35,20 +36,36 @@ public final class ConfigLoader {
             "quotas");
     private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry");
     private static final Set<String> ADMIN_KEYS = Set.of("listen", "token", "token-env");
-    private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema");
-    private static final Set<String> GALERA_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
+    private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema",
+            "replication", "failover", "rejoin");
+    private static final Set<String> MONITORED_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
+    private static final Set<String> REPLICATION_ONLY_KEYS = Set.of("replication", "failover", "rejoin");
+    private static final Set<String> REPLICATION_KEYS = Set.of("user", "password", "password-env");
     private static final Set<String> MONITOR_KEYS = Set.of("user", "password", "password-env", "interval", "timeout", "fall", "rise",
             "record-max-age");
     private static final Set<String> NODE_KEYS = Set.of("name", "address", "priority");
     private static final Set<String> TIMEOUT_KEYS = Set.of("connect", "handshake", "close");
 
-    private final String file;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ConfigLoader.class);
 
-    private ConfigLoader(String file) {
+    private final String file;
+    private final Consumer<String> warnings;
+
+    private ConfigLoader(String file, Consumer<String> warnings) {
         this.file = file;
+        this.warnings = warnings;
     }
 
+    /** Reads the config at {@code path}; what it accepts but advises against is logged as a warning. */
     public static BatonConfig load(Path path) throws ConfigException {
+        return load(path, line -> log.warn(line));
+    }
+
+    /**
+     * Reads the config at {@code path}, handing each warning (a setting that works but that an operator should
+     * reconsider, one line naming the file and key) to {@code warnings}.
+     */
+    public static BatonConfig load(Path path, Consumer<String> warnings) throws ConfigException {
         String text;
         try {
             text = Files.readString(path);
@@ -57,11 +74,16 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new ConfigException(path.toString(), null, "cannot read: " + e.getMessage());
         }
-        return parse(path.toString(), text);
+        return parse(path.toString(), text, warnings);
     }
 
     public static BatonConfig parse(String file, String yaml) throws ConfigException {
-        return new ConfigLoader(file).read(yaml);
+        return parse(file, yaml, line -> log.warn(line));
+    }
+
+    /** Reads config text; see {@link #load(Path, Consumer)} for the warnings. */
+    public static BatonConfig parse(String file, String yaml, Consumer<String> warnings) throws ConfigException {
+        return new ConfigLoader(file, warnings).read(yaml);
     }
 
     private BatonConfig read(String yaml) throws ConfigException {
@@ -122,10 +144,12 @@ public final class ConfigLoader {
         String instanceName = top.containsKey("instance-name") ? string(top.get("instance-name"), "instance-name", true)
                 : defaultInstanceName(listen);
         ClusterSpec spec = clusterSpec(type, cluster, nodes, instanceName);
-        try {
-            type.create(spec).close(); // the topology's own rules, such as 'single' taking one node
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(file, "cluster.nodes", e.getMessage());
+        if (type != TopologyType.PRIMARY_REPLICA) { // until its topology exists; the loader checks its rules itself
+            try {
+                type.create(spec).close(); // the topology's own rules, such as 'single' taking one node
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(file, "cluster.nodes", e.getMessage());
+            }
         }
 
         Duration connect = BatonConfig.DEFAULT_CONNECT_TIMEOUT;
@@ -201,41 +225,27 @@ public final class ConfigLoader {
 
     private ClusterSpec clusterSpec(TopologyType type, Map<String, Object> cluster, List<Node> nodes, String instanceName)
             throws ConfigException {
-        if (type != TopologyType.GALERA) {
-            for (String key : GALERA_ONLY_KEYS) {
+        if (type != TopologyType.PRIMARY_REPLICA) {
+            for (String key : REPLICATION_ONLY_KEYS) {
                 if (cluster.containsKey(key)) {
-                    throw new ConfigException(file, "cluster." + key, "applies to cluster type 'galera' only");
+                    throw new ConfigException(file, "cluster." + key, "applies to cluster type 'primary-replica' only");
+                }
+            }
+        }
+        if (type == TopologyType.SINGLE) {
+            for (String key : MONITORED_ONLY_KEYS) {
+                if (cluster.containsKey(key)) {
+                    throw new ConfigException(file, "cluster." + key,
+                            "applies to cluster types 'galera' and 'primary-replica' only");
                 }
             }
             return new ClusterSpec(nodes, null, false, Duration.ZERO, "baton", instanceName);
         }
-        if (!cluster.containsKey("monitor")) {
-            throw new ConfigException(file, "cluster.monitor", "missing (type 'galera' needs at least monitor.user and a password)");
+        ClusterSpec.ReplicationSettings replication = null;
+        if (type == TopologyType.PRIMARY_REPLICA) {
+            replication = replication(cluster, nodes);
         }
-        Map<String, Object> monitor = map(cluster.get("monitor"), "cluster.monitor");
-        checkKeys(monitor, MONITOR_KEYS, "cluster.monitor");
-        String user = string(monitor.get("user"), "cluster.monitor.user", true);
-        String password;
-        if (monitor.containsKey("password") && monitor.containsKey("password-env")) {
-            throw new ConfigException(file, "cluster.monitor.password-env", "give either password or password-env, not both");
-        } else if (monitor.containsKey("password-env")) {
-            String variable = string(monitor.get("password-env"), "cluster.monitor.password-env", true);
-            password = System.getenv(variable);
-            if (password == null) {
-                throw new ConfigException(file, "cluster.monitor.password-env", "environment variable " + variable + " is not set");
-            }
-        } else if (monitor.containsKey("password")) {
-            Object value = monitor.get("password");
-            password = value == null ? "" : String.valueOf(value);
-        } else {
-            throw new ConfigException(file, "cluster.monitor.password", "missing (or name an environment variable in password-env)");
-        }
-        Duration interval = duration(monitor.get("interval"), "cluster.monitor.interval", Duration.ofMillis(500));
-        Duration timeout = duration(monitor.get("timeout"), "cluster.monitor.timeout", Duration.ofSeconds(1));
-        int fall = monitor.containsKey("fall") ? integer(monitor.get("fall"), "cluster.monitor.fall", 1, 100) : 3;
-        int rise = monitor.containsKey("rise") ? integer(monitor.get("rise"), "cluster.monitor.rise", 1, 100) : 2;
-        Duration recordMaxAge = duration(monitor.get("record-max-age"), "cluster.monitor.record-max-age",
-                ClusterSpec.MonitorSettings.defaultRecordMaxAge(interval, timeout, fall));
+        ClusterSpec.MonitorSettings monitor = monitor(cluster, type);
         boolean failback = false;
         if (cluster.containsKey("failback")) {
             if (!(cluster.get("failback") instanceof Boolean b)) {
@@ -243,13 +253,95 @@ public final class ConfigLoader {
             }
             failback = b;
         }
+        if (failback && type == TopologyType.PRIMARY_REPLICA) {
+            throw new ConfigException(file, "cluster.failback", "true is not supported for type 'primary-replica': a "
+                    + "primary is moved back only by an operator, with 'baton switchover NODE'; set failback: false");
+        }
         Duration connectWait = duration(cluster.get("connect-wait"), "cluster.connect-wait", Duration.ofSeconds(5));
         String schema = cluster.containsKey("schema") ? string(cluster.get("schema"), "cluster.schema", true) : "baton";
         if (!schema.matches("[A-Za-z0-9_]{1,64}")) {
             throw new ConfigException(file, "cluster.schema", "'" + schema + "' may only use letters, digits and '_'");
         }
-        return new ClusterSpec(nodes, new ClusterSpec.MonitorSettings(user, password, interval, timeout, fall, rise, recordMaxAge),
-                failback, connectWait, schema, instanceName);
+        return new ClusterSpec(nodes, monitor, failback, connectWait, schema, instanceName, replication);
+    }
+
+    /** The replication section and the failover and rejoin modes of a primary/replica cluster. */
+    private ClusterSpec.ReplicationSettings replication(Map<String, Object> cluster, List<Node> nodes) throws ConfigException {
+        if (nodes.size() < 2) {
+            throw new ConfigException(file, "cluster.nodes", "cluster type 'primary-replica' needs at least 2 nodes "
+                    + "(3 recommended), got " + nodes.size());
+        }
+        if (nodes.size() % 2 == 0) {
+            warnings.accept(file + ": cluster.nodes: " + nodes.size() + " nodes; a majority of " + nodes.size() + " is "
+                    + (nodes.size() / 2 + 1) + ", so " + (nodes.size() == 2 ? "losing either node stops failover"
+                    : "they survive no more failures than " + (nodes.size() - 1) + " nodes") + "; use an odd count, such as 3");
+        }
+        if (!cluster.containsKey("replication")) {
+            throw new ConfigException(file, "cluster.replication", "missing (type 'primary-replica' needs the user and "
+                    + "password Baton gives replicas when it points them at a new primary: {user, password or password-env})");
+        }
+        Map<String, Object> section = map(cluster.get("replication"), "cluster.replication");
+        checkKeys(section, REPLICATION_KEYS, "cluster.replication");
+        String user = string(section.get("user"), "cluster.replication.user", true);
+        String password = password(section, "cluster.replication");
+        boolean failoverAuto = mode(cluster, "failover", "auto", "manual", true);
+        boolean rejoinAuto = mode(cluster, "rejoin", "auto", "off", true);
+        return new ClusterSpec.ReplicationSettings(user, password, failoverAuto, rejoinAuto);
+    }
+
+    /**
+     * A key that takes one of two words; true for {@code yes}. YAML reads a bare {@code off} (or {@code on}) as a
+     * boolean, so false is read as {@code no} when that word is "off".
+     */
+    private boolean mode(Map<String, Object> cluster, String key, String yes, String no, boolean fallback)
+            throws ConfigException {
+        Object value = cluster.get(key);
+        if (value == null && !cluster.containsKey(key)) {
+            return fallback;
+        }
+        if (yes.equals(value)) {
+            return true;
+        }
+        if (no.equals(value) || no.equals("off") && Boolean.FALSE.equals(value)) {
+            return false;
+        }
+        throw new ConfigException(file, "cluster." + key, "expected " + yes + " or " + no + ", got " + describe(value));
+    }
+
+    /** {@code password} or {@code password-env} of a section; an empty password is allowed only when written. */
+    private String password(Map<String, Object> section, String where) throws ConfigException {
+        if (section.containsKey("password") && section.containsKey("password-env")) {
+            throw new ConfigException(file, where + ".password-env", "give either password or password-env, not both");
+        } else if (section.containsKey("password-env")) {
+            String variable = string(section.get("password-env"), where + ".password-env", true);
+            String password = System.getenv(variable);
+            if (password == null) {
+                throw new ConfigException(file, where + ".password-env", "environment variable " + variable + " is not set");
+            }
+            return password;
+        } else if (section.containsKey("password")) {
+            Object value = section.get("password");
+            return value == null ? "" : String.valueOf(value);
+        }
+        throw new ConfigException(file, where + ".password", "missing (or name an environment variable in password-env)");
+    }
+
+    private ClusterSpec.MonitorSettings monitor(Map<String, Object> cluster, TopologyType type) throws ConfigException {
+        if (!cluster.containsKey("monitor")) {
+            throw new ConfigException(file, "cluster.monitor", "missing (type '" + type.configName()
+                    + "' needs at least monitor.user and a password)");
+        }
+        Map<String, Object> monitor = map(cluster.get("monitor"), "cluster.monitor");
+        checkKeys(monitor, MONITOR_KEYS, "cluster.monitor");
+        String user = string(monitor.get("user"), "cluster.monitor.user", true);
+        String password = password(monitor, "cluster.monitor");
+        Duration interval = duration(monitor.get("interval"), "cluster.monitor.interval", Duration.ofMillis(500));
+        Duration timeout = duration(monitor.get("timeout"), "cluster.monitor.timeout", Duration.ofSeconds(1));
+        int fall = monitor.containsKey("fall") ? integer(monitor.get("fall"), "cluster.monitor.fall", 1, 100) : 3;
+        int rise = monitor.containsKey("rise") ? integer(monitor.get("rise"), "cluster.monitor.rise", 1, 100) : 2;
+        Duration recordMaxAge = duration(monitor.get("record-max-age"), "cluster.monitor.record-max-age",
+                ClusterSpec.MonitorSettings.defaultRecordMaxAge(interval, timeout, fall));
+        return new ClusterSpec.MonitorSettings(user, password, interval, timeout, fall, rise, recordMaxAge);
     }
 
     private static boolean isLoopback(HostPort address) {

@@ -1,5 +1,6 @@
 package dev.baton.proxy.config;
 
+import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.TopologyType;
 import org.junit.jupiter.api.Test;
@@ -7,9 +8,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ConfigLoaderTest {
     private static final String NODES = "cluster:\n  type: single\n  nodes:\n    - {name: db1, address: 127.0.0.1:3311}\n";
@@ -52,7 +57,7 @@ class ConfigLoaderTest {
             "no numeric port | listen: 127.0.0.1:abc\\n%NODES% | baton.yaml: listen: bad address: '127.0.0.1:abc' has no numeric port",
             "same admin and listen | listen: 127.0.0.1:6033\\nadmin:\\n  listen: 127.0.0.1:6033\\n%NODES% | baton.yaml: admin.listen: 127.0.0.1:6033 is also 'listen'; give them different ports",
             "missing cluster | listen: 127.0.0.1:6033 | baton.yaml: cluster: missing (it names the cluster type and its nodes)",
-            "unknown type | cluster:\\n  type: sharded\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.type: unknown cluster type 'sharded' (known: single, galera)",
+            "unknown type | cluster:\\n  type: sharded\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.type: unknown cluster type 'sharded' (known: single, galera, primary-replica)",
             "no nodes | cluster:\\n  type: single\\n  nodes: [] | baton.yaml: cluster.nodes: needs a list of at least one node, each {name, address}",
             "two nodes for single | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: b, address: h:2} | baton.yaml: cluster.nodes: cluster type 'single' takes exactly one node, got 2",
             "duplicate names | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: a, address: h:2} | baton.yaml: cluster.nodes[1].name: 'a' names two nodes",
@@ -64,7 +69,7 @@ class ConfigLoaderTest {
             "galera without monitor | cluster:\\n  type: galera\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor: missing (type 'galera' needs at least monitor.user and a password)",
             "galera without password | cluster:\\n  type: galera\\n  monitor: {user: m}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password: missing (or name an environment variable in password-env)",
             "unset password variable | cluster:\\n  type: galera\\n  monitor: {user: m, password-env: BATON_NO_SUCH_VARIABLE}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password-env: environment variable BATON_NO_SUCH_VARIABLE is not set",
-            "monitor for single | %NODES%  monitor: {user: m, password: p} | baton.yaml: cluster.monitor: applies to cluster type 'galera' only",
+            "monitor for single | %NODES%  monitor: {user: m, password: p} | baton.yaml: cluster.monitor: applies to cluster types 'galera' and 'primary-replica' only",
             "unknown monitor key | cluster:\\n  type: galera\\n  monitor: {user: m, password: p, intervall: 1s}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.intervall: unknown key (known here: fall, interval, password, password-env, record-max-age, rise, timeout, user)",
             "failback not boolean | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  failback: sometimes\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.failback: expected true or false, got 'sometimes'",
             "unknown quota key | %NODES%quotas:\\n  key: rack | baton.yaml: quotas.key: unknown quota key 'rack' (known: client-address, user, user-and-address)",
@@ -89,6 +94,107 @@ class ConfigLoaderTest {
     })
     void badConfigIsOneLineNamingFileKeyAndProblem(String name, String yaml, String expected) {
         assertEquals(expected, error(yaml.replace("\\n", "\n").replace("%NODES%", NODES)));
+    }
+
+    /** A primary/replica cluster of three nodes with a monitor, to which each case adds or changes keys. */
+    private static final String REPLICATION_NODES = """
+            cluster:
+              type: primary-replica
+              monitor: {user: m, password: p}
+              nodes:
+                - {name: db1, address: 127.0.0.1:3321}
+                - {name: db2, address: 127.0.0.1:3322}
+                - {name: db3, address: 127.0.0.1:3323}
+            """;
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "missing replication section | %R% | baton.yaml: cluster.replication: missing (type 'primary-replica' needs the user and password Baton gives replicas when it points them at a new primary: {user, password or password-env})",
+            "replication not a mapping | %R%  replication: repl | baton.yaml: cluster.replication: expected a mapping of keys, got 'repl'",
+            "replication without user | %R%  replication: {password: r} | baton.yaml: cluster.replication.user: missing",
+            "replication without password | %R%  replication: {user: repl} | baton.yaml: cluster.replication.password: missing (or name an environment variable in password-env)",
+            "replication password twice | %R%  replication: {user: repl, password: r, password-env: X} | baton.yaml: cluster.replication.password-env: give either password or password-env, not both",
+            "unset replication password variable | %R%  replication: {user: repl, password-env: BATON_NO_SUCH_VARIABLE} | baton.yaml: cluster.replication.password-env: environment variable BATON_NO_SUCH_VARIABLE is not set",
+            "unknown replication key | %R%  replication: {user: repl, password: r, ssl: true} | baton.yaml: cluster.replication.ssl: unknown key (known here: password, password-env, user)",
+            "bad failover | %R%  replication: {user: repl, password: r}\\n  failover: sometimes | baton.yaml: cluster.failover: expected auto or manual, got 'sometimes'",
+            "failover written as a boolean | %R%  replication: {user: repl, password: r}\\n  failover: off | baton.yaml: cluster.failover: expected auto or manual, got 'false'",
+            "bad rejoin | %R%  replication: {user: repl, password: r}\\n  rejoin: manual | baton.yaml: cluster.rejoin: expected auto or off, got 'manual'",
+            "rejoin on | %R%  replication: {user: repl, password: r}\\n  rejoin: on | baton.yaml: cluster.rejoin: expected auto or off, got 'true'",
+            "failback refused | %R%  replication: {user: repl, password: r}\\n  failback: true | baton.yaml: cluster.failback: true is not supported for type 'primary-replica': a primary is moved back only by an operator, with 'baton switchover NODE'; set failback: false",
+            "bad connect wait | %R%  replication: {user: repl, password: r}\\n  connect-wait: soon | baton.yaml: cluster.connect-wait: 'soon' is not a duration (examples: 500ms, 3s, 1m)",
+            "bad schema | %R%  replication: {user: repl, password: r}\\n  schema: 'a-b' | baton.yaml: cluster.schema: 'a-b' may only use letters, digits and '_'",
+            "unknown cluster key | %R%  replication: {user: repl, password: r}\\n  promote: auto | baton.yaml: cluster.promote: unknown key (known here: connect-wait, failback, failover, monitor, nodes, rejoin, replication, schema, type)",
+            "without monitor | cluster:\\n  type: primary-replica\\n  replication: {user: repl, password: r}\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: b, address: h:2} | baton.yaml: cluster.monitor: missing (type 'primary-replica' needs at least monitor.user and a password)",
+            "one node | cluster:\\n  type: primary-replica\\n  monitor: {user: m, password: p}\\n  replication: {user: repl, password: r}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.nodes: cluster type 'primary-replica' needs at least 2 nodes (3 recommended), got 1",
+            "replication for galera | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  replication: {user: repl, password: r}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.replication: applies to cluster type 'primary-replica' only",
+            "failover for galera | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  failover: manual\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.failover: applies to cluster type 'primary-replica' only",
+            "rejoin for single | %NODES%  rejoin: auto | baton.yaml: cluster.rejoin: applies to cluster type 'primary-replica' only",
+            "connect wait for single | %NODES%  connect-wait: 5s | baton.yaml: cluster.connect-wait: applies to cluster types 'galera' and 'primary-replica' only",
+    })
+    void badPrimaryReplicaConfigIsOneLineNamingFileKeyAndProblem(String name, String yaml, String expected) {
+        assertEquals(expected, error(yaml.replace("\\n", "\n").replace("%NODES%", NODES).replace("%R%", REPLICATION_NODES)));
+    }
+
+    @Test
+    void primaryReplicaConfigReadsAsWrittenWithoutEverShowingThePassword() throws ConfigException {
+        List<String> warnings = new ArrayList<>();
+        BatonConfig config = ConfigLoader.parse("baton.yaml", REPLICATION_NODES + """
+                  replication: {user: repl, password: repl-secret}
+                  failover: manual
+                  rejoin: off
+                  failback: false
+                  connect-wait: 2s
+                  schema: baton_books
+                """, warnings::add);
+        assertEquals(TopologyType.PRIMARY_REPLICA, config.clusterType());
+        assertEquals(3, config.nodes().size());
+        ClusterSpec.ReplicationSettings replication = config.cluster().replication();
+        assertEquals("repl", replication.user());
+        assertEquals("repl-secret", replication.password());
+        assertFalse(replication.failoverAuto());
+        assertFalse(replication.rejoinAuto());
+        assertFalse(config.cluster().failback());
+        assertEquals(Duration.ofSeconds(2), config.cluster().connectWait());
+        assertEquals("baton_books", config.cluster().schema());
+        assertEquals("m", config.cluster().monitor().user());
+        assertFalse(replication.toString().contains("repl-secret"), "the password never reaches a log line");
+        assertEquals(List.of(), warnings);
+    }
+
+    @Test
+    void primaryReplicaDefaultsToAutomaticFailoverAndRejoin() throws ConfigException {
+        BatonConfig config = ConfigLoader.parse("baton.yaml", REPLICATION_NODES
+                + "  replication: {user: repl, password: r}\n  rejoin: auto\n");
+        assertTrue(config.cluster().replication().failoverAuto());
+        assertTrue(config.cluster().replication().rejoinAuto());
+        assertFalse(config.cluster().failback());
+        assertEquals(Duration.ofSeconds(5), config.cluster().connectWait());
+        assertEquals("baton", config.cluster().schema());
+    }
+
+    @Test
+    void primaryReplicaReadsTheReplicationPasswordFromTheNamedVariable() throws ConfigException {
+        String variable = System.getenv().keySet().stream().filter(k -> System.getenv(k) != null).sorted().findFirst()
+                .orElseThrow();
+        BatonConfig config = ConfigLoader.parse("baton.yaml", REPLICATION_NODES
+                + "  replication: {user: repl, password-env: " + variable + "}\n");
+        assertEquals(System.getenv(variable), config.cluster().replication().password());
+    }
+
+    @Test
+    void twoPrimaryReplicaNodesAreAcceptedWithAWarningThatAMajorityOfTwoIsTwo() throws ConfigException {
+        List<String> warnings = new ArrayList<>();
+        ConfigLoader.parse("baton.yaml", """
+                cluster:
+                  type: primary-replica
+                  monitor: {user: m, password: p}
+                  replication: {user: repl, password: r}
+                  nodes:
+                    - {name: db1, address: 127.0.0.1:3321}
+                    - {name: db2, address: 127.0.0.1:3322}
+                """, warnings::add);
+        assertEquals(List.of("baton.yaml: cluster.nodes: 2 nodes; a majority of 2 is 2, so losing either node stops "
+                + "failover; use an odd count, such as 3"), warnings);
     }
 
     @Test

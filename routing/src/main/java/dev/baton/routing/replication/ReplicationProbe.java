@@ -28,7 +28,8 @@ public final class ReplicationProbe implements NodeProbe {
     private static final String VARIABLES = "SELECT @@global.server_id, @@global.read_only, @@global.gtid_binlog_pos,"
             + " @@global.gtid_current_pos, @@global.gtid_slave_pos, @@global.max_connections,"
             + " @@global.rpl_semi_sync_master_enabled, @@global.rpl_semi_sync_slave_enabled, @@global.binlog_format,"
-            + " @@global.gtid_strict_mode, @@global.log_slave_updates, @@global.log_bin";
+            + " @@global.gtid_strict_mode, @@global.log_slave_updates, @@global.log_bin,"
+            + " @@global.rpl_semi_sync_master_timeout, @@global.slave_net_timeout";
     private static final String SEMI_SYNC = "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status',"
             + "'Rpl_semi_sync_master_clients','Rpl_semi_sync_slave_status')";
     private static final String SOURCES = "SHOW ALL SLAVES STATUS";
@@ -67,7 +68,9 @@ public final class ReplicationProbe implements NodeProbe {
                         Map.of("binlog_format", String.valueOf(rs.getString(9)),
                                 "gtid_strict_mode", onOff(rs.getString(10)),
                                 "log_slave_updates", onOff(rs.getString(11)),
-                                "log_bin", onOff(rs.getString(12))));
+                                "log_bin", onOff(rs.getString(12)),
+                                "rpl_semi_sync_master_timeout", String.valueOf(rs.getString(13)),
+                                "slave_net_timeout", String.valueOf(rs.getString(14))));
             }
         } catch (SQLException e) {
             return ReplicationNodeState.unreachable(clock.instant(), connector.describe(e));
