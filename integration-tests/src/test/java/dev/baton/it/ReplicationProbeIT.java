@@ -109,8 +109,9 @@ class ReplicationProbeIT {
             assertEquals(primaryPos, replica.gtidSlavePos(), "node " + node);
             assertTrue(replica.relayLogApplied(), "node " + node);
             assertTrue(replica.semiSync().replicaActive(), "node " + node);
-            assertEquals(new CheckVerdict.Unfit("replicates from 127.0.0.1:" + cluster.port(1)
-                    + " (IO thread running, SQL thread running)"), replica.verdict(), "node " + node);
+            assertEquals(new CheckVerdict.Writable(), replica.verdict(), "node " + node + " is fit for its role");
+            assertEquals("replicates from 127.0.0.1:" + cluster.port(1) + " (IO thread running, SQL thread running)",
+                    replica.whyNotWritable(), "node " + node);
         }
     }
 
@@ -125,8 +126,10 @@ class ReplicationProbeIT {
             assertEquals(ThreadState.STOPPED, source.sqlThread());
             assertEquals(OptionalLong.empty(), source.secondsBehindSource());
             assertEquals(Role.REPLICA, stopped.role());
-            assertEquals(new CheckVerdict.Unfit("replicates from 127.0.0.1:" + cluster.port(1)
-                    + " (IO thread stopped, SQL thread stopped)"), stopped.verdict());
+            assertEquals(new CheckVerdict.Unfit("replication from 127.0.0.1:" + cluster.port(1)
+                    + " stopped applying (SQL thread stopped)"), stopped.verdict());
+            assertEquals("replicates from 127.0.0.1:" + cluster.port(1) + " (IO thread stopped, SQL thread stopped)",
+                    stopped.whyNotWritable());
         } finally {
             cluster.sql(3, "START SLAVE");
         }

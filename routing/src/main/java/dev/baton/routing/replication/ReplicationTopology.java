@@ -243,9 +243,7 @@ public final class ReplicationTopology implements ClusterTopology {
             String out = leftOut.get(h.node().name());
             boolean up = h.state().electable() && out == null;
             String reason = out != null ? "left out: " + out : h.state().electable() ? null : h.state().describe();
-            reports.add(new NodeReport(h.node().name(), up, reason, 0, 0,
-                    last == null ? 0 : last.maxConnections(), last == null ? Map.of() : last.settings(),
-                    last == null ? null : last.checkedAt()));
+            reports.add(NodeReport.ofReplication(h.node().name(), up, reason, last, out));
         }
         return reports;
     }
