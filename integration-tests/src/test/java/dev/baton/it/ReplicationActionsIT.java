@@ -33,6 +33,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -300,6 +301,59 @@ class ReplicationActionsIT {
                 () -> instanceA.awaitApplied(r1, beyond, Duration.ofMillis(300)));
         assertTrue(e.getMessage().startsWith("r1 did not apply up to 0-3-999999 within 300 ms (gtid_slave_pos now 0-3-"),
                 e.getMessage());
+    }
+
+    @Test
+    @Order(10)
+    void aMonitorWithoutProcessRefusesToEndSessionsItCannotSee() throws Exception {
+        SqlReplicationActions weak = monitorWithout("PROCESS");
+        try (Connection client = app(3)) {
+            ActionException e = assertThrows(ActionException.class, () -> weak.endClientSessions(r3));
+            assertEquals("r3: ending client sessions needs the PROCESS privilege to see them; grant PROCESS to no_process",
+                    e.getMessage());
+            assertTrue(client.isValid(1));
+        }
+    }
+
+    @Test
+    @Order(11)
+    void aMonitorWithoutConnectionAdminCannotEndAnotherUsersSession() throws Exception {
+        SqlReplicationActions weak = monitorWithout("CONNECTION ADMIN");
+        try (Connection client = app(3)) {
+            ActionException e = assertThrows(ActionException.class, () -> weak.endClientSessions(r3));
+            assertTrue(e.getMessage().startsWith("r3: ending client sessions (0 of "), e.getMessage());
+            assertTrue(e.getMessage().contains("You are not owner of thread"), e.getMessage());
+            assertTrue(client.isValid(1));
+        }
+    }
+
+    @Test
+    @Order(12)
+    void aMonitorWithoutReloadCannotForgetAReplicationSource() throws Exception {
+        SqlReplicationActions weak = monitorWithout("RELOAD");
+        try {
+            ActionException e = assertThrows(ActionException.class, () -> weak.stopReplication(r1));
+            assertEquals("r1: RESET SLAVE '' ALL failed: Access denied; you need (at least one of) the RELOAD privilege(s)"
+                    + " for this operation", e.getMessage());
+        } finally {
+            cluster.sql(1, "START SLAVE");
+        }
+        cluster.awaitReplicating(1);
+    }
+
+    /** Actions run as a new monitor user with every documented grant but {@code missing}. */
+    private static SqlReplicationActions monitorWithout(String missing) throws ActionException {
+        String user = "no_" + missing.toLowerCase().replace(' ', '_');
+        List<String> grants = new ArrayList<>(List.of("SLAVE MONITOR", "REPLICATION SLAVE ADMIN",
+                "REPLICATION MASTER ADMIN", "READ_ONLY ADMIN", "CONNECTION ADMIN", "PROCESS", "RELOAD"));
+        assertTrue(grants.remove(missing), missing);
+        cluster.sql(3, "CREATE USER '" + user + "'@'%' IDENTIFIED BY 'monitor'; GRANT " + String.join(", ", grants)
+                + " ON *.* TO '" + user + "'@'%'; GRANT ALL ON baton.* TO '" + user + "'@'%'");
+        instanceA.awaitApplied(r1, instanceA.check(r3).gtidBinlogPos(), CATCH_UP);
+        ClusterSpec.MonitorSettings settings = new ClusterSpec.MonitorSettings(user, "monitor", Duration.ofSeconds(1),
+                Duration.ofSeconds(2), 3, 2);
+        return new SqlReplicationActions(new ClusterSpec(nodes, settings, false, Duration.ofSeconds(5), "baton", user,
+                new ClusterSpec.ReplicationSettings("repl", "repl", true, true)), Clock.systemUTC());
     }
 
     /**

@@ -44,6 +44,11 @@ public final class SqlReplicationActions implements ReplicationActions {
     private static final Set<String> SERVER_COMMANDS = Set.of("Binlog Dump", "Binlog Dump GTID", "Slave_IO", "Slave_SQL",
             "Slave_worker", "Daemon");
 
+    /** True if the current user holds {@code PROCESS} globally (directly, not through a role). */
+    private static final String SEES_EVERY_SESSION = "SELECT EXISTS (SELECT 1 FROM information_schema.user_privileges"
+            + " WHERE privilege_type = 'PROCESS' AND grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1),"
+            + " '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), ''''))";
+
     private final ClusterSpec spec;
     private final MonitorConnector connector;
     private final ReplicationProbe probe;
@@ -296,6 +301,14 @@ public final class SqlReplicationActions implements ReplicationActions {
     @Override
     public int endClientSessions(Node node) throws ActionException {
         return on(node, changeTimeout(), "ending client sessions", c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(SEES_EVERY_SESSION)) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    // without PROCESS the process list shows only the monitor's own sessions: ending "all" would end none
+                    throw new ActionException(node.name() + ": ending client sessions needs the PROCESS privilege to see"
+                            + " them; grant PROCESS to " + spec.monitor().user());
+                }
+            }
             Set<Long> spared = ownLockConnections.getOrDefault(node.name(), Set.of());
             List<Long> sessions = new ArrayList<>();
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT id, user, command"
