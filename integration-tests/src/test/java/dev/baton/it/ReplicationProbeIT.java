@@ -11,6 +11,7 @@ import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
 import dev.baton.routing.core.CheckVerdict;
 import dev.baton.routing.replication.GtidPosition;
+import dev.baton.routing.replication.NodeRecord;
 import dev.baton.routing.replication.ReplicationNodeState;
 import dev.baton.routing.replication.ReplicationNodeState.Role;
 import dev.baton.routing.replication.ReplicationNodeState.Source;
@@ -75,7 +76,8 @@ class ReplicationProbeIT {
         assertEquals(primary.gtidBinlogPos(), primary.gtidCurrentPos());
         assertEquals(300, primary.maxConnections());
         assertEquals(Map.of("binlog_format", "ROW", "gtid_strict_mode", "ON", "log_slave_updates", "ON", "log_bin", "ON",
-                        "rpl_semi_sync_master_timeout", "2000", "slave_net_timeout", "2"), primary.settings());
+                "slave_net_timeout", "2", "rpl_semi_sync_master_timeout", "2000"), primary.settings());
+        assertEquals(NodeRecord.NONE, primary.record(), "no books written yet");
     }
 
     @Test

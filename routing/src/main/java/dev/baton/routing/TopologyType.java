@@ -11,10 +11,7 @@ import java.util.stream.Collectors;
 public enum TopologyType {
     SINGLE("single", SingleNodeTopology::new),
     GALERA("galera", dev.baton.routing.galera.GaleraTopology::new),
-    // Placeholder until the primary/replica topology exists: lets the config name the type.
-    PRIMARY_REPLICA("primary-replica", spec -> {
-        throw new IllegalStateException("not built yet");
-    });
+    PRIMARY_REPLICA("primary-replica", dev.baton.routing.replication.ReplicationTopology::new);
 
     private final String configName;
     private final Function<ClusterSpec, ClusterTopology> factory;

@@ -144,12 +144,10 @@ public final class ConfigLoader {
         String instanceName = top.containsKey("instance-name") ? string(top.get("instance-name"), "instance-name", true)
                 : defaultInstanceName(listen);
         ClusterSpec spec = clusterSpec(type, cluster, nodes, instanceName);
-        if (type != TopologyType.PRIMARY_REPLICA) { // until its topology exists; the loader checks its rules itself
-            try {
-                type.create(spec).close(); // the topology's own rules, such as 'single' taking one node
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(file, "cluster.nodes", e.getMessage());
-            }
+        try {
+            type.create(spec).close(); // the topology's own rules, such as 'single' taking one node
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, "cluster.nodes", e.getMessage());
         }
 
         Duration connect = BatonConfig.DEFAULT_CONNECT_TIMEOUT;

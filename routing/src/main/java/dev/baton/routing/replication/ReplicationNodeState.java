@@ -26,9 +26,9 @@ import java.util.OptionalLong;
  * @param semiSync        the semi-synchronous replication state of both sides
  * @param maxConnections  {@code @@max_connections}
  * @param settings        server settings that replication and a later promotion depend on, by variable name:
- *                        {@code binlog_format}, {@code gtid_strict_mode}, {@code log_slave_updates}, {@code log_bin}
- *                        (values as the server prints them), {@code rpl_semi_sync_master_timeout} (milliseconds) and
- *                        {@code slave_net_timeout} (seconds); empty if unread
+ *                        {@code binlog_format}, {@code gtid_strict_mode}, {@code log_slave_updates}, {@code log_bin},
+ *                        {@code slave_net_timeout} (seconds), {@code rpl_semi_sync_master_timeout} (milliseconds)
+ *                        (values as the server prints them); empty if unread
  * @param record          Baton's books as this node holds them ({@link NodeRecord#NONE} when not read)
  */
 public record ReplicationNodeState(Instant checkedAt, String error, long serverId, boolean readOnly,

@@ -60,6 +60,15 @@ public final class ReplicationTopology implements ClusterTopology {
     private final ExecutorService bookkeeper;
     private volatile long lastHeartbeat = Long.MIN_VALUE;
 
+    public ReplicationTopology(ClusterSpec spec) {
+        this(spec, Clock.systemUTC());
+    }
+
+    public ReplicationTopology(ClusterSpec spec, Clock clock) {
+        this(require(spec), clock, new SqlReplicationActions(spec, clock), new SqlWriterRecordStore(spec.schema(),
+                new dev.baton.routing.core.MonitorConnector(spec.monitor())::connect, spec.monitor().timeout()));
+    }
+
     ReplicationTopology(ClusterSpec spec, Clock clock, ReplicationActions actions, DrainBook book) {
         require(spec);
         this.spec = spec;
