@@ -459,7 +459,22 @@ public final class ReplicationKeeper {
      * target cannot catch up within {@code catchUp}, the old primary is made writable again and this throws.
      */
     public WriterChoice.Writer completeHandover(long epoch, String requestedBy, Duration catchUp) {
-        read(health.get());
+        ClusterLock lock;
+        try {
+            lock = actions.lock(nodes);
+        } catch (ActionException e) {
+            throw new IllegalStateException("cannot complete the switchover's hand-over (epoch " + epoch + "): " + e.getMessage());
+        }
+        try (lock) {
+            // The record as the nodes hold it now: the regular checks may not have read the hand-over yet.
+            List<NodeHealth> fresh = freshChecks();
+            read(fresh);
+            return completeHandover(epoch, requestedBy, catchUp, fresh, lock);
+        }
+    }
+
+    private WriterChoice.Writer completeHandover(long epoch, String requestedBy, Duration catchUp, List<NodeHealth> fresh,
+                                                 ClusterLock lock) {
         if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
             throw new IllegalStateException("the switchover's hand-over (epoch " + epoch + ") is no longer in the writer "
                     + "record: " + stored.map(s -> "primary " + s.writer() + " at epoch " + s.epoch() + " (" + s.reason()
@@ -468,8 +483,7 @@ public final class ReplicationKeeper {
         StoredWriter now = stored.get();
         Node old = byNameNode(now.writer());
         Node target = byNameNode(now.handoverTo());
-        try (ClusterLock lock = actions.lock(nodes)) {
-            List<NodeHealth> fresh = freshChecks();
+        try {
             ReplicationNodeState t = state(fresh, target);
             if (t == null || !t.reachable() || t.whyUnfit() != null || maintenance.contains(target.name())) {
                 String why = t == null || !t.reachable() ? "it does not answer" : maintenance.contains(target.name())

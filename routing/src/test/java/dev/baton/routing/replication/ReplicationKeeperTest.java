@@ -148,4 +148,42 @@ class ReplicationKeeperTest {
         assertEquals(cluster.server(DB1), cluster.server(DB3).source);
         assertEquals(List.of(), cluster.recordWrites.stream().filter(w -> w.next().epoch() > 1).toList());
     }
+
+    @Test
+    void aSwitchoverWhoseTargetCannotCatchUpLeavesTheOldPrimaryWritableAndSaysSo() {
+        cluster.replicationCut.add("db1>db2");
+        cluster.write(DB1);
+        settle();
+        observe();
+        WriterChoice.Writer begun = keeper.beginHandover(DB2, Duration.ofSeconds(2), "operator");
+        assertEquals(DB2, begun.handover().to());
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> keeper.completeHandover(begun.epoch(), "operator", Duration.ofSeconds(2)));
+        assertEquals("switchover to db2 abandoned: it could not catch up with db1 (0-1-8) within 2000 ms; db1 is writable "
+                + "again and stays the primary", e.getMessage());
+        ModelCluster.Server db1 = cluster.server(DB1);
+        assertFalse(db1.readOnly, "db1 takes writes again");
+        assertNull(db1.source);
+        assertTrue(cluster.server(DB2).readOnly);
+        StoredWriter after = record(DB1);
+        assertEquals("db1", after.writer());
+        assertFalse(after.handingOver(), "the hand-over is cancelled for every instance");
+        assertEquals(new WriterChoice.Writer(DB1, after.epoch()), keeper.current());
+        assertTrue(after.epoch() > begun.epoch());
+    }
+
+    @Test
+    void aSwitchoverMakesTheTargetThePrimaryAfterItCaughtUpAndTheOldPrimaryItsReplica() {
+        WriterChoice.Writer begun = keeper.beginHandover(DB2, Duration.ofSeconds(2), "operator");
+        cluster.write(DB1);
+        WriterChoice.Writer done = keeper.completeHandover(begun.epoch(), "operator", Duration.ofSeconds(2));
+        assertEquals(DB2, done.node());
+        ModelCluster.Server db2 = cluster.server(DB2);
+        assertTrue(db2.history.containsAll(cluster.server(DB1).history), "db2 holds everything db1 wrote");
+        assertFalse(db2.readOnly);
+        assertTrue(cluster.server(DB1).readOnly);
+        assertEquals(db2, cluster.server(DB1).source);
+        assertEquals(db2, cluster.server(DB3).source);
+        assertEquals("db2", record(DB2).writer());
+    }
 }
