@@ -139,6 +139,20 @@ class ReplicationElectionTest {
     }
 
     @Test
+    void aNewlyRecordedPrimaryFallingSinceItsLastAnswerAsAReplicaIsNotFollowed() {
+        // This instance last heard from db2 while it was a replica; another instance promoted it since.
+        ReplicationNodeState asReplica = Check.at(BEFORE_READ, 2).holds("0-1-10").replicaOf(DB1, RUNNING, "0-1-10").build();
+        NodeHealth falling = new NodeHealth(DB2, new HealthState.Falling(1, "connection refused", false),
+                Check.unreachable(CHECKED), asReplica);
+        StoredWriter promoted = new StoredWriter("db2", 6, "baton2", "db1 lost; promoting db2");
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(promoted), AUTO, primary(DB1, 1, "0-1-10"), falling,
+                replica(DB3, 3, DB2, "0-1-10")));
+        assertEquals("primary db2 does not answer this Baton (connection refused) and its last answer showed it not "
+                + "taking writes (replicates from 127.0.0.1:3311 (IO thread running, SQL thread running)); not routing to it",
+                r.reason());
+    }
+
+    @Test
     void anUnreachablePrimaryWhoseReplicaStillRunsItsIoThreadIsNotFailedOver() {
         Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
                 lostReplica(DB2, 2, DB1, "0-1-10"), replica(DB3, 3, DB1, "0-1-10")));
