@@ -67,6 +67,10 @@ public final class ReplicationKeeper {
     private Optional<String> lastError = Optional.empty();
     private long highestEpoch;
     private String lastActionFailure;
+    /** When this instance last changed the record itself: books its regular checks read before that are stale. */
+    private Instant wroteAt;
+    /** Its own latest check of each node (under the lock, or after acting on it), newer than a regular check may be. */
+    private final Map<String, ReplicationNodeState> ownChecks = new HashMap<>();
 
     public ReplicationKeeper(List<Node> nodes, ReplicationActions actions, Supplier<List<NodeHealth>> health,
                              ReplicationElection.Rules rules, ClusterEvents events, Clock clock, String instanceName) {
@@ -107,7 +111,30 @@ public final class ReplicationKeeper {
 
     /** One round: read the books from the last checks, decide, act, publish. */
     public void decide() {
-        decide(health.get(), true);
+        decide(snapshot(), true);
+    }
+
+    /**
+     * The regular checks, with this instance's own later checks in place of older ones: after it promoted a replica
+     * or switched over, its regular checks still show the world before, until they run again.
+     */
+    private List<NodeHealth> snapshot() {
+        List<NodeHealth> out = new ArrayList<>();
+        for (NodeHealth h : health.get()) {
+            ReplicationNodeState own = ownChecks.get(h.node().name());
+            if (own != null && h.last() != null && !own.checkedAt().isBefore(h.last().checkedAt())) {
+                out.add(new NodeHealth(h.node(), h.state(), own, own.reachable() ? own : h.lastAnswer()));
+            } else {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+
+    private ReplicationNodeState check(Node node) {
+        ReplicationNodeState s = actions.check(node);
+        ownChecks.put(node.name(), s);
+        return s;
     }
 
     private void decide(List<NodeHealth> snapshot, boolean mayRetry) {
@@ -131,7 +158,14 @@ public final class ReplicationKeeper {
 
     /** Learns the record a majority of nodes hold, from the books their last checks read. */
     private boolean read(List<NodeHealth> snapshot) {
-        ReplicationElection.Books books = ReplicationElection.books(snapshot);
+        List<NodeHealth> current = snapshot;
+        if (wroteAt != null) {
+            // Books read before this instance's own change describe the record before it, not a newer majority's.
+            current = snapshot.stream().map(h -> h.last() == null || h.last().checkedAt().isAfter(wroteAt) ? h
+                    : new NodeHealth(h.node(), h.state(), ReplicationNodeState.unreachable(h.last().checkedAt(),
+                    "checked before this Baton changed the writer record"), h.lastAnswer())).toList();
+        }
+        ReplicationElection.Books books = ReplicationElection.books(current);
         if (!books.majority()) {
             lastError = Optional.of(books.why());
             return false;
@@ -143,6 +177,14 @@ public final class ReplicationKeeper {
         lastGoodRead = clock.instant();
         lastError = Optional.empty();
         return true;
+    }
+
+    /** This instance changed the record to {@code next} (a compare-and-set on the primary, spread to a majority). */
+    private void wrote(StoredWriter next) {
+        learn(Optional.of(next));
+        wroteAt = clock.instant();
+        lastGoodRead = wroteAt;
+        lastError = Optional.empty();
     }
 
     private void learn(Optional<StoredWriter> value) {
@@ -178,7 +220,7 @@ public final class ReplicationKeeper {
                 return false;
             }
             spread(record.primary(), write.after());
-            learn(Optional.of(next));
+            wrote(next);
             lastActionFailure = null;
             publish(new WriterChoice.Writer(record.primary(), next.epoch()), record.reason(), instanceName);
             return true;
@@ -261,7 +303,7 @@ public final class ReplicationKeeper {
             actions.enableSemiSyncSource(candidate);
         }
         actions.setReadOnly(candidate, false);
-        ReplicationNodeState now = actions.check(candidate);
+        ReplicationNodeState now = check(candidate);
         if (!now.reachable()) {
             throw new ActionException(candidate.name() + " stopped answering during its promotion: " + now.error());
         }
@@ -278,7 +320,7 @@ public final class ReplicationKeeper {
                 continue;
             }
             try {
-                if (!actions.check(other).reachable()) {
+                if (!check(other).reachable()) {
                     continue; // it will be fenced and rejoined when it answers
                 }
                 actions.replicateFrom(other, candidate);
@@ -289,7 +331,7 @@ public final class ReplicationKeeper {
             }
         }
         spread(candidate, write.after());
-        learn(Optional.of(next));
+        wrote(next);
         promotion = Optional.of(promoted);
         lastActionFailure = null;
         leftOut.remove(candidate.name());
@@ -361,7 +403,7 @@ public final class ReplicationKeeper {
         Node node = r.node();
         try {
             // Under the lock, look again: another instance may have repaired it, or the record moved on.
-            ReplicationNodeState fresh = actions.check(node);
+            ReplicationNodeState fresh = check(node);
             if (!fresh.reachable()) {
                 return;
             }
@@ -410,7 +452,7 @@ public final class ReplicationKeeper {
      * {@code drain} from now, which every instance follows by holding new clients and draining its sessions.
      */
     public WriterChoice.Writer beginHandover(Node target, Duration drain, String requestedBy) {
-        List<NodeHealth> snapshot = health.get();
+        List<NodeHealth> snapshot = snapshot();
         read(snapshot);
         StoredWriter now = requireFollowedRecord();
         NodeHealth t = snapshot.stream().filter(h -> h.node().equals(target)).findFirst()
@@ -446,7 +488,7 @@ public final class ReplicationKeeper {
         } catch (ActionException | RecordStoreException e) {
             throw new IllegalStateException("cannot start the switchover: " + e.getMessage());
         }
-        learn(Optional.of(next));
+        wrote(next);
         WriterChoice.Writer handingOver = new WriterChoice.Writer(primary, next.epoch(),
                 new WriterChoice.Handover(target, next.handoverUntil(), instanceName));
         publish(handingOver, why, requestedBy);
@@ -494,7 +536,7 @@ public final class ReplicationKeeper {
             }
             actions.setReadOnly(old, true);
             int ended = actions.endClientSessions(old);
-            ReplicationNodeState o = actions.check(old);
+            ReplicationNodeState o = check(old);
             if (!o.reachable()) {
                 throw new ActionException(old.name() + " stopped answering: " + o.error());
             }
@@ -526,7 +568,7 @@ public final class ReplicationKeeper {
         StoredWriter next = new StoredWriter(old.name(), highestEpoch + 1, instanceName, why);
         RecordWrite write = actions.writeRecord(old, now.epoch(), next, null);
         if (write.applied()) {
-            learn(Optional.of(next));
+            wrote(next);
             publish(new WriterChoice.Writer(old, next.epoch()), why, instanceName);
         }
     }
@@ -561,7 +603,7 @@ public final class ReplicationKeeper {
     private List<NodeHealth> freshChecks() {
         List<NodeHealth> out = new ArrayList<>();
         for (NodeHealth h : health.get()) {
-            ReplicationNodeState s = actions.check(h.node());
+            ReplicationNodeState s = check(h.node());
             out.add(new NodeHealth(h.node(), h.state(), s, s.reachable() ? s : h.lastAnswer()));
         }
         return out;

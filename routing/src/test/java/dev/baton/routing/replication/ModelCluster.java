@@ -133,6 +133,18 @@ final class ModelCluster {
     /** Writes acknowledged while semi-synchronous replication was active on their primary. */
     final Set<Long> ackedSemiSync = new TreeSet<>();
     final Set<Long> ackedAsync = new TreeSet<>();
+    /**
+     * Writes acknowledged under semi-sync whose only copy beside their primary was in the relay log of a replica that
+     * was then killed (relay_log_recovery discards it): two faults, where semi-sync with one acknowledgement guards
+     * against one.
+     */
+    final Set<Long> lostToTwoFaults = new TreeSet<>();
+    /**
+     * Writes acknowledged under semi-sync by a primary that the record had already replaced: a commit in flight when
+     * it froze, acknowledged when it resumed by a replica that still replicated from it (one that was down while
+     * another node was promoted). No one can keep those: the old primary is fenced once an instance reaches it.
+     */
+    final Set<Long> ackedByReplaced = new TreeSet<>();
     Duration semiSyncTimeout = Duration.ofMillis(1500);
     boolean semiSyncFallback = true;
     private long writes;
@@ -255,6 +267,10 @@ final class ModelCluster {
                     && (r.holds(w.txn().gtid()) || r.relay.contains(w.txn())));
             if (received && p.semiSyncSourceActive) {
                 ackedSemiSync.add(w.txn().write());
+                if (recordWrites.stream().max(java.util.Comparator.comparingLong(r -> r.next().epoch()))
+                        .filter(r -> !r.next().writer().equals(p.node.name())).isPresent()) {
+                    ackedByReplaced.add(w.txn().write());
+                }
                 return true;
             }
             if (!p.semiSyncSourceActive || semiSyncFallback && !now.isBefore(w.committedAt().plus(semiSyncTimeout))) {
@@ -288,6 +304,13 @@ final class ModelCluster {
 
     void kill(Node node) {
         Server s = server(node);
+        for (long w : ackedSemiSync) {
+            if (!s.holdsWrite(w) && s.relay.stream().anyMatch(t -> t.write() == w)
+                    && servers.values().stream().filter(o -> o != s).filter(o -> o.holdsWrite(w)
+                    || o.relay.stream().anyMatch(t -> t.write() == w)).count() <= 1) {
+                lostToTwoFaults.add(w);
+            }
+        }
         s.up = false;
         s.paused = false;
         s.lockHolder = null;
@@ -440,11 +463,13 @@ final class ModelCluster {
             s.relay.clear();
             s.ioError = "";
             s.sqlError = "";
+            check(node);
         }
 
         @Override
         public void setReadOnly(Node node, boolean readOnly) throws ActionException {
             reach(node).readOnly = readOnly;
+            check(node); // the instance knows what it just set
         }
 
         @Override
@@ -459,6 +484,7 @@ final class ModelCluster {
         public void replicateFrom(Node replica, Node primary) throws ActionException {
             Server r = reach(replica);
             point(r, server(primary));
+            check(replica);
         }
 
         @Override

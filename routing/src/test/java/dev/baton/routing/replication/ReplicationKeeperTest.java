@@ -116,6 +116,20 @@ class ReplicationKeeperTest {
     }
 
     @Test
+    void afterItsOwnPromotionTheKeeperKeepsRoutingToTheNewPrimaryUntilItsRegularChecksCatchUp() {
+        primaryLostWithDb3AheadAndLagging();
+        keeper.decide();
+        assertEquals(new WriterChoice.Writer(DB3, 2), keeper.current());
+        keeper.decide(); // the regular checks still show db3 a replica and the books at epoch 1
+        assertEquals(new WriterChoice.Writer(DB3, 2), keeper.current());
+        assertEquals("db3", keeper.knowledge().stored().orElseThrow().writer(), "the known record did not go back");
+        settle();
+        observe();
+        keeper.decide();
+        assertEquals(new WriterChoice.Writer(DB3, 2), keeper.current());
+    }
+
+    @Test
     void anotherInstanceHoldingTheLockMeansNoPromotion() throws ActionException {
         primaryLostWithDb3AheadAndLagging();
         try (ClusterLock held = other.lock(NODES)) {
