@@ -299,6 +299,47 @@ public final class ReplicationKeeper {
         boolean semiSync = fresh.stream().map(NodeHealth::lastAnswer).anyMatch(c -> c instanceof ReplicationNodeState s
                 && s.semiSync().sourceEnabled());
         actions.stopReplication(candidate);
+        ReplicationNodeState held = check(candidate);
+        if (!held.reachable()) {
+            throw new ActionException(candidate.name() + " stopped answering during its promotion: " + held.error());
+        }
+        // The record is written on the candidate only and reaches the others by replication: unless a majority will
+        // hold it, another instance reading the old record from a majority could promote another node under the same
+        // epoch. So the others follow the candidate first, and it takes writes only once a majority holds what it holds.
+        int needed = nodes.size() / 2 + 1;
+        int holding = 1;
+        List<String> missing = new ArrayList<>();
+        for (Node other : nodes) {
+            if (other.equals(candidate)) {
+                continue;
+            }
+            try {
+                if (!check(other).reachable()) {
+                    missing.add(other.name() + ": does not answer");
+                    continue; // it will be fenced and rejoined when it answers
+                }
+                actions.replicateFrom(other, candidate);
+                events.node(other, "node " + other.name() + " now replicates from " + candidate.name(), instanceName);
+                if (holding < needed) {
+                    actions.awaitApplied(other, held.gtidCurrentPos(), RECORD_SPREAD);
+                    ReplicationNodeState o = check(other);
+                    ReplicationNodeState.Source src = o.defaultSource().orElse(null);
+                    if (o.replicatesFrom(candidate.address()) && src != null && src.ioThread() == ReplicationNodeState.ThreadState.RUNNING) {
+                        holding++;
+                    } else {
+                        missing.add(other.name() + ": not receiving from " + candidate.name() + " ("
+                                + (o.reachable() ? o.whyNotWritable() : o.error()) + ")");
+                    }
+                }
+            } catch (ActionException e) {
+                missing.add(other.name() + ": " + e.getMessage());
+            }
+        }
+        if (holding < needed) {
+            throw new ActionException("only " + holding + " of " + nodes.size() + " nodes hold what " + candidate.name()
+                    + " holds (" + String.join("; ", missing) + "), a majority needs " + needed + "; " + candidate.name()
+                    + " stays read-only");
+        }
         if (semiSync) {
             actions.enableSemiSyncSource(candidate);
         }
@@ -314,21 +355,6 @@ public final class ReplicationKeeper {
             actions.setReadOnly(candidate, true);
             throw new ActionException("the writer record on " + candidate.name() + " was not at epoch " + expectedEpoch
                     + " as read; " + candidate.name() + " is read-only again");
-        }
-        for (Node other : nodes) {
-            if (other.equals(candidate)) {
-                continue;
-            }
-            try {
-                if (!check(other).reachable()) {
-                    continue; // it will be fenced and rejoined when it answers
-                }
-                actions.replicateFrom(other, candidate);
-                events.node(other, "node " + other.name() + " now replicates from " + candidate.name(), instanceName);
-            } catch (ActionException e) {
-                log.warn("cannot point {} at the new primary {}: {}; it will be tried again", other.name(), candidate.name(),
-                        e.getMessage());
-            }
         }
         spread(candidate, write.after());
         wrote(next);
@@ -555,7 +581,15 @@ public final class ReplicationKeeper {
             String why = "switchover to " + target.name() + " requested by " + requestedBy + " (" + old.name()
                     + " read-only, " + ended + " session" + (ended == 1 ? "" : "s") + " ended, " + target.name() + " caught up to "
                     + wrote + " in " + Duration.between(paused, clock.instant()).toMillis() + " ms)";
-            becomePrimary(target, fresh, epoch, highestEpoch + 1, why, lock);
+            try {
+                becomePrimary(target, fresh, epoch, highestEpoch + 1, why, lock);
+            } catch (ActionException e) {
+                actions.stopReplication(old); // it may have been pointed at the target already
+                actions.setReadOnly(old, false);
+                cancel(old, now, "switchover to " + target.name() + " abandoned: " + e.getMessage());
+                throw new IllegalStateException("switchover to " + target.name() + " abandoned: " + e.getMessage() + "; "
+                        + old.name() + " is writable again and stays the primary");
+            }
             return (WriterChoice.Writer) published.current();
         } catch (ActionException | RecordStoreException e) {
             throw new IllegalStateException("switchover to " + target.name() + " failed: " + e.getMessage()

@@ -130,6 +130,20 @@ class ReplicationKeeperTest {
     }
 
     @Test
+    void aPromotionWhoseRecordCouldNotReachAMajorityIsCalledOffBeforeTheCandidateTakesWrites() {
+        primaryLostWithDb3AheadAndLagging();
+        cluster.replicationCut.add("db3>db2");
+        keeper.decide();
+        assertTrue(assertInstanceOf(WriterChoice.NoWriter.class, keeper.current()).reason()
+                .endsWith("promotion failed: only 1 of 3 nodes hold what db3 holds (db1: does not answer; db2: db2 did not "
+                        + "apply 0-1-8 within 5000 ms (it is at 0-1-6)), a majority needs 2; db3 stays read-only"),
+                keeper.current().toString());
+        assertTrue(cluster.server(DB3).readOnly, "db3 never took writes");
+        assertEquals(List.of(), cluster.recordWrites.stream().filter(w -> w.next().epoch() > 1).toList(),
+                "no record that a minority holds, which another instance could contradict under the same epoch");
+    }
+
+    @Test
     void anotherInstanceHoldingTheLockMeansNoPromotion() throws ActionException {
         primaryLostWithDb3AheadAndLagging();
         try (ClusterLock held = other.lock(NODES)) {
