@@ -203,7 +203,13 @@ public final class ReplicationElection {
                     "primary " + name + " is read-only (" + why + ")");
         }
         if (state.followable()) {
-            return follow; // a check or two failed: not lost yet
+            // A check or two failed: not lost yet, if it was the primary when it last answered. Its health may be "up"
+            // as a fit replica, before another instance promoted it: that says nothing about taking writes.
+            if (writer.lastAnswer() instanceof ReplicationNodeState last && last.role() != Role.PRIMARY) {
+                return new Refuse("primary " + name + " does not answer this Baton (" + w.error() + ") and its last answer "
+                        + "showed it not taking writes (" + last.whyNotWritable() + "); not routing to it");
+            }
+            return follow;
         }
         String lost = "primary " + name + " is unreachable from this Baton (" + state.describe() + ")";
         List<NodeHealth> replicas = health.stream().filter(h -> h != writer && reachable(h)

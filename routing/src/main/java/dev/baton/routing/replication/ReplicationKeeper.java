@@ -67,6 +67,10 @@ public final class ReplicationKeeper {
     private Optional<String> lastError = Optional.empty();
     private long highestEpoch;
     private String lastActionFailure;
+    /** When this instance last changed the record itself: books its regular checks read before that are stale. */
+    private Instant wroteAt;
+    /** Its own latest check of each node (under the lock, or after acting on it), newer than a regular check may be. */
+    private final Map<String, ReplicationNodeState> ownChecks = new HashMap<>();
 
     public ReplicationKeeper(List<Node> nodes, ReplicationActions actions, Supplier<List<NodeHealth>> health,
                              ReplicationElection.Rules rules, ClusterEvents events, Clock clock, String instanceName) {
@@ -107,7 +111,30 @@ public final class ReplicationKeeper {
 
     /** One round: read the books from the last checks, decide, act, publish. */
     public void decide() {
-        decide(health.get(), true);
+        decide(snapshot(), true);
+    }
+
+    /**
+     * The regular checks, with this instance's own later checks in place of older ones: after it promoted a replica
+     * or switched over, its regular checks still show the world before, until they run again.
+     */
+    private List<NodeHealth> snapshot() {
+        List<NodeHealth> out = new ArrayList<>();
+        for (NodeHealth h : health.get()) {
+            ReplicationNodeState own = ownChecks.get(h.node().name());
+            if (own != null && h.last() != null && !own.checkedAt().isBefore(h.last().checkedAt())) {
+                out.add(new NodeHealth(h.node(), h.state(), own, own.reachable() ? own : h.lastAnswer()));
+            } else {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+
+    private ReplicationNodeState check(Node node) {
+        ReplicationNodeState s = actions.check(node);
+        ownChecks.put(node.name(), s);
+        return s;
     }
 
     private void decide(List<NodeHealth> snapshot, boolean mayRetry) {
@@ -131,7 +158,14 @@ public final class ReplicationKeeper {
 
     /** Learns the record a majority of nodes hold, from the books their last checks read. */
     private boolean read(List<NodeHealth> snapshot) {
-        ReplicationElection.Books books = ReplicationElection.books(snapshot);
+        List<NodeHealth> current = snapshot;
+        if (wroteAt != null) {
+            // Books read before this instance's own change describe the record before it, not a newer majority's.
+            current = snapshot.stream().map(h -> h.last() == null || h.last().checkedAt().isAfter(wroteAt) ? h
+                    : new NodeHealth(h.node(), h.state(), ReplicationNodeState.unreachable(h.last().checkedAt(),
+                    "checked before this Baton changed the writer record"), h.lastAnswer())).toList();
+        }
+        ReplicationElection.Books books = ReplicationElection.books(current);
         if (!books.majority()) {
             lastError = Optional.of(books.why());
             return false;
@@ -151,6 +185,14 @@ public final class ReplicationKeeper {
         lastGoodRead = clock.instant();
         lastError = Optional.empty();
         return true;
+    }
+
+    /** This instance changed the record to {@code next} (a compare-and-set on the primary, spread to a majority). */
+    private void wrote(StoredWriter next) {
+        learn(Optional.of(next));
+        wroteAt = clock.instant();
+        lastGoodRead = wroteAt;
+        lastError = Optional.empty();
     }
 
     private void learn(Optional<StoredWriter> value) {
@@ -186,7 +228,7 @@ public final class ReplicationKeeper {
                 return false;
             }
             spread(record.primary(), write.after());
-            learn(Optional.of(next));
+            wrote(next);
             lastActionFailure = null;
             publish(new WriterChoice.Writer(record.primary(), next.epoch()), record.reason(), instanceName);
             return true;
@@ -265,11 +307,52 @@ public final class ReplicationKeeper {
         boolean semiSync = fresh.stream().map(NodeHealth::lastAnswer).anyMatch(c -> c instanceof ReplicationNodeState s
                 && s.semiSync().sourceEnabled());
         actions.stopReplication(candidate);
+        ReplicationNodeState held = check(candidate);
+        if (!held.reachable()) {
+            throw new ActionException(candidate.name() + " stopped answering during its promotion: " + held.error());
+        }
+        // The record is written on the candidate only and reaches the others by replication: unless a majority will
+        // hold it, another instance reading the old record from a majority could promote another node under the same
+        // epoch. So the others follow the candidate first, and it takes writes only once a majority holds what it holds.
+        int needed = nodes.size() / 2 + 1;
+        int holding = 1;
+        List<String> missing = new ArrayList<>();
+        for (Node other : nodes) {
+            if (other.equals(candidate)) {
+                continue;
+            }
+            try {
+                if (!check(other).reachable()) {
+                    missing.add(other.name() + ": does not answer");
+                    continue; // it will be fenced and rejoined when it answers
+                }
+                actions.replicateFrom(other, candidate);
+                events.node(other, "node " + other.name() + " now replicates from " + candidate.name(), instanceName);
+                if (holding < needed) {
+                    actions.awaitApplied(other, held.gtidCurrentPos(), RECORD_SPREAD);
+                    ReplicationNodeState o = check(other);
+                    ReplicationNodeState.Source src = o.defaultSource().orElse(null);
+                    if (o.replicatesFrom(candidate.address()) && src != null && src.ioThread() == ReplicationNodeState.ThreadState.RUNNING) {
+                        holding++;
+                    } else {
+                        missing.add(other.name() + ": not receiving from " + candidate.name() + " ("
+                                + (o.reachable() ? o.whyNotWritable() : o.error()) + ")");
+                    }
+                }
+            } catch (ActionException e) {
+                missing.add(other.name() + ": " + e.getMessage());
+            }
+        }
+        if (holding < needed) {
+            throw new ActionException("only " + holding + " of " + nodes.size() + " nodes hold what " + candidate.name()
+                    + " holds (" + String.join("; ", missing) + "), a majority needs " + needed + "; " + candidate.name()
+                    + " stays read-only");
+        }
         if (semiSync) {
             actions.enableSemiSyncSource(candidate);
         }
         actions.setReadOnly(candidate, false);
-        ReplicationNodeState now = actions.check(candidate);
+        ReplicationNodeState now = check(candidate);
         if (!now.reachable()) {
             throw new ActionException(candidate.name() + " stopped answering during its promotion: " + now.error());
         }
@@ -281,23 +364,8 @@ public final class ReplicationKeeper {
             throw new ActionException("the writer record on " + candidate.name() + " was not at epoch " + expectedEpoch
                     + " as read; " + candidate.name() + " is read-only again");
         }
-        for (Node other : nodes) {
-            if (other.equals(candidate)) {
-                continue;
-            }
-            try {
-                if (!actions.check(other).reachable()) {
-                    continue; // it will be fenced and rejoined when it answers
-                }
-                actions.replicateFrom(other, candidate);
-                events.node(other, "node " + other.name() + " now replicates from " + candidate.name(), instanceName);
-            } catch (ActionException e) {
-                log.warn("cannot point {} at the new primary {}: {}; it will be tried again", other.name(), candidate.name(),
-                        e.getMessage());
-            }
-        }
         spread(candidate, write.after());
-        learn(Optional.of(next));
+        wrote(next);
         promotion = Optional.of(promoted);
         lastActionFailure = null;
         leftOut.remove(candidate.name());
@@ -369,7 +437,7 @@ public final class ReplicationKeeper {
         Node node = r.node();
         try {
             // Under the lock, look again: another instance may have repaired it, or the record moved on.
-            ReplicationNodeState fresh = actions.check(node);
+            ReplicationNodeState fresh = check(node);
             if (!fresh.reachable()) {
                 return;
             }
@@ -418,7 +486,7 @@ public final class ReplicationKeeper {
      * {@code drain} from now, which every instance follows by holding new clients and draining its sessions.
      */
     public WriterChoice.Writer beginHandover(Node target, Duration drain, String requestedBy) {
-        List<NodeHealth> snapshot = health.get();
+        List<NodeHealth> snapshot = snapshot();
         read(snapshot);
         StoredWriter now = requireFollowedRecord();
         NodeHealth t = snapshot.stream().filter(h -> h.node().equals(target)).findFirst()
@@ -454,7 +522,7 @@ public final class ReplicationKeeper {
         } catch (ActionException | RecordStoreException e) {
             throw new IllegalStateException("cannot start the switchover: " + e.getMessage());
         }
-        learn(Optional.of(next));
+        wrote(next);
         WriterChoice.Writer handingOver = new WriterChoice.Writer(primary, next.epoch(),
                 new WriterChoice.Handover(target, next.handoverUntil(), instanceName));
         publish(handingOver, why, requestedBy);
@@ -467,7 +535,22 @@ public final class ReplicationKeeper {
      * target cannot catch up within {@code catchUp}, the old primary is made writable again and this throws.
      */
     public WriterChoice.Writer completeHandover(long epoch, String requestedBy, Duration catchUp) {
-        read(health.get());
+        ClusterLock lock;
+        try {
+            lock = actions.lock(nodes);
+        } catch (ActionException e) {
+            throw new IllegalStateException("cannot complete the switchover's hand-over (epoch " + epoch + "): " + e.getMessage());
+        }
+        try (lock) {
+            // The record as the nodes hold it now: the regular checks may not have read the hand-over yet.
+            List<NodeHealth> fresh = freshChecks();
+            read(fresh);
+            return completeHandover(epoch, requestedBy, catchUp, fresh, lock);
+        }
+    }
+
+    private WriterChoice.Writer completeHandover(long epoch, String requestedBy, Duration catchUp, List<NodeHealth> fresh,
+                                                 ClusterLock lock) {
         if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
             throw new IllegalStateException("the switchover's hand-over (epoch " + epoch + ") is no longer in the writer "
                     + "record: " + stored.map(s -> "primary " + s.writer() + " at epoch " + s.epoch() + " (" + s.reason()
@@ -476,8 +559,7 @@ public final class ReplicationKeeper {
         StoredWriter now = stored.get();
         Node old = byNameNode(now.writer());
         Node target = byNameNode(now.handoverTo());
-        try (ClusterLock lock = actions.lock(nodes)) {
-            List<NodeHealth> fresh = freshChecks();
+        try {
             ReplicationNodeState t = state(fresh, target);
             if (t == null || !t.reachable() || t.whyUnfit() != null || maintenance.contains(target.name())) {
                 String why = t == null || !t.reachable() ? "it does not answer" : maintenance.contains(target.name())
@@ -488,7 +570,7 @@ public final class ReplicationKeeper {
             }
             actions.setReadOnly(old, true);
             int ended = actions.endClientSessions(old);
-            ReplicationNodeState o = actions.check(old);
+            ReplicationNodeState o = check(old);
             if (!o.reachable()) {
                 throw new ActionException(old.name() + " stopped answering: " + o.error());
             }
@@ -507,7 +589,15 @@ public final class ReplicationKeeper {
             String why = "switchover to " + target.name() + " requested by " + requestedBy + " (" + old.name()
                     + " read-only, " + ended + " session" + (ended == 1 ? "" : "s") + " ended, " + target.name() + " caught up to "
                     + wrote + " in " + Duration.between(paused, clock.instant()).toMillis() + " ms)";
-            becomePrimary(target, fresh, epoch, highestEpoch + 1, why, lock);
+            try {
+                becomePrimary(target, fresh, epoch, highestEpoch + 1, why, lock);
+            } catch (ActionException e) {
+                actions.stopReplication(old); // it may have been pointed at the target already
+                actions.setReadOnly(old, false);
+                cancel(old, now, "switchover to " + target.name() + " abandoned: " + e.getMessage());
+                throw new IllegalStateException("switchover to " + target.name() + " abandoned: " + e.getMessage() + "; "
+                        + old.name() + " is writable again and stays the primary");
+            }
             return (WriterChoice.Writer) published.current();
         } catch (ActionException | RecordStoreException e) {
             throw new IllegalStateException("switchover to " + target.name() + " failed: " + e.getMessage()
@@ -520,7 +610,7 @@ public final class ReplicationKeeper {
         StoredWriter next = new StoredWriter(old.name(), highestEpoch + 1, instanceName, why);
         RecordWrite write = actions.writeRecord(old, now.epoch(), next, null);
         if (write.applied()) {
-            learn(Optional.of(next));
+            wrote(next);
             publish(new WriterChoice.Writer(old, next.epoch()), why, instanceName);
         }
     }
@@ -555,7 +645,7 @@ public final class ReplicationKeeper {
     private List<NodeHealth> freshChecks() {
         List<NodeHealth> out = new ArrayList<>();
         for (NodeHealth h : health.get()) {
-            ReplicationNodeState s = actions.check(h.node());
+            ReplicationNodeState s = check(h.node());
             out.add(new NodeHealth(h.node(), h.state(), s, s.reachable() ? s : h.lastAnswer()));
         }
         return out;

@@ -12,7 +12,7 @@ import java.util.concurrent.Executor;
  * A deterministic stand-in for the scheduler, the executors and the clock: tasks run one at a time, in the order
  * of their due time and then of submission, and time moves only when the test says so.
  */
-final class SimScheduler implements Scheduler, Executor {
+public final class SimScheduler implements Scheduler, Executor {
     private record Task(Instant due, long seq, Runnable run) {
     }
 
@@ -39,15 +39,15 @@ final class SimScheduler implements Scheduler, Executor {
         }
     };
 
-    SimScheduler(Instant start) {
+    public SimScheduler(Instant start) {
         this.now = start;
     }
 
-    Clock clock() {
+    public Clock clock() {
         return clock;
     }
 
-    Instant now() {
+    public Instant now() {
         return now;
     }
 
@@ -62,7 +62,7 @@ final class SimScheduler implements Scheduler, Executor {
     }
 
     /** Runs every task due by {@code until}, calling {@code afterInstant} each time all tasks of one instant are done. */
-    void runUntil(Instant until, Runnable afterInstant) {
+    public void runUntil(Instant until, Runnable afterInstant) {
         while (!queue.isEmpty() && !queue.peek().due.isAfter(until)) {
             Task t = queue.poll();
             now = t.due;
