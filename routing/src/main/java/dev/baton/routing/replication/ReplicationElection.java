@@ -223,7 +223,21 @@ public final class ReplicationElection {
             return new Refuse(lost + " but " + String.join(", ", stillHear) + " still replicate" + (stillHear.size() == 1 ? "s" : "")
                     + " from it; not failing over");
         }
-        String confirmed = lost + " and its replicas lost it too";
+        // The cluster itself must say the primary is gone: a majority of all nodes, each a replica of it whose IO
+        // thread tried to reach it and failed. An IO thread stopped by hand, or reconnecting after being pointed
+        // elsewhere, says nothing about the primary.
+        List<NodeHealth> confirming = replicas.stream().filter(h -> lostItsSource(state(h))).toList();
+        int needed = health.size() / 2 + 1;
+        if (confirming.size() < needed) {
+            String others = replicas.stream().filter(h -> !confirming.contains(h)).map(h -> h.node().name() + " (IO thread "
+                    + state(h).defaultSource().orElseThrow().ioThread().name().toLowerCase() + ", no IO error)")
+                    .collect(Collectors.joining(", "));
+            return new Refuse(lost + "; " + confirming.size() + " of its replicas report losing it"
+                    + (confirming.isEmpty() ? "" : " (" + names(confirming) + ")") + ", a majority of the " + health.size()
+                    + " nodes (" + needed + ") must" + (others.isEmpty() ? "" : "; not confirming: " + others)
+                    + "; not failing over");
+        }
+        String confirmed = lost + " and its replicas lost it too (" + names(confirming) + ")";
         if (!rules.failoverAuto()) {
             return new Refuse(confirmed + "; failover is manual: run 'baton switchover NODE'");
         }
@@ -302,6 +316,12 @@ public final class ReplicationElection {
         return new Promote(c.node(), writer.node(), stored.epoch(), next, target, why + "; promoting " + c.node().name()
                 + ", the most advanced replica (received " + choice.position() + ")"
                 + (unanswered.isEmpty() ? "" : "; not compared, as they do not answer: " + String.join(", ", unanswered)));
+    }
+
+    /** The replica's IO thread tried to reach its source and failed: it is not running and reports an error. */
+    static boolean lostItsSource(ReplicationNodeState replica) {
+        return replica.defaultSource().map(src -> src.ioThread() != ThreadState.RUNNING && !src.lastIoError().isEmpty())
+                .orElse(false);
     }
 
     /** A replica to promote, or why there is none. */
