@@ -110,6 +110,9 @@ class PrimaryReplicaSwitchoverIT {
         String rows = cluster.query(1, "SELECT COUNT(*), SUM(id) FROM baton_test.acked");
         assertEquals(rows, cluster.query(2, "SELECT COUNT(*), SUM(id) FROM baton_test.acked"), "db2 holds the same rows");
         assertEquals(rows, cluster.query(3, "SELECT COUNT(*), SUM(id) FROM baton_test.acked"), "db3 holds the same rows");
+        String checksum = cluster.query(1, "CHECKSUM TABLE baton_test.acked EXTENDED");
+        assertEquals(checksum, cluster.query(2, "CHECKSUM TABLE baton_test.acked EXTENDED"), "db2's table is identical");
+        assertEquals(checksum, cluster.query(3, "CHECKSUM TABLE baton_test.acked EXTENDED"), "db3's table is identical");
         System.out.println("primary/replica switchover under load, there: " + unavailable(there) + " ms of write pause, back: "
                 + unavailable(back) + " ms; " + acked.size() + " acknowledged rows, none lost");
     }
@@ -121,6 +124,8 @@ class PrimaryReplicaSwitchoverIT {
         // db3 receives everything but applies nothing for an hour: it cannot catch up.
         cluster.sql(3, "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=3600; START SLAVE");
         try {
+            // A check may have caught it stopped for the change: wait until both instances see it fit again.
+            await().atMost(Duration.ofSeconds(10)).until(() -> up(a, "db3") && up(b, "db3"));
             try (Connection c = DriverManager.getConnection(a.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
                  Statement s = c.createStatement()) {
                 s.executeUpdate("INSERT INTO acked (client, served_by) VALUES (-2, @@port)");
@@ -153,6 +158,10 @@ class PrimaryReplicaSwitchoverIT {
         assertEquals(0, off.exit(), off.err());
         await().atMost(Duration.ofSeconds(10)).until(() -> !a.proxy().topology().maintenance().contains("db3"));
         assertEquals("db1", a.writer());
+    }
+
+    private static boolean up(RunningBaton via, String node) {
+        return via.proxy().topology().nodeReports().stream().anyMatch(r -> r.node().equals(node) && r.up());
     }
 
     private static long unavailable(BatonCommand.Result r) {
