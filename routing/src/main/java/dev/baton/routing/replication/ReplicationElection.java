@@ -214,6 +214,10 @@ public final class ReplicationElection {
         String lost = "primary " + name + " is unreachable from this Baton (" + state.describe() + ")";
         List<NodeHealth> replicas = health.stream().filter(h -> h != writer && reachable(h)
                 && follows(h, writer)).toList();
+        Optional<Decision> resumed = interruptedPromotion(writer, health, maintenance, stored, next, rules, lost);
+        if (resumed.isPresent()) {
+            return resumed.get();
+        }
         if (replicas.isEmpty()) {
             return new Refuse(lost + " and no replica of it answers to confirm the loss; not routing anywhere");
         }
@@ -316,6 +320,41 @@ public final class ReplicationElection {
         return new Promote(c.node(), writer.node(), stored.epoch(), next, target, why + "; promoting " + c.node().name()
                 + ", the most advanced replica (received " + choice.position() + ")"
                 + (unanswered.isEmpty() ? "" : "; not compared, as they do not answer: " + String.join(", ", unanswered)));
+    }
+
+    /**
+     * A promotion that stopped half-way (its instance lost the lock, a node, or its process): a node that is read-only
+     * and replicates from nobody, followed by enough replicas to make a majority with it, holding everything they
+     * received, while the recorded primary does not answer. Only a promotion under the lock leaves a cluster like
+     * this, after a majority confirmed the old primary lost; it is completed rather than left without a primary.
+     */
+    private static Optional<Decision> interruptedPromotion(NodeHealth writer, List<NodeHealth> health, Set<String> maintenance,
+                                                           StoredWriter stored, long next, Rules rules, String lost) {
+        int needed = health.size() / 2 + 1;
+        for (NodeHealth c : health) {
+            ReplicationNodeState s = state(c);
+            if (c == writer || s == null || !s.reachable() || !s.readOnly() || !s.sources().isEmpty()
+                    || maintenance.contains(c.node().name())) {
+                continue;
+            }
+            List<NodeHealth> followers = health.stream().filter(h -> h != c && h != writer && reachable(h) && follows(h, c)).toList();
+            if (followers.size() + 1 < needed) {
+                continue;
+            }
+            GtidPosition holds = s.gtidCurrentPos().union(s.gtidBinlogPos());
+            boolean ahead = health.stream().filter(h -> h != c && h != writer && reachable(h))
+                    .allMatch(h -> holds.contains(state(h).sources().isEmpty() ? state(h).gtidCurrentPos() : received(h)));
+            if (!ahead) {
+                continue;
+            }
+            String why = lost + "; a promotion of " + c.node().name() + " stopped half-way (it is read-only, replicates from "
+                    + "nobody, and " + names(followers) + " replicate from it)";
+            if (!rules.failoverAuto()) {
+                return Optional.of(new Refuse(why + "; failover is manual: run 'baton switchover NODE'"));
+            }
+            return Optional.of(new Promote(c.node(), writer.node(), stored.epoch(), next, holds, why + "; completing it"));
+        }
+        return Optional.empty();
     }
 
     /** The replica's IO thread tried to reach its source and failed: it is not running and reports an error. */

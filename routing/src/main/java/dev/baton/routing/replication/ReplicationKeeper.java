@@ -256,10 +256,18 @@ public final class ReplicationKeeper {
             actions.awaitApplied(candidate, confirmed.catchUpTo(), FAILOVER_CATCH_UP);
             // Nothing can arrive any more (the old primary is gone or read-only): no other replica may now be ahead.
             List<NodeHealth> settled = freshChecks();
-            ReplicationElection.Candidate check = ReplicationElection.candidate(byName(settled, confirmed.lost()), settled, maintenance);
-            if (check.node() == null || !check.node().node().equals(candidate)) {
-                throw new ActionException("after applying its relay log " + candidate.name() + " is no longer the most advanced"
-                        + " replica (" + (check.refusal() != null ? check.refusal() : check.node().node().name() + " is") + ")");
+            NodeHealth mine = byName(settled, candidate);
+            if (!(mine.last() instanceof ReplicationNodeState m) || !m.reachable()) {
+                throw new ActionException(candidate.name() + " stopped answering while it applied its relay log");
+            }
+            GtidPosition holds = ReplicationElection.received(mine);
+            for (NodeHealth other : settled) {
+                if (other != mine && !other.node().equals(confirmed.lost()) && other.last() instanceof ReplicationNodeState o
+                        && o.reachable() && !holds.contains(ReplicationElection.received(other))) {
+                    throw new ActionException("after applying its relay log " + candidate.name() + " (" + holds + ") does not "
+                            + "hold everything " + other.node().name() + " received (" + ReplicationElection.received(other)
+                            + "); it is not promoted");
+                }
             }
             String lostRange = possiblyLost(fresh, confirmed.lost(), state(settled, candidate));
             becomePrimary(candidate, fresh, confirmed.expectedEpoch(), confirmed.nextEpoch(),
@@ -330,9 +338,8 @@ public final class ReplicationKeeper {
                 events.node(other, "node " + other.name() + " now replicates from " + candidate.name(), instanceName);
                 if (holding < needed) {
                     actions.awaitApplied(other, held.gtidCurrentPos(), RECORD_SPREAD);
-                    ReplicationNodeState o = check(other);
-                    ReplicationNodeState.Source src = o.defaultSource().orElse(null);
-                    if (o.replicatesFrom(candidate.address()) && src != null && src.ioThread() == ReplicationNodeState.ThreadState.RUNNING) {
+                    ReplicationNodeState o = awaitReceiving(other, candidate);
+                    if (receivesFrom(o, candidate)) {
                         holding++;
                     } else {
                         missing.add(other.name() + ": not receiving from " + candidate.name() + " ("
@@ -373,6 +380,34 @@ public final class ReplicationKeeper {
         if (!lock.intact()) {
             log.warn("the cluster lock was lost on some node during the promotion of {}", candidate.name());
         }
+    }
+
+    /**
+     * Checks {@code replica} until its IO thread, just started, is connected to {@code source}, for up to
+     * {@link #RECORD_SPREAD}; returns the last check.
+     */
+    private ReplicationNodeState awaitReceiving(Node replica, Node source) throws ActionException {
+        long until = System.nanoTime() + RECORD_SPREAD.toNanos();
+        ReplicationNodeState o = check(replica);
+        while (!receivesFrom(o, source) && o.reachable() && System.nanoTime() < until) {
+            ReplicationNodeState.Source src = o.defaultSource().orElse(null);
+            if (src == null || src.ioThread() == ReplicationNodeState.ThreadState.STOPPED) {
+                break; // not starting: an error stopped it, waiting changes nothing
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ActionException("interrupted while " + replica.name() + " connected to " + source.name());
+            }
+            o = check(replica);
+        }
+        return o;
+    }
+
+    private static boolean receivesFrom(ReplicationNodeState o, Node source) {
+        ReplicationNodeState.Source src = o.defaultSource().orElse(null);
+        return o.replicatesFrom(source.address()) && src != null && src.ioThread() == ReplicationNodeState.ThreadState.RUNNING;
     }
 
     /** Waits, up to {@link #RECORD_SPREAD}, until a majority of nodes hold the record written on {@code primary}. */

@@ -59,7 +59,7 @@ public record ReplicationNodeState(Instant checkedAt, String error, long serverI
     public enum ThreadState {
         /** "Yes". */
         RUNNING,
-        /** "Connecting": the IO thread is (re)connecting to its source. */
+        /** "Connecting" (or "Preparing", just started): the IO thread is (re)connecting to its source. */
         CONNECTING,
         /** "No": stopped, by {@code STOP SLAVE} or an error. */
         STOPPED;
@@ -69,7 +69,8 @@ public record ReplicationNodeState(Instant checkedAt, String error, long serverI
             if ("Yes".equalsIgnoreCase(value)) {
                 return RUNNING;
             }
-            return "Connecting".equalsIgnoreCase(value) ? CONNECTING : STOPPED;
+            // MariaDB shows "Preparing" while a just-started IO thread sets itself up, before "Connecting".
+            return "Connecting".equalsIgnoreCase(value) || "Preparing".equalsIgnoreCase(value) ? CONNECTING : STOPPED;
         }
     }
 
