@@ -138,6 +138,43 @@ public final class ReplicationElection {
         }
         String why = answered >= needed ? "" : "the writer record was read from " + answered + " of " + health.size()
                 + " nodes, a majority needs " + needed + " (" + String.join("; ", failures) + ")";
+        if (best != null && best.writer().isPresent()) {
+            NodeRecord top = best;
+            java.util.Map<String, NodeRecord> rivals = new java.util.TreeMap<>();
+            for (NodeHealth h : health) {
+                ReplicationNodeState s = state(h);
+                if (s != null && s.reachable() && s.record().readable() && s.record().epoch() == top.epoch()) {
+                    NodeRecord r = s.record();
+                    String named = r.writer().orElseThrow().writer();
+                    boolean own = named.equals(h.node().name());
+                    rivals.merge(named, r, (kept, other) -> own ? other : kept);
+                }
+            }
+            if (rivals.size() > 1) {
+                // Two records under one epoch (one of them written where no majority replicates it): believe the one
+                // naming the node the cluster follows, and nothing if that is not clear.
+                String chosen = null;
+                long most = -1;
+                boolean tie = false;
+                for (String named : rivals.keySet()) {
+                    NodeHealth w = health.stream().filter(h -> h.node().name().equals(named)).findFirst().orElse(null);
+                    long followers = w == null ? 0 : health.stream().filter(h -> h != w && follows(h, w)).count();
+                    if (followers > most) {
+                        most = followers;
+                        chosen = named;
+                        tie = false;
+                    } else if (followers == most) {
+                        tie = true;
+                    }
+                }
+                if (tie) {
+                    return new Books(Optional.empty(), 0, needed, "the nodes hold different writer records under epoch "
+                            + top.epoch() + " (" + String.join(", ", rivals.keySet()) + ") and the replicas do not settle which "
+                            + "one the cluster follows");
+                }
+                best = rivals.get(chosen);
+            }
+        }
         return new Books(Optional.ofNullable(best), answered, needed, why);
     }
 
