@@ -61,7 +61,10 @@ final class ModelCluster {
         String ioError = "";
         String sqlError = "";
         Gtid ioPos;
+        /** Since when the IO thread has heard nothing from its source, null while it hears from it. */
         Instant silentSince;
+        /** The IO thread connected to its source since it was set or the server started. */
+        boolean connectedOnce;
         boolean semiSyncSourceConfigured;
         boolean semiSyncSourceEnabled;
         boolean semiSyncSourceActive;
@@ -121,7 +124,7 @@ final class ModelCluster {
         public String toString() {
             return node.name() + (up ? paused ? " paused" : "" : " down") + (readOnly ? " ro" : " rw")
                     + (source == null ? "" : " <-" + source.node.name() + " io=" + io + " sql=" + sql
-                    + (ioError.isEmpty() ? "" : " (1236)")) + " at " + position() + (relay.isEmpty() ? "" : " relay " + relay.size());
+                    + (ioError.isEmpty() ? "" : ioError.contains("1236") ? " (1236)" : " (IO error)")) + " at " + position() + (relay.isEmpty() ? "" : " relay " + relay.size());
         }
     }
 
@@ -193,13 +196,16 @@ final class ModelCluster {
         boolean link = s.answers() && !replicationCut.contains(s.node.name() + ">" + r.node.name());
         if (r.io != ThreadState.STOPPED) {
             if (!link) {
+                // Heard nothing: a killed source resets the connection at once and refuses the reconnect; a frozen one
+                // or a cut link is noticed after slave_net_timeout (heartbeats), and so is a first connect that hangs.
+                // Either way the IO thread keeps reconnecting ("Connecting") and reports why it cannot.
+                r.silentSince = r.silentSince == null ? now : r.silentSince;
                 if (!s.up) {
-                    r.io = ThreadState.CONNECTING; // a killed source resets the connection at once
-                } else if (r.io == ThreadState.RUNNING) {
-                    r.silentSince = r.silentSince == null ? now : r.silentSince;
-                    if (!now.isBefore(r.silentSince.plus(NET_TIMEOUT))) {
-                        r.io = ThreadState.CONNECTING;
-                    }
+                    r.io = ThreadState.CONNECTING;
+                    r.ioError = ioError(r, s, "(111 \"Connection refused\")");
+                } else if (!now.isBefore(r.silentSince.plus(NET_TIMEOUT))) {
+                    r.io = ThreadState.CONNECTING;
+                    r.ioError = ioError(r, s, "(110 \"Connection timed out\")");
                 }
             } else {
                 r.silentSince = null;
@@ -210,6 +216,8 @@ final class ModelCluster {
                             + "connecting slave requested to start from GTID " + from + ", which is not in the master's binlog'";
                 } else {
                     r.io = ThreadState.RUNNING;
+                    r.ioError = ""; // a connection that succeeds clears the reconnect error
+                    r.connectedOnce = true;
                     int at = from == null ? 0 : indexOf(s, from) + 1;
                     for (int i = at; i < s.history.size(); i++) {
                         r.relay.add(s.history.get(i));
@@ -221,6 +229,13 @@ final class ModelCluster {
         if (r.sql == ThreadState.RUNNING) {
             apply(r, applyMax);
         }
+    }
+
+    /** {@code Last_IO_Error} as MariaDB words it when the IO thread cannot reach its source (errno 2003). */
+    private static String ioError(Server r, Server s, String why) {
+        return "error " + (r.connectedOnce ? "reconnecting" : "connecting") + " to master 'repl@" + s.node.address().host()
+                + ":" + s.node.address().port() + "' - retry-time: 1  maximum-retries: 86400  message: Can't connect to "
+                + "server on '" + s.node.address().host() + "' " + why;
     }
 
     private static int indexOf(Server s, Gtid g) {
@@ -330,6 +345,8 @@ final class ModelCluster {
             s.sql = ThreadState.RUNNING;
             s.ioError = "";
             s.sqlError = "";
+            s.silentSince = null;
+            s.connectedOnce = false;
         }
     }
 
@@ -342,6 +359,28 @@ final class ModelCluster {
         r.sqlError = "";
         r.ioPos = r.last();
         r.silentSince = null;
+        r.connectedOnce = false;
+    }
+
+    /** An operator's {@code STOP SLAVE IO_THREAD}: "No", and the error it had, if any, stays until it starts again. */
+    void stopIoThread(Node node) {
+        Server s = server(node);
+        if (s.answers() && s.source != null) {
+            s.io = ThreadState.STOPPED;
+            s.silentSince = null;
+        }
+    }
+
+    /** An operator's {@code START SLAVE}: both threads start, the errors are cleared, the IO thread connects afresh. */
+    void startReplica(Node node) {
+        Server s = server(node);
+        if (s.answers() && s.source != null) {
+            s.io = ThreadState.CONNECTING;
+            s.sql = ThreadState.RUNNING;
+            s.ioError = "";
+            s.sqlError = "";
+            s.silentSince = null;
+        }
     }
 
     // ---------------------------------------------------------------- what one instance sees and does

@@ -64,8 +64,9 @@ class ReplicationElectionTest {
         return Check.at(CHECKED, id).holds(pos).replicaOf(of, RUNNING, pos).up(node);
     }
 
+    /** A replica whose IO thread keeps failing to reach {@code of}, with the error MariaDB reports. */
     private static NodeHealth lostReplica(Node node, long id, Node of, String received) {
-        return Check.at(CHECKED, id).holds("0-1-1").replicaOf(of, CONNECTING, received).up(node);
+        return Check.at(CHECKED, id).holds("0-1-1").lostSource(of, received).up(node);
     }
 
     private static NodeHealth unreachable(Node node, HealthState state) {
@@ -187,14 +188,14 @@ class ReplicationElectionTest {
         assertEquals(5, p.expectedEpoch());
         assertEquals(6, p.nextEpoch());
         assertEquals(GtidPosition.parse("0-1-12"), p.catchUpTo());
-        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too; "
-                + "promoting db3, the most advanced replica (received 0-1-12)", p.reason());
+        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too "
+                + "(db2, db3); promoting db3, the most advanced replica (received 0-1-12)", p.reason());
     }
 
     @Test
     void theReceivedPositionCombinesTheIoPositionWithTheCurrentPosition() {
         // db2's relay log was reset (its Gtid_IO_Pos is empty) but it applied up to 12; db3 received only 11.
-        NodeHealth applied = Check.at(CHECKED, 2).holds("0-1-12").replicaOf(DB1, CONNECTING, "").up(DB2);
+        NodeHealth applied = Check.at(CHECKED, 2).holds("0-1-12").lostSource(DB1, "").up(DB2);
         Promote p = assertInstanceOf(Promote.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST), applied,
                 lostReplica(DB3, 3, DB1, "0-1-11")));
         assertEquals(DB2, p.candidate());
@@ -220,12 +221,12 @@ class ReplicationElectionTest {
 
     @Test
     void aLaggingReplicaIsNeverPromotedWhileAMoreAdvancedOneExistsEvenIfPreferred() {
-        NodeHealth ahead = Check.at(CHECKED, 3).holds("0-1-1").replicaOf(DB1, CONNECTING, STOPPED, "0-1-12", "")
+        NodeHealth ahead = Check.at(CHECKED, 3).holds("0-1-1").replicaOf(DB1, CONNECTING, STOPPED, "0-1-12", Check.reconnectError(DB1))
                 .health(DB3, new HealthState.DownUnfit("replication from 127.0.0.1:3311 stopped applying"));
         Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
                 lostReplica(DB2, 2, DB1, "0-1-10"), ahead));
-        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too; "
-                + "the most advanced replica, db3, cannot be promoted and a replica behind it never is (db2 received "
+        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too "
+                + "(db2, db3); the most advanced replica, db3, cannot be promoted and a replica behind it never is (db2 received "
                 + "0-1-10; db3 received 0-1-12 (replication from 127.0.0.1:3311 stopped applying))", r.reason());
     }
 
@@ -250,8 +251,8 @@ class ReplicationElectionTest {
     void withManualFailoverAConfirmedLossRefusesAndNamesBatonSwitchover() {
         Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), MANUAL, unreachable(DB1, LOST),
                 lostReplica(DB2, 2, DB1, "0-1-10"), lostReplica(DB3, 3, DB1, "0-1-12")));
-        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too; "
-                + "failover is manual: run 'baton switchover NODE'", r.reason());
+        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too "
+                + "(db2, db3); failover is manual: run 'baton switchover NODE'", r.reason());
     }
 
     @Test
