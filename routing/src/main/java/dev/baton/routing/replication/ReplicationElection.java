@@ -173,13 +173,6 @@ public final class ReplicationElection {
         if (stored.handingOver()) {
             return handingOver(stored, writer, health, now, next, follow);
         }
-        if (writer.last() != null && !writer.last().checkedAt().isAfter(record.seenSince())
-                && !(w.reachable() && w.role() == Role.PRIMARY) && writer.state().followable()) {
-            // Not checked since this instance learned the record: the instance that wrote it saw it take writes (a
-            // promotion writes the record on the new primary after making it writable). Follow it until it is
-            // checked, rather than refuse for a check that predates the change.
-            return follow;
-        }
         if (w.reachable() && w.role() == Role.PRIMARY) {
             return new Follow(writer.node(), stored.epoch(), stored.reason(), stored.changedBy(),
                     repairs(writer, promotion, health, maintenance, rules));

@@ -138,7 +138,9 @@ public final class ReplicationKeeper {
     }
 
     private void decide(List<NodeHealth> snapshot, boolean mayRetry) {
-        read(snapshot);
+        if (read(snapshot) && recheckRecordedPrimary(snapshot)) {
+            snapshot = snapshot();
+        }
         Decision decision = ReplicationElection.decide(knowledge(), promotion, snapshot, maintenance, clock.instant(), rules);
         if (decision instanceof ReplicationElection.Follow follow) {
             publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), handoverOf(follow.epoch())),
@@ -184,6 +186,26 @@ public final class ReplicationKeeper {
         promotion = record.promotion();
         lastGoodRead = clock.instant();
         lastError = Optional.empty();
+        return true;
+    }
+
+    /**
+     * Checks the recorded primary now if this instance's latest check of it predates the record naming it and did not
+     * show it taking writes (another instance promoted it or switched over to it since): the election then decides
+     * on an answer newer than the record, rather than route to a node last seen a replica or refuse its new primary
+     * for a check that predates the change. True if it checked.
+     */
+    private boolean recheckRecordedPrimary(List<NodeHealth> snapshot) {
+        Optional<Node> primary = recordedPrimary();
+        if (primary.isEmpty() || stored.get().handingOver()) {
+            return false;
+        }
+        NodeHealth h = snapshot.stream().filter(x -> x.node().equals(primary.get())).findFirst().orElse(null);
+        if (h == null || !(h.last() instanceof ReplicationNodeState last) || !last.checkedAt().isBefore(seenSince)
+                || last.reachable() && last.role() == Role.PRIMARY) {
+            return false;
+        }
+        check(primary.get());
         return true;
     }
 
