@@ -193,6 +193,66 @@ class ReplicationElectionTest {
     }
 
     @Test
+    void aReplicaWhoseIoThreadWasStoppedByHandDoesNotConfirmTheLoss() {
+        NodeHealth stopped = Check.at(CHECKED, 3).holds("0-1-1").replicaOf(DB1, STOPPED, RUNNING, "0-1-10", "").up(DB3);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), stopped));
+        assertEquals("primary db1 is unreachable from this Baton (connection refused); 1 of its replicas report losing it "
+                + "(db2), a majority of the 3 nodes (2) must; not confirming: db3 (IO thread stopped, no IO error); not "
+                + "failing over", r.reason());
+    }
+
+    @Test
+    void aReplicaStoppedByHandAfterItFailedToReconnectDoesNotConfirmTheLoss() {
+        // STOP SLAVE keeps Last_IO_Error: the error is old, and nothing tries to reach db1 any more.
+        NodeHealth stopped = Check.at(CHECKED, 3).holds("0-1-1")
+                .replicaOf(DB1, STOPPED, RUNNING, "0-1-10", Check.reconnectError(DB1)).up(DB3);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), stopped));
+        assertTrue(r.reason().endsWith("not confirming: db3 (IO thread stopped, not reconnecting); not failing over"),
+                r.reason());
+    }
+
+    @Test
+    void aReplicaWhoseIoThreadStoppedOnAnErrorThePrimarySentDoesNotConfirmTheLoss() {
+        String error = "Got fatal error 1236 from master when reading data from binary log: 'Error: connecting slave "
+                + "requested to start from GTID 0-3-11, which is not in the master's binlog'";
+        NodeHealth refused = Check.at(CHECKED, 3).holds("0-3-11").replicaOf(DB1, STOPPED, RUNNING, "0-3-11", error).up(DB3);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), refused));
+        assertTrue(r.reason().endsWith("not confirming: db3 (IO thread stopped, not reconnecting); not failing over"),
+                r.reason());
+    }
+
+    @Test
+    void aReplicaReconnectingWithoutAnErrorDoesNotConfirmTheLoss() {
+        // Just pointed at db1 (CHANGE MASTER) or just restarted: its IO thread has not tried db1 and failed yet.
+        NodeHealth connecting = Check.at(CHECKED, 3).holds("0-1-1").replicaOf(DB1, CONNECTING, "0-1-10").up(DB3);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), connecting));
+        assertEquals("primary db1 is unreachable from this Baton (connection refused); 1 of its replicas report losing it "
+                + "(db2), a majority of the 3 nodes (2) must; not confirming: db3 (IO thread connecting, no IO error); not "
+                + "failing over", r.reason());
+    }
+
+    @Test
+    void oneConfirmingReplicaOfTwoIsNotEnoughInAThreeNodeCluster() {
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), unreachable(DB3, LOST)));
+        assertEquals("primary db1 is unreachable from this Baton (connection refused); 1 of its replicas report losing it "
+                + "(db2), a majority of the 3 nodes (2) must; not failing over", r.reason());
+    }
+
+    @Test
+    void inATwoNodeClusterALostPrimaryIsNeverFailedOverAutomatically() {
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10")));
+        assertEquals("primary db1 is unreachable from this Baton (connection refused); in a cluster of 2 nodes a lost "
+                + "primary is never failed over automatically: its replica alone is not a majority of the nodes, and "
+                + "cannot tell a lost primary from a cut link; not failing over", r.reason());
+    }
+
+    @Test
     void theReceivedPositionCombinesTheIoPositionWithTheCurrentPosition() {
         // db2's relay log was reset (its Gtid_IO_Pos is empty) but it applied up to 12; db3 received only 11.
         NodeHealth applied = Check.at(CHECKED, 2).holds("0-1-12").lostSource(DB1, "").up(DB2);
