@@ -138,8 +138,8 @@ final class ModelCluster {
     final Set<Long> ackedAsync = new TreeSet<>();
     /**
      * Writes acknowledged under semi-sync whose only copy beside their primary was in the relay log of a replica that
-     * was then killed (relay_log_recovery discards it): two faults, where semi-sync with one acknowledgement guards
-     * against one.
+     * was then killed (relay_log_recovery discards it) or reset by an operator ({@code RESET SLAVE ALL} deletes it):
+     * two faults, where semi-sync with one acknowledgement guards against one.
      */
     final Set<Long> lostToTwoFaults = new TreeSet<>();
     /**
@@ -317,8 +317,8 @@ final class ModelCluster {
         return t.write();
     }
 
-    void kill(Node node) {
-        Server s = server(node);
+    /** {@code s}'s relay log is about to be discarded by a fault: the acknowledged writes only it had received. */
+    private void relayLost(Server s) {
         for (long w : ackedSemiSync) {
             if (!s.holdsWrite(w) && s.relay.stream().anyMatch(t -> t.write() == w)
                     && servers.values().stream().filter(o -> o != s).filter(o -> o.holdsWrite(w)
@@ -326,6 +326,11 @@ final class ModelCluster {
                 lostToTwoFaults.add(w);
             }
         }
+    }
+
+    void kill(Node node) {
+        Server s = server(node);
+        relayLost(s);
         s.up = false;
         s.paused = false;
         s.lockHolder = null;
@@ -367,6 +372,21 @@ final class ModelCluster {
         Server s = server(node);
         if (s.answers() && s.source != null) {
             s.io = ThreadState.STOPPED;
+            s.silentSince = null;
+        }
+    }
+
+    /** An operator's {@code STOP SLAVE; RESET SLAVE ALL}: a read-only node that replicates from nobody. */
+    void resetReplica(Node node) {
+        Server s = server(node);
+        if (s.answers() && s.source != null) {
+            relayLost(s);
+            s.source = null;
+            s.io = ThreadState.STOPPED;
+            s.sql = ThreadState.STOPPED;
+            s.relay.clear();
+            s.ioError = "";
+            s.sqlError = "";
             s.silentSince = null;
         }
     }
