@@ -242,6 +242,17 @@ public final class ReplicationKeeper {
     /** Records a node that already takes writes as the writer; true if done (or nothing left to do). */
     private boolean record(ReplicationElection.Record record) {
         try (ClusterLock lock = actions.lock(nodes)) {
+            // Decide again on fresh checks, under the lock: another instance may have recorded a writer since the last
+            // round, on a node this one's compare-and-set does not go through.
+            List<NodeHealth> fresh = freshChecks();
+            read(fresh);
+            Decision again = ReplicationElection.decide(knowledge(), promotion, fresh, maintenance, clock.instant(), rules);
+            if (!(again instanceof ReplicationElection.Record confirmed) || !confirmed.primary().equals(record.primary())
+                    || confirmed.expectedEpoch() != record.expectedEpoch()) {
+                log.info("recording {} as primary called off: on fresh checks under the lock the decision is {}",
+                        record.primary().name(), describe(again));
+                return true;
+            }
             StoredWriter next = new StoredWriter(record.primary().name(), record.nextEpoch(), instanceName, record.reason());
             RecordWrite write = actions.writeRecord(record.primary(), record.expectedEpoch(), next, null);
             if (!write.applied()) {
