@@ -177,6 +177,28 @@ class ReplicationKeeperTest {
     }
 
     @Test
+    void anInstanceCutOffFromALivePrimaryDoesNotPromoteWhileTheOtherInstanceRepointsAReplica() throws ActionException {
+        cluster.replicationCut.add("db1>db2"); // db2 cannot reach db1 either: it reports the error
+        cluster.resetReplica(DB3);
+        settle();
+        other.replicateFrom(DB3, DB1); // baton2, which reaches db1, rejoins db3: connecting, no error yet
+        actions.linkCut.add("db1");
+        observe();
+        keeper.decide();
+        assertEquals(new WriterChoice.NoWriter("primary db1 is unreachable from this Baton (connection refused); 1 of its "
+                + "replicas report losing it (db2), a majority of the 3 nodes (2) must; not confirming: db3 (IO thread "
+                + "connecting, no IO error); not failing over"), keeper.current());
+        settle();
+        observe();
+        keeper.decide();
+        assertEquals(new WriterChoice.NoWriter("primary db1 is unreachable from this Baton (connection refused) but db3 "
+                + "still replicates from it; not failing over"), keeper.current());
+        assertTrue(cluster.server(DB2).readOnly);
+        assertTrue(cluster.server(DB3).readOnly);
+        assertEquals(List.of(), cluster.recordWrites.stream().filter(w -> w.next().epoch() > 1).toList(), "no promotion");
+    }
+
+    @Test
     void aPromotionWhoseRecordCouldNotReachAMajorityIsCalledOffBeforeTheCandidateTakesWrites() {
         primaryLostWithDb3AheadAndLagging();
         cluster.replicationCut.add("db3>db2");
