@@ -36,6 +36,11 @@ import java.util.function.Supplier;
 final class ModelCluster {
     /** How long a replica's IO thread takes to notice a source that stopped answering (heartbeat, slave_net_timeout). */
     static final Duration NET_TIMEOUT = Duration.ofMillis(1000);
+    /**
+     * How long an IO thread started afresh ({@code CHANGE MASTER}, {@code START SLAVE}, a restart) stays "Connecting"
+     * without an error before it receives, though its source answers: connect, authenticate, register, ask for GTIDs.
+     */
+    static final Duration CONNECT_TIME = Duration.ofMillis(150);
     /** How many relay log transactions an SQL thread applies per tick. */
     static final int APPLY_PER_TICK = 3;
 
@@ -65,6 +70,8 @@ final class ModelCluster {
         Instant silentSince;
         /** The IO thread connected to its source since it was set or the server started. */
         boolean connectedOnce;
+        /** When the IO thread was started afresh, null once it received from its source. */
+        Instant connectingSince;
         boolean semiSyncSourceConfigured;
         boolean semiSyncSourceEnabled;
         boolean semiSyncSourceActive;
@@ -207,8 +214,12 @@ final class ModelCluster {
                     r.io = ThreadState.CONNECTING;
                     r.ioError = ioError(r, s, "(110 \"Connection timed out\")");
                 }
+            } else if (r.io == ThreadState.CONNECTING && r.connectingSince != null
+                    && now.isBefore(r.connectingSince.plus(CONNECT_TIME))) {
+                r.silentSince = null; // the source answers; the IO thread is still setting up
             } else {
                 r.silentSince = null;
+                r.connectingSince = null;
                 Gtid from = r.lastReceived();
                 if (from != null && !s.holds(from)) {
                     r.io = ThreadState.STOPPED;
@@ -352,6 +363,7 @@ final class ModelCluster {
             s.sqlError = "";
             s.silentSince = null;
             s.connectedOnce = false;
+            s.connectingSince = clock.get();
         }
     }
 
@@ -365,6 +377,7 @@ final class ModelCluster {
         r.ioPos = r.last();
         r.silentSince = null;
         r.connectedOnce = false;
+        r.connectingSince = clock.get();
     }
 
     /** An operator's {@code STOP SLAVE IO_THREAD}: "No", and the error it had, if any, stays until it starts again. */
@@ -400,6 +413,7 @@ final class ModelCluster {
             s.ioError = "";
             s.sqlError = "";
             s.silentSince = null;
+            s.connectingSince = clock.get();
         }
     }
 
@@ -505,6 +519,9 @@ final class ModelCluster {
         @Override
         public void awaitApplied(Node replica, GtidPosition position, Duration timeout) throws ActionException {
             Server r = reach(replica);
+            if (!timeout.minus(CONNECT_TIME).isNegative()) {
+                r.connectingSince = null; // the wait outlasts a fresh IO thread's connect
+            }
             replicate(r, clock.get(), Integer.MAX_VALUE); // replication goes on while Baton waits
 
             if (!r.position().contains(position)) {

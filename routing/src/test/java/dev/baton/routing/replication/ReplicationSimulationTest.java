@@ -119,6 +119,33 @@ class ReplicationSimulationTest {
         new Simulation(seed).run();
     }
 
+    /**
+     * What an integration test found, as a schedule: baton1 cannot reach the primary db1 and db2 cannot replicate from
+     * it (it reports the error), while baton2, which reaches db1, rejoins db3 each time an operator resets it; a replica
+     * just pointed at db1 is connecting, without an error, for a moment. db1 is alive: no instance ever promotes.
+     */
+    @Test
+    void anInstanceCutOffFromThePrimaryNeverPromotesWhileTheOtherInstanceRepointsAReplica() {
+        Simulation sim = new Simulation(1, 2);
+        sim.slower[0] = Duration.ofMillis(100); // baton1 checks db3 just after baton2 acted on the same round's checks
+        sim.runFor(Duration.ofSeconds(3));
+        sim.model.replicationCut.add("db1>db2");
+        sim.actions[0].linkCut.add("db1");
+        sim.change("cut replication db1>db2, cut link baton1->db1");
+        for (int i = 0; i < 6; i++) {
+            sim.model.resetReplica(sim.nodes[2]);
+            sim.change("STOP SLAVE; RESET SLAVE ALL on db3");
+            sim.runFor(ReplicationKeeper.REJOIN_EVERY.plusSeconds(1));
+            org.junit.jupiter.api.Assertions.assertEquals(List.of(), sim.model.recordWrites.stream()
+                    .filter(w -> w.next().epoch() > 1).map(Object::toString).toList(), String.join("\n", sim.schedule));
+            org.junit.jupiter.api.Assertions.assertSame(sim.model.server(sim.nodes[0]), sim.model.server(sim.nodes[2]).source,
+                    "baton2 rejoined db3 to db1");
+        }
+        sim.healAll();
+        sim.runFor(SETTLE);
+        sim.checkHealed();
+    }
+
     /** One seeded run. */
     static final class Simulation {
         final long seed;
@@ -135,17 +162,27 @@ class ReplicationSimulationTest {
         /** Operators' replication commands, from their own stream so that the other faults of a seed stay as they were. */
         final Random operator;
         final java.util.Set<String> stoppedByHand = new java.util.HashSet<>();
+        /** Added to every check of an instance: a scripted schedule's way to set one instance's checks after another's. */
+        final Duration[] slower;
         Instant splitSince;
         boolean healed;
 
         Simulation(long seed) {
+            this(seed, 0);
+        }
+
+        /** A run with {@code fixedInstances} Baton instances (0: two or three, as the seed draws). */
+        Simulation(long seed, int fixedInstances) {
             this.seed = seed;
             this.rnd = new Random(seed);
             this.operator = new Random(~seed);
-            this.instances = 2 + rnd.nextInt(2);
+            int drawn = 2 + rnd.nextInt(2);
+            this.instances = fixedInstances > 0 ? fixedInstances : drawn;
             this.actions = new ModelCluster.Actions[instances];
             this.keepers = new ReplicationKeeper[instances];
             this.lastEpoch = new long[instances];
+            this.slower = new Duration[instances];
+            java.util.Arrays.fill(slower, Duration.ZERO);
             model.semiSyncFallback = rnd.nextBoolean();
             for (int n = 0; n < 3; n++) {
                 nodes[n] = new Node("db" + (n + 1), new HostPort("127.0.0.1", 3311 + n), 1 + rnd.nextInt(2));
@@ -186,7 +223,7 @@ class ReplicationSimulationTest {
 
         Duration latency(int i, Node node) {
             return model.server(node).paused && !actions[i].linkCut.contains(node.name())
-                    ? SETTINGS.timeout() : Duration.ofMillis(2 + rnd.nextInt(20));
+                    ? SETTINGS.timeout() : Duration.ofMillis(2 + rnd.nextInt(20)).plus(slower[i]);
         }
 
         /** Replication moves on, and a client writes through a random instance. */
