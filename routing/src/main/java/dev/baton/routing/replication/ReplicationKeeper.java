@@ -546,14 +546,28 @@ public final class ReplicationKeeper {
         String why = "switchover to " + target.name() + " requested by " + requestedBy + ": draining " + now.writer()
                 + " for up to " + drain.toMillis() + " ms";
         StoredWriter next = new StoredWriter(now.writer(), highestEpoch + 1, instanceName, why, target.name(), clock.instant().plus(drain));
+        String changed = null;
         try (ClusterLock lock = actions.lock(nodes)) {
-            RecordWrite write = actions.writeRecord(primary, now.epoch(), next, null);
-            if (!write.applied()) {
-                throw new IllegalStateException("the writer record changed meanwhile; try again");
+            // Checked afresh under the lock: another instance may have switched over since this one's last checks, and
+            // the compare-and-set must not be attempted on a node that now replicates (an errant transaction).
+            ReplicationNodeState p = check(primary);
+            if (!p.reachable() || p.role() != Role.PRIMARY || !p.record().readable() || p.record().epoch() != now.epoch()) {
+                changed = "the writer record changed meanwhile (" + primary.name() + " now "
+                        + (!p.reachable() ? "does not answer: " + p.error() : p.role() != Role.PRIMARY ? "cannot take writes: "
+                        + p.whyNotWritable() : "holds the record at epoch " + p.record().epoch()) + "); try again";
+            } else {
+                RecordWrite write = actions.writeRecord(primary, now.epoch(), next, null);
+                if (!write.applied()) {
+                    throw new IllegalStateException("the writer record changed meanwhile; try again");
+                }
+                spread(primary, write.after());
             }
-            spread(primary, write.after());
         } catch (ActionException | RecordStoreException e) {
             throw new IllegalStateException("cannot start the switchover: " + e.getMessage());
+        }
+        if (changed != null) {
+            decide(); // on what the fresh check showed, rather than go on routing to a node that no longer takes writes
+            throw new IllegalStateException(changed);
         }
         wrote(next);
         WriterChoice.Writer handingOver = new WriterChoice.Writer(primary, next.epoch(),

@@ -77,7 +77,8 @@ class ReplicationSimulationTest {
                 if (failed.isEmpty()) {
                     System.err.println(e.getMessage());
                 }
-                failed.add(e.getMessage().lines().filter(l -> !l.isBlank()).findFirst().orElse("seed " + seed));
+                String line = e.getMessage().lines().filter(l -> !l.isBlank()).findFirst().orElse("");
+                failed.add(line.startsWith("seed ") ? line : "seed " + seed + ": " + line); // thrown by the model
             }
         }
         if (!failed.isEmpty()) {
@@ -92,13 +93,15 @@ class ReplicationSimulationTest {
      * can be contradicted under the same epoch once the node holding it is down (596: a switchover cancelled because an
      * operator's RESET SLAVE ALL left its target replicating from nobody writes its cancelling record on the old
      * primary alone; with that node down, another instance takes the target, restarted writable, for promoted by the
-     * expired hand-over and records it under the same epoch). Fixing it means writing the record to a majority of
-     * nodes. Skipped by the campaign, run here until fixed.
+     * expired hand-over and records it under the same epoch; 10043: a hand-over and its abandonment recorded on the old
+     * primary alone, while one replica was detached by an operator and the other down; with the old primary dead,
+     * another instance reads epoch 1 from the other two and promotes under epoch 2). Fixing it means writing the
+     * record to a majority of nodes. Skipped by the campaign, run here until fixed.
      */
-    static final java.util.Set<Long> KNOWN_OPEN = java.util.Set.of(596L);
+    static final java.util.Set<Long> KNOWN_OPEN = java.util.Set.of(596L, 10043L);
 
     @ParameterizedTest
-    @ValueSource(longs = {596})
+    @ValueSource(longs = {596, 10043})
     void knownOpenSeedsStillBreakEpochUniqueness(long seed) {
         AssertionError e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class, () -> new Simulation(seed).run(),
                 "seed " + seed + " no longer fails: move it to regressionSeeds and out of KNOWN_OPEN");
@@ -111,10 +114,11 @@ class ReplicationSimulationTest {
      * record back), 451 (a promotion whose record reached only the new primary: another instance, reading the old
      * record from a majority, promoted another node under the same epoch), 363 and 896 (a record written on one node
      * only, contradicted under the same epoch by another instance recording an expired hand-over on checks older than
-     * that record).
+     * that record), 15944 and 20016 (a switchover requested through an instance that had not yet seen another's
+     * switchover wrote its hand-over on the old primary, by then a replica: an errant transaction).
      */
     @ParameterizedTest
-    @ValueSource(longs = {12, 104, 363, 451, 896})
+    @ValueSource(longs = {12, 104, 363, 451, 896, 15944, 20016})
     void regressionSeeds(long seed) {
         new Simulation(seed).run();
     }
@@ -345,6 +349,17 @@ class ReplicationSimulationTest {
         // ---- the schedule ----
 
         void run() {
+            try {
+                schedule();
+            } catch (AssertionError e) {
+                if (e.getMessage() == null || !e.getMessage().startsWith("seed ")) {
+                    fail("the model refused an action: " + e.getMessage()); // an errant write, say: with the schedule
+                }
+                throw e;
+            }
+        }
+
+        private void schedule() {
             runFor(Duration.ofSeconds(3));
             int calmFrom = STEPS * 3 / 4;
             for (int step = 0; step < calmFrom; step++) {
