@@ -256,7 +256,21 @@ public final class ReplicationElection {
         Optional<NodeHealth> target = byName(health, stored.handoverTo());
         if (target.isPresent() && reachable(target.get()) && state(target.get()).role() == Role.PRIMARY
                 && !(w.reachable() && w.role() == Role.PRIMARY)) {
-            // The switchover promoted its target and stopped before recording it.
+            // The switchover promoted its target and stopped before recording it: then the target had caught up with
+            // the old primary, so it holds everything the old primary held and any node received. One that lacks some
+            // of it was made writable some other way (a node an operator detached, restarted writable).
+            ReplicationNodeState t = state(target.get());
+            GtidPosition holds = t.gtidBinlogPos().union(t.gtidCurrentPos());
+            List<String> lacks = new ArrayList<>();
+            if (writer.lastAnswer() instanceof ReplicationNodeState last && !holds.contains(last.gtidBinlogPos())) {
+                lacks.add(writer.node().name() + " held " + last.gtidBinlogPos() + " at its last answer");
+            }
+            health.stream().filter(h -> h != target.get() && h != writer && reachable(h) && !holds.contains(received(h)))
+                    .forEach(h -> lacks.add(h.node().name() + " received " + received(h)));
+            if (!lacks.isEmpty()) {
+                return new Refuse(late + "; " + stored.handoverTo() + " takes writes but holds only " + holds + " ("
+                        + String.join(", ", lacks) + "), so the switchover did not promote it: an operator must decide");
+            }
             return new Record(target.get().node(), stored.epoch(), next, late + "; " + stored.handoverTo()
                     + " already takes writes and " + writer.node().name() + " does not: recorded " + stored.handoverTo());
         }

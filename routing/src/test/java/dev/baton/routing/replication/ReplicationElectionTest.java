@@ -409,6 +409,16 @@ class ReplicationElectionTest {
     }
 
     @Test
+    void anExpiredHandOverIsNotRecordedToAWritableTargetThatLacksWhatAnotherNodeReceived() {
+        // db2 was detached by an operator (RESET SLAVE ALL) and restarted writable: it never caught up; db3 did.
+        Instant until = NOW.minus(WriterElection.HANDOVER_GRACE).minusMillis(1);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(handingOverUntil(until)), AUTO, unreachable(DB1, LOST),
+                primary(DB2, 2, "0-1-10"), lostReplica(DB3, 3, DB1, "0-1-12")));
+        assertTrue(r.reason().endsWith("; db2 takes writes but holds only 0-1-10 (db3 received 0-1-12), so the "
+                + "switchover did not promote it: an operator must decide"), r.reason());
+    }
+
+    @Test
     void anExpiredHandOverWhoseTargetWasNotPromotedKeepsTheOldPrimary() {
         Instant until = NOW.minus(WriterElection.HANDOVER_GRACE).minusMillis(1);
         Record r = assertInstanceOf(Record.class, decide(recorded(handingOverUntil(until)), AUTO,
