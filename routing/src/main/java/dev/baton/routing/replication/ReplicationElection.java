@@ -27,10 +27,11 @@ import java.util.stream.Collectors;
  * <ul>
  *   <li>Found, not guessed: with no record, the primary is the one node that is writable and replicates from
  *       nobody, and every replica that answers replicates from it; anything else is refused with its reason.</li>
- *   <li>Confirmed: a primary is replaced only when this instance cannot reach it <em>and</em> every replica that
- *       answers has lost it too (its IO thread no longer runs), in checks newer than this instance's read of the
- *       record; or when it answers read-only for {@code fall} checks. A primary its replicas still hear from is
- *       never failed over.</li>
+ *   <li>Confirmed: a primary is replaced only when this instance cannot reach it <em>and</em> no replica that
+ *       answers still hears from it <em>and</em> a majority of all nodes are replicas that lost it (their IO thread
+ *       keeps reconnecting and reports an error), in checks newer than this instance's read of the record; or when
+ *       it answers read-only for {@code fall} checks. With two nodes the one replica is never a majority: no
+ *       automatic failover.</li>
  *   <li>Most advanced: the candidate is the replica whose received position ({@code Gtid_IO_Pos}) contains every
  *       other replica's; ties go by priority, then {@code server_id}; a replica behind another is never chosen,
  *       and replicas with diverged positions are refused.</li>
@@ -210,13 +211,6 @@ public final class ReplicationElection {
         if (stored.handingOver()) {
             return handingOver(stored, writer, health, now, next, follow);
         }
-        if (writer.last() != null && !writer.last().checkedAt().isAfter(record.seenSince())
-                && !(w.reachable() && w.role() == Role.PRIMARY) && writer.state().followable()) {
-            // Not checked since this instance learned the record: the instance that wrote it saw it take writes (a
-            // promotion writes the record on the new primary after making it writable). Follow it until it is
-            // checked, rather than refuse for a check that predates the change.
-            return follow;
-        }
         if (w.reachable() && w.role() == Role.PRIMARY) {
             return new Follow(writer.node(), stored.epoch(), stored.reason(), stored.changedBy(),
                     repairs(writer, promotion, health, maintenance, rules));
@@ -269,10 +263,17 @@ public final class ReplicationElection {
         // elsewhere, says nothing about the primary.
         List<NodeHealth> confirming = replicas.stream().filter(h -> lostItsSource(state(h))).toList();
         int needed = health.size() / 2 + 1;
+        if (health.size() - 1 < needed) {
+            return new Refuse(lost + "; in a cluster of " + health.size() + " nodes a lost primary is never failed over "
+                    + "automatically: its replica alone is not a majority of the nodes, and cannot tell a lost primary "
+                    + "from a cut link; not failing over");
+        }
         if (confirming.size() < needed) {
-            String others = replicas.stream().filter(h -> !confirming.contains(h)).map(h -> h.node().name() + " (IO thread "
-                    + state(h).defaultSource().orElseThrow().ioThread().name().toLowerCase() + ", no IO error)")
-                    .collect(Collectors.joining(", "));
+            String others = replicas.stream().filter(h -> !confirming.contains(h)).map(h -> {
+                Source src = state(h).defaultSource().orElseThrow();
+                return h.node().name() + " (IO thread " + src.ioThread().name().toLowerCase()
+                        + (src.lastIoError().isEmpty() ? ", no IO error)" : ", not reconnecting)");
+            }).collect(Collectors.joining(", "));
             return new Refuse(lost + "; " + confirming.size() + " of its replicas report losing it"
                     + (confirming.isEmpty() ? "" : " (" + names(confirming) + ")") + ", a majority of the " + health.size()
                     + " nodes (" + needed + ") must" + (others.isEmpty() ? "" : "; not confirming: " + others)
@@ -296,7 +297,21 @@ public final class ReplicationElection {
         Optional<NodeHealth> target = byName(health, stored.handoverTo());
         if (target.isPresent() && reachable(target.get()) && state(target.get()).role() == Role.PRIMARY
                 && !(w.reachable() && w.role() == Role.PRIMARY)) {
-            // The switchover promoted its target and stopped before recording it.
+            // The switchover promoted its target and stopped before recording it: then the target had caught up with
+            // the old primary, so it holds everything the old primary held and any node received. One that lacks some
+            // of it was made writable some other way (a node an operator detached, restarted writable).
+            ReplicationNodeState t = state(target.get());
+            GtidPosition holds = t.gtidBinlogPos().union(t.gtidCurrentPos());
+            List<String> lacks = new ArrayList<>();
+            if (writer.lastAnswer() instanceof ReplicationNodeState last && !holds.contains(last.gtidBinlogPos())) {
+                lacks.add(writer.node().name() + " held " + last.gtidBinlogPos() + " at its last answer");
+            }
+            health.stream().filter(h -> h != target.get() && h != writer && reachable(h) && !holds.contains(received(h)))
+                    .forEach(h -> lacks.add(h.node().name() + " received " + received(h)));
+            if (!lacks.isEmpty()) {
+                return new Refuse(late + "; " + stored.handoverTo() + " takes writes but holds only " + holds + " ("
+                        + String.join(", ", lacks) + "), so the switchover did not promote it: an operator must decide");
+            }
             return new Record(target.get().node(), stored.epoch(), next, late + "; " + stored.handoverTo()
                     + " already takes writes and " + writer.node().name() + " does not: recorded " + stored.handoverTo());
         }
@@ -394,9 +409,13 @@ public final class ReplicationElection {
         return Optional.empty();
     }
 
-    /** The replica's IO thread tried to reach its source and failed: it is not running and reports an error. */
+    /**
+     * The replica's IO thread tries to reach its source and fails: it keeps reconnecting ("Connecting") and reports
+     * the error. Stopped ("No") says nothing about the source: by hand ({@code STOP SLAVE}, which keeps an earlier
+     * error), or by an error the source itself sent (1236), which means it answered.
+     */
     static boolean lostItsSource(ReplicationNodeState replica) {
-        return replica.defaultSource().map(src -> src.ioThread() != ThreadState.RUNNING && !src.lastIoError().isEmpty())
+        return replica.defaultSource().map(src -> src.ioThread() == ThreadState.CONNECTING && !src.lastIoError().isEmpty())
                 .orElse(false);
     }
 

@@ -138,7 +138,9 @@ public final class ReplicationKeeper {
     }
 
     private void decide(List<NodeHealth> snapshot, boolean mayRetry) {
-        read(snapshot);
+        if (read(snapshot) && recheckRecordedPrimary(snapshot)) {
+            snapshot = snapshot();
+        }
         Decision decision = ReplicationElection.decide(knowledge(), promotion, snapshot, maintenance, clock.instant(), rules);
         if (decision instanceof ReplicationElection.Follow follow) {
             publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), handoverOf(follow.epoch())),
@@ -187,6 +189,26 @@ public final class ReplicationKeeper {
         return true;
     }
 
+    /**
+     * Checks the recorded primary now if this instance's latest check of it predates the record naming it and did not
+     * show it taking writes (another instance promoted it or switched over to it since): the election then decides
+     * on an answer newer than the record, rather than route to a node last seen a replica or refuse its new primary
+     * for a check that predates the change. True if it checked.
+     */
+    private boolean recheckRecordedPrimary(List<NodeHealth> snapshot) {
+        Optional<Node> primary = recordedPrimary();
+        if (primary.isEmpty() || stored.get().handingOver()) {
+            return false;
+        }
+        NodeHealth h = snapshot.stream().filter(x -> x.node().equals(primary.get())).findFirst().orElse(null);
+        if (h == null || !(h.last() instanceof ReplicationNodeState last) || !last.checkedAt().isBefore(seenSince)
+                || last.reachable() && last.role() == Role.PRIMARY) {
+            return false;
+        }
+        check(primary.get());
+        return true;
+    }
+
     /** This instance changed the record to {@code next} (a compare-and-set on the primary, spread to a majority). */
     private void wrote(StoredWriter next) {
         learn(Optional.of(next));
@@ -220,6 +242,17 @@ public final class ReplicationKeeper {
     /** Records a node that already takes writes as the writer; true if done (or nothing left to do). */
     private boolean record(ReplicationElection.Record record) {
         try (ClusterLock lock = actions.lock(nodes)) {
+            // Decide again on fresh checks, under the lock: another instance may have recorded a writer since the last
+            // round, on a node this one's compare-and-set does not go through.
+            List<NodeHealth> fresh = freshChecks();
+            read(fresh);
+            Decision again = ReplicationElection.decide(knowledge(), promotion, fresh, maintenance, clock.instant(), rules);
+            if (!(again instanceof ReplicationElection.Record confirmed) || !confirmed.primary().equals(record.primary())
+                    || confirmed.expectedEpoch() != record.expectedEpoch()) {
+                log.info("recording {} as primary called off: on fresh checks under the lock the decision is {}",
+                        record.primary().name(), describe(again));
+                return true;
+            }
             StoredWriter next = new StoredWriter(record.primary().name(), record.nextEpoch(), instanceName, record.reason());
             RecordWrite write = actions.writeRecord(record.primary(), record.expectedEpoch(), next, null);
             if (!write.applied()) {
@@ -548,14 +581,28 @@ public final class ReplicationKeeper {
         String why = "switchover to " + target.name() + " requested by " + requestedBy + ": draining " + now.writer()
                 + " for up to " + drain.toMillis() + " ms";
         StoredWriter next = new StoredWriter(now.writer(), highestEpoch + 1, instanceName, why, target.name(), clock.instant().plus(drain));
+        String changed = null;
         try (ClusterLock lock = actions.lock(nodes)) {
-            RecordWrite write = actions.writeRecord(primary, now.epoch(), next, null);
-            if (!write.applied()) {
-                throw new IllegalStateException("the writer record changed meanwhile; try again");
+            // Checked afresh under the lock: another instance may have switched over since this one's last checks, and
+            // the compare-and-set must not be attempted on a node that now replicates (an errant transaction).
+            ReplicationNodeState p = check(primary);
+            if (!p.reachable() || p.role() != Role.PRIMARY || !p.record().readable() || p.record().epoch() != now.epoch()) {
+                changed = "the writer record changed meanwhile (" + primary.name() + " now "
+                        + (!p.reachable() ? "does not answer: " + p.error() : p.role() != Role.PRIMARY ? "cannot take writes: "
+                        + p.whyNotWritable() : "holds the record at epoch " + p.record().epoch()) + "); try again";
+            } else {
+                RecordWrite write = actions.writeRecord(primary, now.epoch(), next, null);
+                if (!write.applied()) {
+                    throw new IllegalStateException("the writer record changed meanwhile; try again");
+                }
+                spread(primary, write.after());
             }
-            spread(primary, write.after());
         } catch (ActionException | RecordStoreException e) {
             throw new IllegalStateException("cannot start the switchover: " + e.getMessage());
+        }
+        if (changed != null) {
+            decide(); // on what the fresh check showed, rather than go on routing to a node that no longer takes writes
+            throw new IllegalStateException(changed);
         }
         wrote(next);
         WriterChoice.Writer handingOver = new WriterChoice.Writer(primary, next.epoch(),

@@ -70,6 +70,21 @@ final class Check {
         return replicaOf(from, io, ThreadState.RUNNING, ioPos, "");
     }
 
+    /**
+     * Read-only, replicating from {@code from}, received up to {@code ioPos}, its IO thread failing to reach it: it
+     * keeps reconnecting ("Connecting") and reports the error, as MariaDB does once a reconnect attempt failed.
+     */
+    Check lostSource(Node from, String ioPos) {
+        return replicaOf(from, ThreadState.CONNECTING, ThreadState.RUNNING, ioPos, reconnectError(from));
+    }
+
+    /** {@code Last_IO_Error} of a replica whose IO thread cannot reach {@code source} (errno 2003). */
+    static String reconnectError(Node source) {
+        return "error reconnecting to master 'repl@" + source.address().host() + ":" + source.address().port()
+                + "' - retry-time: 1  maximum-retries: 86400  message: Can't connect to server on '"
+                + source.address().host() + "' (111 \"Connection refused\")";
+    }
+
     Check replicaOf(Node from, ThreadState io, ThreadState sql, String ioPos, String ioError) {
         readOnly = true;
         sources.add(new Source("", from.address().host(), from.address().port(), io, sql, ioError, "",

@@ -36,6 +36,11 @@ import java.util.function.Supplier;
 final class ModelCluster {
     /** How long a replica's IO thread takes to notice a source that stopped answering (heartbeat, slave_net_timeout). */
     static final Duration NET_TIMEOUT = Duration.ofMillis(1000);
+    /**
+     * How long an IO thread started afresh ({@code CHANGE MASTER}, {@code START SLAVE}, a restart) stays "Connecting"
+     * without an error before it receives, though its source answers: connect, authenticate, register, ask for GTIDs.
+     */
+    static final Duration CONNECT_TIME = Duration.ofMillis(150);
     /** How many relay log transactions an SQL thread applies per tick. */
     static final int APPLY_PER_TICK = 3;
 
@@ -61,7 +66,12 @@ final class ModelCluster {
         String ioError = "";
         String sqlError = "";
         Gtid ioPos;
+        /** Since when the IO thread has heard nothing from its source, null while it hears from it. */
         Instant silentSince;
+        /** The IO thread connected to its source since it was set or the server started. */
+        boolean connectedOnce;
+        /** When the IO thread was started afresh, null once it received from its source. */
+        Instant connectingSince;
         boolean semiSyncSourceConfigured;
         boolean semiSyncSourceEnabled;
         boolean semiSyncSourceActive;
@@ -121,7 +131,7 @@ final class ModelCluster {
         public String toString() {
             return node.name() + (up ? paused ? " paused" : "" : " down") + (readOnly ? " ro" : " rw")
                     + (source == null ? "" : " <-" + source.node.name() + " io=" + io + " sql=" + sql
-                    + (ioError.isEmpty() ? "" : " (1236)")) + " at " + position() + (relay.isEmpty() ? "" : " relay " + relay.size());
+                    + (ioError.isEmpty() ? "" : ioError.contains("1236") ? " (1236)" : " (IO error)")) + " at " + position() + (relay.isEmpty() ? "" : " relay " + relay.size());
         }
     }
 
@@ -135,8 +145,8 @@ final class ModelCluster {
     final Set<Long> ackedAsync = new TreeSet<>();
     /**
      * Writes acknowledged under semi-sync whose only copy beside their primary was in the relay log of a replica that
-     * was then killed (relay_log_recovery discards it): two faults, where semi-sync with one acknowledgement guards
-     * against one.
+     * was then killed (relay_log_recovery discards it) or reset by an operator ({@code RESET SLAVE ALL} deletes it):
+     * two faults, where semi-sync with one acknowledgement guards against one.
      */
     final Set<Long> lostToTwoFaults = new TreeSet<>();
     /**
@@ -193,16 +203,23 @@ final class ModelCluster {
         boolean link = s.answers() && !replicationCut.contains(s.node.name() + ">" + r.node.name());
         if (r.io != ThreadState.STOPPED) {
             if (!link) {
+                // Heard nothing: a killed source resets the connection at once and refuses the reconnect; a frozen one
+                // or a cut link is noticed after slave_net_timeout (heartbeats), and so is a first connect that hangs.
+                // Either way the IO thread keeps reconnecting ("Connecting") and reports why it cannot.
+                r.silentSince = r.silentSince == null ? now : r.silentSince;
                 if (!s.up) {
-                    r.io = ThreadState.CONNECTING; // a killed source resets the connection at once
-                } else if (r.io == ThreadState.RUNNING) {
-                    r.silentSince = r.silentSince == null ? now : r.silentSince;
-                    if (!now.isBefore(r.silentSince.plus(NET_TIMEOUT))) {
-                        r.io = ThreadState.CONNECTING;
-                    }
+                    r.io = ThreadState.CONNECTING;
+                    r.ioError = ioError(r, s, "(111 \"Connection refused\")");
+                } else if (!now.isBefore(r.silentSince.plus(NET_TIMEOUT))) {
+                    r.io = ThreadState.CONNECTING;
+                    r.ioError = ioError(r, s, "(110 \"Connection timed out\")");
                 }
+            } else if (r.io == ThreadState.CONNECTING && r.connectingSince != null
+                    && now.isBefore(r.connectingSince.plus(CONNECT_TIME))) {
+                r.silentSince = null; // the source answers; the IO thread is still setting up
             } else {
                 r.silentSince = null;
+                r.connectingSince = null;
                 Gtid from = r.lastReceived();
                 if (from != null && !s.holds(from)) {
                     r.io = ThreadState.STOPPED;
@@ -210,6 +227,8 @@ final class ModelCluster {
                             + "connecting slave requested to start from GTID " + from + ", which is not in the master's binlog'";
                 } else {
                     r.io = ThreadState.RUNNING;
+                    r.ioError = ""; // a connection that succeeds clears the reconnect error
+                    r.connectedOnce = true;
                     int at = from == null ? 0 : indexOf(s, from) + 1;
                     for (int i = at; i < s.history.size(); i++) {
                         r.relay.add(s.history.get(i));
@@ -221,6 +240,13 @@ final class ModelCluster {
         if (r.sql == ThreadState.RUNNING) {
             apply(r, applyMax);
         }
+    }
+
+    /** {@code Last_IO_Error} as MariaDB words it when the IO thread cannot reach its source (errno 2003). */
+    private static String ioError(Server r, Server s, String why) {
+        return "error " + (r.connectedOnce ? "reconnecting" : "connecting") + " to master 'repl@" + s.node.address().host()
+                + ":" + s.node.address().port() + "' - retry-time: 1  maximum-retries: 86400  message: Can't connect to "
+                + "server on '" + s.node.address().host() + "' " + why;
     }
 
     private static int indexOf(Server s, Gtid g) {
@@ -302,8 +328,8 @@ final class ModelCluster {
         return t.write();
     }
 
-    void kill(Node node) {
-        Server s = server(node);
+    /** {@code s}'s relay log is about to be discarded by a fault: the acknowledged writes only it had received. */
+    private void relayLost(Server s) {
         for (long w : ackedSemiSync) {
             if (!s.holdsWrite(w) && s.relay.stream().anyMatch(t -> t.write() == w)
                     && servers.values().stream().filter(o -> o != s).filter(o -> o.holdsWrite(w)
@@ -311,6 +337,11 @@ final class ModelCluster {
                 lostToTwoFaults.add(w);
             }
         }
+    }
+
+    void kill(Node node) {
+        Server s = server(node);
+        relayLost(s);
         s.up = false;
         s.paused = false;
         s.lockHolder = null;
@@ -330,6 +361,9 @@ final class ModelCluster {
             s.sql = ThreadState.RUNNING;
             s.ioError = "";
             s.sqlError = "";
+            s.silentSince = null;
+            s.connectedOnce = false;
+            s.connectingSince = clock.get();
         }
     }
 
@@ -342,6 +376,45 @@ final class ModelCluster {
         r.sqlError = "";
         r.ioPos = r.last();
         r.silentSince = null;
+        r.connectedOnce = false;
+        r.connectingSince = clock.get();
+    }
+
+    /** An operator's {@code STOP SLAVE IO_THREAD}: "No", and the error it had, if any, stays until it starts again. */
+    void stopIoThread(Node node) {
+        Server s = server(node);
+        if (s.answers() && s.source != null) {
+            s.io = ThreadState.STOPPED;
+            s.silentSince = null;
+        }
+    }
+
+    /** An operator's {@code STOP SLAVE; RESET SLAVE ALL}: a read-only node that replicates from nobody. */
+    void resetReplica(Node node) {
+        Server s = server(node);
+        if (s.answers() && s.source != null) {
+            relayLost(s);
+            s.source = null;
+            s.io = ThreadState.STOPPED;
+            s.sql = ThreadState.STOPPED;
+            s.relay.clear();
+            s.ioError = "";
+            s.sqlError = "";
+            s.silentSince = null;
+        }
+    }
+
+    /** An operator's {@code START SLAVE}: both threads start, the errors are cleared, the IO thread connects afresh. */
+    void startReplica(Node node) {
+        Server s = server(node);
+        if (s.answers() && s.source != null) {
+            s.io = ThreadState.CONNECTING;
+            s.sql = ThreadState.RUNNING;
+            s.ioError = "";
+            s.sqlError = "";
+            s.silentSince = null;
+            s.connectingSince = clock.get();
+        }
     }
 
     // ---------------------------------------------------------------- what one instance sees and does
@@ -446,6 +519,9 @@ final class ModelCluster {
         @Override
         public void awaitApplied(Node replica, GtidPosition position, Duration timeout) throws ActionException {
             Server r = reach(replica);
+            if (!timeout.minus(CONNECT_TIME).isNegative()) {
+                r.connectingSince = null; // the wait outlasts a fresh IO thread's connect
+            }
             replicate(r, clock.get(), Integer.MAX_VALUE); // replication goes on while Baton waits
 
             if (!r.position().contains(position)) {

@@ -64,8 +64,9 @@ class ReplicationElectionTest {
         return Check.at(CHECKED, id).holds(pos).replicaOf(of, RUNNING, pos).up(node);
     }
 
+    /** A replica whose IO thread keeps failing to reach {@code of}, with the error MariaDB reports. */
     private static NodeHealth lostReplica(Node node, long id, Node of, String received) {
-        return Check.at(CHECKED, id).holds("0-1-1").replicaOf(of, CONNECTING, received).up(node);
+        return Check.at(CHECKED, id).holds("0-1-1").lostSource(of, received).up(node);
     }
 
     private static NodeHealth unreachable(Node node, HealthState state) {
@@ -187,14 +188,74 @@ class ReplicationElectionTest {
         assertEquals(5, p.expectedEpoch());
         assertEquals(6, p.nextEpoch());
         assertEquals(GtidPosition.parse("0-1-12"), p.catchUpTo());
-        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too; "
-                + "promoting db3, the most advanced replica (received 0-1-12)", p.reason());
+        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too "
+                + "(db2, db3); promoting db3, the most advanced replica (received 0-1-12)", p.reason());
+    }
+
+    @Test
+    void aReplicaWhoseIoThreadWasStoppedByHandDoesNotConfirmTheLoss() {
+        NodeHealth stopped = Check.at(CHECKED, 3).holds("0-1-1").replicaOf(DB1, STOPPED, RUNNING, "0-1-10", "").up(DB3);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), stopped));
+        assertEquals("primary db1 is unreachable from this Baton (connection refused); 1 of its replicas report losing it "
+                + "(db2), a majority of the 3 nodes (2) must; not confirming: db3 (IO thread stopped, no IO error); not "
+                + "failing over", r.reason());
+    }
+
+    @Test
+    void aReplicaStoppedByHandAfterItFailedToReconnectDoesNotConfirmTheLoss() {
+        // STOP SLAVE keeps Last_IO_Error: the error is old, and nothing tries to reach db1 any more.
+        NodeHealth stopped = Check.at(CHECKED, 3).holds("0-1-1")
+                .replicaOf(DB1, STOPPED, RUNNING, "0-1-10", Check.reconnectError(DB1)).up(DB3);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), stopped));
+        assertTrue(r.reason().endsWith("not confirming: db3 (IO thread stopped, not reconnecting); not failing over"),
+                r.reason());
+    }
+
+    @Test
+    void aReplicaWhoseIoThreadStoppedOnAnErrorThePrimarySentDoesNotConfirmTheLoss() {
+        String error = "Got fatal error 1236 from master when reading data from binary log: 'Error: connecting slave "
+                + "requested to start from GTID 0-3-11, which is not in the master's binlog'";
+        NodeHealth refused = Check.at(CHECKED, 3).holds("0-3-11").replicaOf(DB1, STOPPED, RUNNING, "0-3-11", error).up(DB3);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), refused));
+        assertTrue(r.reason().endsWith("not confirming: db3 (IO thread stopped, not reconnecting); not failing over"),
+                r.reason());
+    }
+
+    @Test
+    void aReplicaReconnectingWithoutAnErrorDoesNotConfirmTheLoss() {
+        // Just pointed at db1 (CHANGE MASTER) or just restarted: its IO thread has not tried db1 and failed yet.
+        NodeHealth connecting = Check.at(CHECKED, 3).holds("0-1-1").replicaOf(DB1, CONNECTING, "0-1-10").up(DB3);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), connecting));
+        assertEquals("primary db1 is unreachable from this Baton (connection refused); 1 of its replicas report losing it "
+                + "(db2), a majority of the 3 nodes (2) must; not confirming: db3 (IO thread connecting, no IO error); not "
+                + "failing over", r.reason());
+    }
+
+    @Test
+    void oneConfirmingReplicaOfTwoIsNotEnoughInAThreeNodeCluster() {
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10"), unreachable(DB3, LOST)));
+        assertEquals("primary db1 is unreachable from this Baton (connection refused); 1 of its replicas report losing it "
+                + "(db2), a majority of the 3 nodes (2) must; not failing over", r.reason());
+    }
+
+    @Test
+    void inATwoNodeClusterALostPrimaryIsNeverFailedOverAutomatically() {
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
+                lostReplica(DB2, 2, DB1, "0-1-10")));
+        assertEquals("primary db1 is unreachable from this Baton (connection refused); in a cluster of 2 nodes a lost "
+                + "primary is never failed over automatically: its replica alone is not a majority of the nodes, and "
+                + "cannot tell a lost primary from a cut link; not failing over", r.reason());
     }
 
     @Test
     void theReceivedPositionCombinesTheIoPositionWithTheCurrentPosition() {
         // db2's relay log was reset (its Gtid_IO_Pos is empty) but it applied up to 12; db3 received only 11.
-        NodeHealth applied = Check.at(CHECKED, 2).holds("0-1-12").replicaOf(DB1, CONNECTING, "").up(DB2);
+        NodeHealth applied = Check.at(CHECKED, 2).holds("0-1-12").lostSource(DB1, "").up(DB2);
         Promote p = assertInstanceOf(Promote.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST), applied,
                 lostReplica(DB3, 3, DB1, "0-1-11")));
         assertEquals(DB2, p.candidate());
@@ -220,12 +281,12 @@ class ReplicationElectionTest {
 
     @Test
     void aLaggingReplicaIsNeverPromotedWhileAMoreAdvancedOneExistsEvenIfPreferred() {
-        NodeHealth ahead = Check.at(CHECKED, 3).holds("0-1-1").replicaOf(DB1, CONNECTING, STOPPED, "0-1-12", "")
+        NodeHealth ahead = Check.at(CHECKED, 3).holds("0-1-1").replicaOf(DB1, CONNECTING, STOPPED, "0-1-12", Check.reconnectError(DB1))
                 .health(DB3, new HealthState.DownUnfit("replication from 127.0.0.1:3311 stopped applying"));
         Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), AUTO, unreachable(DB1, LOST),
                 lostReplica(DB2, 2, DB1, "0-1-10"), ahead));
-        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too; "
-                + "the most advanced replica, db3, cannot be promoted and a replica behind it never is (db2 received "
+        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too "
+                + "(db2, db3); the most advanced replica, db3, cannot be promoted and a replica behind it never is (db2 received "
                 + "0-1-10; db3 received 0-1-12 (replication from 127.0.0.1:3311 stopped applying))", r.reason());
     }
 
@@ -250,8 +311,8 @@ class ReplicationElectionTest {
     void withManualFailoverAConfirmedLossRefusesAndNamesBatonSwitchover() {
         Refuse r = assertInstanceOf(Refuse.class, decide(recorded(DB1_AT_5), MANUAL, unreachable(DB1, LOST),
                 lostReplica(DB2, 2, DB1, "0-1-10"), lostReplica(DB3, 3, DB1, "0-1-12")));
-        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too; "
-                + "failover is manual: run 'baton switchover NODE'", r.reason());
+        assertEquals("primary db1 is unreachable from this Baton (connection refused) and its replicas lost it too "
+                + "(db2, db3); failover is manual: run 'baton switchover NODE'", r.reason());
     }
 
     @Test
@@ -345,6 +406,16 @@ class ReplicationElectionTest {
         assertEquals(DB2, r.primary());
         assertEquals(6, r.expectedEpoch());
         assertEquals(7, r.nextEpoch());
+    }
+
+    @Test
+    void anExpiredHandOverIsNotRecordedToAWritableTargetThatLacksWhatAnotherNodeReceived() {
+        // db2 was detached by an operator (RESET SLAVE ALL) and restarted writable: it never caught up; db3 did.
+        Instant until = NOW.minus(WriterElection.HANDOVER_GRACE).minusMillis(1);
+        Refuse r = assertInstanceOf(Refuse.class, decide(recorded(handingOverUntil(until)), AUTO, unreachable(DB1, LOST),
+                primary(DB2, 2, "0-1-10"), lostReplica(DB3, 3, DB1, "0-1-12")));
+        assertTrue(r.reason().endsWith("; db2 takes writes but holds only 0-1-10 (db3 received 0-1-12), so the "
+                + "switchover did not promote it: an operator must decide"), r.reason());
     }
 
     @Test

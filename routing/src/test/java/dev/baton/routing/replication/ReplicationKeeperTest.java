@@ -66,15 +66,24 @@ class ReplicationKeeperTest {
 
     /** This instance checks every node now: its regular health snapshot, as the housekeeper would leave it. */
     private void observe() {
+        snapshot = observe(actions, NODES, snapshot);
+    }
+
+    /** {@code through} checks {@code which} nodes now; the others keep their check in {@code before}. */
+    private static List<NodeHealth> observe(ModelCluster.Actions through, List<Node> which, List<NodeHealth> before) {
         List<NodeHealth> out = new ArrayList<>();
         for (Node n : NODES) {
-            ReplicationNodeState s = actions.check(n);
+            NodeHealth old = before.stream().filter(h -> h.node().equals(n)).findFirst().orElse(null);
+            if (!which.contains(n) && old != null) {
+                out.add(old);
+                continue;
+            }
+            ReplicationNodeState s = through.check(n);
             HealthState state = !s.reachable() ? new HealthState.DownUnreachable(s.error())
                     : s.whyUnfit() == null ? new HealthState.Up() : new HealthState.DownUnfit(s.whyUnfit());
-            NodeHealth before = snapshot.stream().filter(h -> h.node().equals(n)).findFirst().orElse(null);
-            out.add(new NodeHealth(n, state, s, s.reachable() || before == null ? s : before.lastAnswer()));
+            out.add(new NodeHealth(n, state, s, s.reachable() || old == null ? s : old.lastAnswer()));
         }
-        snapshot = out;
+        return out;
     }
 
     private StoredWriter record(Node on) {
@@ -127,6 +136,66 @@ class ReplicationKeeperTest {
         observe();
         keeper.decide();
         assertEquals(new WriterChoice.Writer(DB3, 2), keeper.current());
+    }
+
+    /** baton2, with its own checks, promotes db3; baton1 has since checked only db2, which replicated the record. */
+    private void promotedByTheOtherInstanceWhileThisOneLastSawDb3AReplica() {
+        primaryLostWithDb3AheadAndLagging();
+        List<List<NodeHealth>> seenByOther = new ArrayList<>(List.of(List.of()));
+        ReplicationKeeper otherKeeper = new ReplicationKeeper(NODES, other, () -> seenByOther.get(0),
+                new ReplicationElection.Rules(true, true, Duration.ofMillis(4500)), new ClusterEvents(time.clock()),
+                time.clock(), "baton2");
+        time.runUntil(time.now().plusMillis(100), () -> { });
+        seenByOther.set(0, observe(other, NODES, List.of()));
+        otherKeeper.decide(); // learns the record
+        time.runUntil(time.now().plusMillis(100), () -> { });
+        seenByOther.set(0, observe(other, NODES, seenByOther.get(0)));
+        otherKeeper.decide();
+        assertEquals(new WriterChoice.Writer(DB3, 2), otherKeeper.current());
+        settle();
+        snapshot = observe(actions, List.of(DB1, DB2), snapshot);
+        assertEquals(ReplicationNodeState.Role.REPLICA, actions.lastAnswer.get("db3").role(), "baton1's last check of db3");
+    }
+
+    @Test
+    void aPrimaryPromotedByAnotherInstanceIsRoutedToOnlyAfterThisInstanceSawItTakeWrites() {
+        promotedByTheOtherInstanceWhileThisOneLastSawDb3AReplica();
+        keeper.decide();
+        assertEquals(new WriterChoice.Writer(DB3, 2), keeper.current());
+        assertEquals(ReplicationNodeState.Role.PRIMARY, actions.lastAnswer.get("db3").role(),
+                "baton1 checked db3 on learning the record, before routing to it");
+    }
+
+    @Test
+    void aPrimaryPromotedByAnotherInstanceThatThisInstanceCannotReachIsNotRoutedTo() {
+        promotedByTheOtherInstanceWhileThisOneLastSawDb3AReplica();
+        actions.linkCut.add("db3");
+        keeper.decide();
+        assertEquals(new WriterChoice.NoWriter("primary db3 does not answer this Baton (connection refused) and its last "
+                + "answer showed it not taking writes (replicates from 127.0.0.1:3311 (IO thread connecting, SQL thread "
+                + "running)); not routing to it"), keeper.current());
+    }
+
+    @Test
+    void anInstanceCutOffFromALivePrimaryDoesNotPromoteWhileTheOtherInstanceRepointsAReplica() throws ActionException {
+        cluster.replicationCut.add("db1>db2"); // db2 cannot reach db1 either: it reports the error
+        cluster.resetReplica(DB3);
+        settle();
+        other.replicateFrom(DB3, DB1); // baton2, which reaches db1, rejoins db3: connecting, no error yet
+        actions.linkCut.add("db1");
+        observe();
+        keeper.decide();
+        assertEquals(new WriterChoice.NoWriter("primary db1 is unreachable from this Baton (connection refused); 1 of its "
+                + "replicas report losing it (db2), a majority of the 3 nodes (2) must; not confirming: db3 (IO thread "
+                + "connecting, no IO error); not failing over"), keeper.current());
+        settle();
+        observe();
+        keeper.decide();
+        assertEquals(new WriterChoice.NoWriter("primary db1 is unreachable from this Baton (connection refused) but db3 "
+                + "still replicates from it; not failing over"), keeper.current());
+        assertTrue(cluster.server(DB2).readOnly);
+        assertTrue(cluster.server(DB3).readOnly);
+        assertEquals(List.of(), cluster.recordWrites.stream().filter(w -> w.next().epoch() > 1).toList(), "no promotion");
     }
 
     @Test
