@@ -93,6 +93,18 @@ final class Switchover {
         }
         long start = System.nanoTime();
         try {
+            if (before instanceof WriterChoice.NoWriter) {
+                // Nothing to drain: the writer is lost, and the topology waits for an operator to name the next one.
+                WriterChoice.Writer now = proxy.topology().takeOver(node, requestedBy, Duration.ofSeconds(60));
+                Map<String, Object> report = new LinkedHashMap<>();
+                report.put("from", null);
+                report.put("to", now.node().name());
+                report.put("epoch", now.epoch());
+                report.put("writes_unavailable_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                report.put("promoted_without_a_writer", true);
+                log.info("switchover to {} requested by {}: promoted with no writer to drain", target, requestedBy);
+                return report;
+            }
             WriterChoice.Writer handover = proxy.topology().beginHandover(node, drainTimeout, requestedBy, Duration.ofSeconds(15));
             log.info("switchover to {} requested by {}: every instance holds new clients and drains {} for up to {} ms",
                     target, requestedBy, handover.node().name(), drainTimeout.toMillis());

@@ -66,6 +66,16 @@ public interface ClusterTopology extends AutoCloseable {
         throw new IllegalStateException("cluster type '" + type() + "' has one node and nothing to switch to");
     }
 
+    /**
+     * Makes {@code node} the writer when there is none to hand over from: the recorded writer is lost and the topology
+     * waits for an operator (a primary/replica cluster with {@code failover: manual}). Fails with an operator's reason
+     * when the topology's rules do not allow it.
+     */
+    default WriterChoice.Writer takeOver(Node node, String requestedBy, java.time.Duration timeout) {
+        throw new IllegalStateException("Baton routes to no writer now ("
+                + (currentWriter() instanceof WriterChoice.NoWriter n ? n.reason() : "") + "); try again when it does");
+    }
+
     /** Records, for every instance to see, what this instance did with its sessions in a hand-over's drain. */
     default void reportDrain(DrainReport report) {
     }

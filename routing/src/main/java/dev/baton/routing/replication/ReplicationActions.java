@@ -54,6 +54,30 @@ public interface ReplicationActions {
     /** Waits until {@code replica} has applied everything up to {@code position} ({@code MASTER_GTID_WAIT}). */
     void awaitApplied(Node replica, GtidPosition position, Duration timeout) throws ActionException;
 
+    /**
+     * Checks {@code replica} until its IO thread, just started, runs (a fresh one shows "Preparing", then "Connecting",
+     * for a moment), for up to {@code timeout}, and returns the last check; gives up at once if the thread stopped
+     * (an error it will not retry) or the node does not answer.
+     */
+    default ReplicationNodeState awaitReceiving(Node replica, Duration timeout) throws ActionException {
+        long until = System.nanoTime() + timeout.toNanos();
+        ReplicationNodeState o = check(replica);
+        while (o.reachable() && System.nanoTime() < until) {
+            ReplicationNodeState.Source src = o.defaultSource().orElse(null);
+            if (src == null || src.ioThread() != ReplicationNodeState.ThreadState.CONNECTING) {
+                break; // running, stopped, or no source: waiting changes nothing
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ActionException("interrupted while " + replica.name() + " connected to its source");
+            }
+            o = check(replica);
+        }
+        return o;
+    }
+
     /** Stops every replication connection of {@code node} and forgets them ({@code STOP ALL SLAVES}, {@code RESET SLAVE ALL}). */
     void stopReplication(Node node) throws ActionException;
 

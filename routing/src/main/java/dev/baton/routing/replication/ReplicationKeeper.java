@@ -154,7 +154,7 @@ public final class ReplicationKeeper {
             }
         } else if (decision instanceof ReplicationElection.Promote promote) {
             publish(new WriterChoice.NoWriter(promote.reason() + "; promotion in progress"), promote.reason(), "monitor");
-            promote(promote);
+            promote(promote, rules);
         }
     }
 
@@ -272,7 +272,7 @@ public final class ReplicationKeeper {
         }
     }
 
-    private void promote(ReplicationElection.Promote promote) {
+    private void promote(ReplicationElection.Promote promote, ReplicationElection.Rules rules) {
         try (ClusterLock lock = actions.lock(nodes)) {
             // Decide again on fresh checks, under the lock: another instance may have acted since the last round.
             List<NodeHealth> fresh = freshChecks();
@@ -371,7 +371,7 @@ public final class ReplicationKeeper {
                 events.node(other, "node " + other.name() + " now replicates from " + candidate.name(), instanceName);
                 if (holding < needed) {
                     actions.awaitApplied(other, held.gtidCurrentPos(), RECORD_SPREAD);
-                    ReplicationNodeState o = awaitReceiving(other, candidate);
+                    ReplicationNodeState o = actions.awaitReceiving(other, RECORD_SPREAD);
                     if (receivesFrom(o, candidate)) {
                         holding++;
                     } else {
@@ -413,29 +413,6 @@ public final class ReplicationKeeper {
         if (!lock.intact()) {
             log.warn("the cluster lock was lost on some node during the promotion of {}", candidate.name());
         }
-    }
-
-    /**
-     * Checks {@code replica} until its IO thread, just started, is connected to {@code source}, for up to
-     * {@link #RECORD_SPREAD}; returns the last check.
-     */
-    private ReplicationNodeState awaitReceiving(Node replica, Node source) throws ActionException {
-        long until = System.nanoTime() + RECORD_SPREAD.toNanos();
-        ReplicationNodeState o = check(replica);
-        while (!receivesFrom(o, source) && o.reachable() && System.nanoTime() < until) {
-            ReplicationNodeState.Source src = o.defaultSource().orElse(null);
-            if (src == null || src.ioThread() == ReplicationNodeState.ThreadState.STOPPED) {
-                break; // not starting: an error stopped it, waiting changes nothing
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ActionException("interrupted while " + replica.name() + " connected to " + source.name());
-            }
-            o = check(replica);
-        }
-        return o;
     }
 
     private static boolean receivesFrom(ReplicationNodeState o, Node source) {
@@ -548,6 +525,41 @@ public final class ReplicationKeeper {
     }
 
     // ---------------------------------------------------------------- operators' changes
+
+    /**
+     * An operator's switchover to {@code target} while no primary can be routed to: with {@code failover: manual},
+     * the confirmed loss of the primary waits for this. Applies the same rules as an automatic failover (a majority
+     * confirms the loss, {@code target} must be the replica that received the most), then promotes it.
+     *
+     * @throws IllegalStateException with the reason when the rules do not promote {@code target}
+     */
+    public WriterChoice.Writer takeOver(Node target, String requestedBy) {
+        List<NodeHealth> snapshot = health.get();
+        read(snapshot);
+        ReplicationElection.Rules asAuto = new ReplicationElection.Rules(true, rules.rejoinAuto(), rules.recordMaxAge());
+        Decision d = ReplicationElection.decide(knowledge(), promotion, snapshot, maintenance, clock.instant(), asAuto);
+        if (d instanceof ReplicationElection.Refuse r) {
+            throw new IllegalStateException(r.reason());
+        }
+        if (d instanceof ReplicationElection.Follow f) {
+            throw new IllegalStateException(f.writer().name() + " is the primary and takes writes; a planned switchover "
+                    + "needs this Baton to route to it first: try again");
+        }
+        if (!(d instanceof ReplicationElection.Promote p)) {
+            throw new IllegalStateException("the primary is being recorded; try again");
+        }
+        if (!p.candidate().equals(target)) {
+            throw new IllegalStateException(target.name() + " cannot be promoted: the rules choose " + p.candidate().name()
+                    + " (" + p.reason() + ")");
+        }
+        promote(new ReplicationElection.Promote(p.candidate(), p.lost(), p.expectedEpoch(), p.nextEpoch(), p.catchUpTo(),
+                "switchover to " + target.name() + " requested by " + requestedBy + ": " + p.reason()), asAuto);
+        if (published.current() instanceof WriterChoice.Writer w && w.node().equals(target)) {
+            return w;
+        }
+        throw new IllegalStateException("promotion of " + target.name() + " did not complete: "
+                + (published.current() instanceof WriterChoice.NoWriter n ? n.reason() : published.current()));
+    }
 
     /**
      * Starts a planned switchover to {@code target}: the primary stays, under a new epoch, with a hand-over until

@@ -198,6 +198,11 @@ public final class ReplicationTopology implements ClusterTopology {
     }
 
     @Override
+    public WriterChoice.Writer takeOver(Node node, String requestedBy, Duration timeout) {
+        return onDecisionThread("the promotion", timeout, () -> keeper.takeOver(node, requestedBy));
+    }
+
+    @Override
     public void reportDrain(DrainReport report) {
         onPrimary("record this instance's drain report", via -> {
             book.reportDrain(via, report);

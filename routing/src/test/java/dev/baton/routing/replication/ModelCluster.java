@@ -531,6 +531,16 @@ final class ModelCluster {
         }
 
         @Override
+        public ReplicationNodeState awaitReceiving(Node replica, Duration timeout) throws ActionException {
+            Server r = reach(replica);
+            if (!timeout.minus(CONNECT_TIME).isNegative()) {
+                r.connectingSince = null; // the wait outlasts a fresh IO thread's connect
+            }
+            replicate(r, clock.get(), Integer.MAX_VALUE);
+            return check(replica);
+        }
+
+        @Override
         public void stopReplication(Node node) throws ActionException {
             Server s = reach(node);
             s.source = null;

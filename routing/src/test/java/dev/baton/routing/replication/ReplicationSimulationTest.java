@@ -90,18 +90,15 @@ class ReplicationSimulationTest {
     /**
      * Seeds that break an invariant through a limit of the design, not a slip of the code: a record written by
      * compare-and-set on one node reaches the others only by replication, so a record that never reaches a majority
-     * can be contradicted under the same epoch once the node holding it is down (596: a switchover cancelled because an
-     * operator's RESET SLAVE ALL left its target replicating from nobody writes its cancelling record on the old
-     * primary alone; with that node down, another instance takes the target, restarted writable, for promoted by the
-     * expired hand-over and records it under the same epoch; 10043: a hand-over and its abandonment recorded on the old
+     * can be contradicted under the same epoch once the node holding it is down (10043: a hand-over and its abandonment recorded on the old
      * primary alone, while one replica was detached by an operator and the other down; with the old primary dead,
      * another instance reads epoch 1 from the other two and promotes under epoch 2). Fixing it means writing the
      * record to a majority of nodes. Skipped by the campaign, run here until fixed.
      */
-    static final java.util.Set<Long> KNOWN_OPEN = java.util.Set.of(596L, 10043L);
+    static final java.util.Set<Long> KNOWN_OPEN = java.util.Set.of(10043L);
 
     @ParameterizedTest
-    @ValueSource(longs = {596, 10043})
+    @ValueSource(longs = {10043})
     void knownOpenSeedsStillBreakEpochUniqueness(long seed) {
         AssertionError e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class, () -> new Simulation(seed).run(),
                 "seed " + seed + " no longer fails: move it to regressionSeeds and out of KNOWN_OPEN");
@@ -117,10 +114,12 @@ class ReplicationSimulationTest {
      * that record), 15944 and 20016 (a switchover requested through an instance that had not yet seen another's
      * switchover wrote its hand-over on the old primary, by then a replica: an errant transaction), 5510 (an expired
      * hand-over recorded its target, writable after an operator detached it and it restarted, though another replica
-     * held acknowledged writes it lacked).
+     * held acknowledged writes it lacked), 596 (a cancelled switchover's record on the old primary alone, contradicted
+     * once that node was down; the promotion now waits for repointed replicas to connect and completes a promotion
+     * stopped half-way, and this schedule no longer reaches that state, though 10043 shows the limit remains).
      */
     @ParameterizedTest
-    @ValueSource(longs = {12, 104, 363, 451, 896, 5510, 15944, 20016})
+    @ValueSource(longs = {12, 104, 363, 451, 596, 896, 5510, 15944, 20016})
     void regressionSeeds(long seed) {
         new Simulation(seed).run();
     }
