@@ -36,9 +36,9 @@ class ReplicationKeeperTest {
     private final ModelCluster.Actions actions = cluster.actions("baton1");
     private final ModelCluster.Actions other = cluster.actions("baton2");
     private List<NodeHealth> snapshot = List.of();
+    private final ClusterEvents events = new ClusterEvents(time.clock());
     private final ReplicationKeeper keeper = new ReplicationKeeper(NODES, actions, () -> snapshot,
-            new ReplicationElection.Rules(true, true, Duration.ofMillis(4500)), new ClusterEvents(time.clock()),
-            time.clock(), "baton1");
+            new ReplicationElection.Rules(true, true, Duration.ofMillis(4500)), events, time.clock(), "baton1");
 
     @BeforeEach
     void aPrimaryWithTwoReplicasIsRecorded() {
@@ -122,6 +122,26 @@ class ReplicationKeeperTest {
         settle();
         assertEquals(2, cluster.server(DB2).books().epoch(), "db2 replicates the record from db3");
         assertTrue(cluster.server(DB2).history.containsAll(db3.history));
+    }
+
+    @Test
+    void aPromotionAfterThePrimaryFellBackToAsynchronousReplicationNamesTheTransactionsThatMayBeLost() {
+        cluster.replicationCut.add("db1>db2");
+        cluster.replicationCut.add("db1>db3");
+        cluster.server(DB1).semiSyncSourceActive = false; // it gave up waiting for acknowledgements
+        cluster.write(DB1);
+        cluster.write(DB1); // acknowledged to the client at once, received by no replica
+        settle();
+        observe(); // this instance saw db1 at 0-1-8, semi-sync not active
+        cluster.kill(DB1);
+        settle();
+        observe();
+        keeper.decide();
+        assertEquals(new WriterChoice.Writer(DB2, 2), keeper.current(), "both replicas hold 0-1-6: db2 by priority");
+        String promoted = events.events().stream().filter(e -> e.kind().equals("writer")).reduce((a, b) -> b)
+                .orElseThrow().description();
+        assertTrue(promoted.contains("semi-synchronous replication was not active on db1 at its last answer")
+                && promoted.contains("transactions after 0-1-6 up to 0-1-8") && promoted.contains("may be lost"), promoted);
     }
 
     @Test
