@@ -10,9 +10,9 @@ import dev.baton.routing.WriterChange;
 import dev.baton.routing.WriterChoice;
 import dev.baton.routing.core.ClusterEvents;
 import dev.baton.routing.core.HealthCheckHousekeeper;
+import dev.baton.routing.core.MonitorThreads;
 import dev.baton.routing.core.NodeHealth;
 import dev.baton.routing.core.RecordStoreException;
-import dev.baton.routing.core.Scheduler;
 import dev.baton.routing.core.WriterElection;
 import dev.baton.routing.core.WriterKeeper;
 import dev.baton.routing.record.SqlWriterRecordStore;
@@ -22,27 +22,17 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
  * A Galera / Percona XtraDB cluster with one elected writer that every Baton instance agrees on. Wiring only:
  * Galera's probe ({@link GaleraProbe}), view check ({@link GaleraViewCheck}) and record table
  * ({@link SqlWriterRecordStore}) plugged into the topology-neutral core ({@link HealthCheckHousekeeper},
- * {@link WriterKeeper}), on real threads: one per node for checks, one timer, one decision thread.
+ * {@link WriterKeeper}), on the threads every monitored topology has ({@link MonitorThreads}).
  */
 public final class GaleraTopology implements ClusterTopology {
     private static final Logger log = LoggerFactory.getLogger(GaleraTopology.class);
@@ -51,18 +41,10 @@ public final class GaleraTopology implements ClusterTopology {
     private final ClusterEvents events;
     private final HealthCheckHousekeeper housekeeper;
     private final WriterKeeper keeper;
-    private final Map<String, ExecutorService> checkers = new LinkedHashMap<>();
-    private final ScheduledExecutorService timer;
-    private final ExecutorService decider;
-    /**
-     * Heartbeats and leaving the list of instances: writes that may wait on a hung node for seconds, so never on
-     * the decision thread, which must keep reading the record and following the writer meanwhile.
-     */
-    private final ExecutorService bookkeeper;
+    private final MonitorThreads threads;
     private final Set<String> warnedView = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final SqlWriterRecordStore store;
-    /** How often this instance marks itself alive in the cluster, and how long a mark counts. */
-    private static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(5);
+    /** How long a mark of an instance alive counts. */
     private static final int ALIVE_SECONDS = 30;
 
     public GaleraTopology(ClusterSpec spec) {
@@ -79,17 +61,12 @@ public final class GaleraTopology implements ClusterTopology {
         this.spec = spec;
         ClusterSpec.MonitorSettings settings = spec.monitor();
         GaleraProbe probe = new GaleraProbe(settings, clock);
-        for (Node node : spec.nodes()) {
-            checkers.put(node.name(), Executors.newSingleThreadExecutor(named("baton-check-" + node.name())));
-        }
-        this.timer = Executors.newSingleThreadScheduledExecutor(named("baton-check-timer"));
-        this.decider = Executors.newSingleThreadExecutor(named("baton-election"));
-        this.bookkeeper = Executors.newSingleThreadExecutor(named("baton-bookkeeping"));
+        this.threads = new MonitorThreads(spec.nodes());
         this.events = new ClusterEvents(clock);
         this.store = new SqlWriterRecordStore(spec.schema(), probe::connect, settings.timeout());
         WriterKeeper[] keeperRef = new WriterKeeper[1];
-        this.housekeeper = new HealthCheckHousekeeper(spec.nodes(), probe, node -> checkers.get(node.name()),
-                Scheduler.of(timer), decider, settings, events, this::warnIfViewUnusable, () -> keeperRef[0].decide());
+        this.housekeeper = new HealthCheckHousekeeper(spec.nodes(), probe, threads::checker, threads.scheduler(),
+                threads.decider(), settings, events, this::warnIfViewUnusable, () -> keeperRef[0].decide());
         this.keeper = new WriterKeeper(store, housekeeper::snapshot,
                 new WriterElection.Rules(spec.failback(), settings.recordMaxAge(), new GaleraViewCheck()),
                 events, clock, spec.instanceName());
@@ -105,15 +82,6 @@ public final class GaleraTopology implements ClusterTopology {
                     + "rather than fail over when a writer is unreachable", after.node().name(), state.incomingAddresses(),
                     after.node().address());
         }
-    }
-
-    private static ThreadFactory named(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + (n.incrementAndGet() == 1 ? "" : "-" + n.get()));
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     @Override
@@ -134,32 +102,10 @@ public final class GaleraTopology implements ClusterTopology {
     @Override
     public void start() {
         housekeeper.start();
-        // Tried every second until it succeeds (as soon as a node answers), then every HEARTBEAT_EVERY; and at
-        // once when this instance first finds a writer, before it routes any client to it.
-        events.onWriterChange(change -> {
-            if (lastHeartbeat == Long.MIN_VALUE && change.current() instanceof WriterChoice.Writer) {
-                bookkeeper.execute(this::heartbeat);
-            }
-        });
-        timer.scheduleWithFixedDelay(() -> bookkeeper.execute(this::heartbeat), 0, 1, TimeUnit.SECONDS);
-    }
-
-    private volatile long lastHeartbeat = Long.MIN_VALUE; // System.nanoTime() of the last good one; written by the bookkeeper
-
-    /** Marks this instance alive in the cluster, so a switchover started elsewhere knows to wait for its drain. */
-    private void heartbeat() {
-        if (lastHeartbeat != Long.MIN_VALUE && System.nanoTime() - lastHeartbeat < HEARTBEAT_EVERY.toNanos()) {
-            return;
-        }
-        try {
-            onAnyNode("mark this instance alive", via -> {
-                store.heartbeat(via, spec.instanceName());
-                return null;
-            });
-            lastHeartbeat = System.nanoTime();
-        } catch (RuntimeException e) {
-            log.debug("{}", e.getMessage());
-        }
+        threads.startHeartbeats(events, () -> onAnyNode("mark this instance alive", via -> {
+            store.heartbeat(via, spec.instanceName());
+            return null;
+        }));
     }
 
     @Override
@@ -235,23 +181,8 @@ public final class GaleraTopology implements ClusterTopology {
         });
     }
 
-    /**
-     * Runs an operator's change on the decision thread, so it never races the automatic decisions, and waits for
-     * it; its failure comes back as the exception it threw.
-     */
     private <T> T onDecisionThread(String what, Duration timeout, Callable<T> change) {
-        Future<T> done = decider.submit(change);
-        try {
-            return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-        } catch (TimeoutException e) {
-            done.cancel(true);
-            throw new IllegalStateException(what + " did not complete within " + timeout.toMillis() + " ms");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted");
-        }
+        return threads.onDecisionThread(what, timeout, change);
     }
 
     @Override
@@ -286,30 +217,10 @@ public final class GaleraTopology implements ClusterTopology {
     @Override
     public void close() {
         housekeeper.stop();
-        try {
-            // A stopping instance takes itself off the list, so a switchover does not wait for its drain report.
-            bookkeeper.submit(() -> onAnyNode("leave the list of running instances", via -> {
-                store.forget(via, spec.instanceName());
-                return null;
-            })).get(2, TimeUnit.SECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            log.debug("could not leave the list of running instances: {}", e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            log.debug("{}", e.getMessage());
-        }
-        timer.shutdownNow();
-        decider.shutdownNow();
-        bookkeeper.shutdownNow();
-        checkers.values().forEach(ExecutorService::shutdownNow);
-        for (ExecutorService checker : checkers.values()) {
-            try {
-                checker.awaitTermination(spec.monitor().timeout().toMillis() * 2 + 1000, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
+        // A stopping instance takes itself off the list, so a switchover does not wait for its drain report.
+        threads.close(() -> onAnyNode("leave the list of running instances", via -> {
+            store.forget(via, spec.instanceName());
+            return null;
+        }), spec.monitor().timeout());
     }
 }

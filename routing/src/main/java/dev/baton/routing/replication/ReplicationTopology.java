@@ -11,30 +11,18 @@ import dev.baton.routing.WriterChoice;
 import dev.baton.routing.core.ClusterEvents;
 import dev.baton.routing.core.DrainBook;
 import dev.baton.routing.core.HealthCheckHousekeeper;
+import dev.baton.routing.core.MonitorThreads;
 import dev.baton.routing.core.NodeHealth;
 import dev.baton.routing.core.RecordStoreException;
-import dev.baton.routing.core.Scheduler;
 import dev.baton.routing.record.SqlWriterRecordStore;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -45,8 +33,6 @@ import java.util.function.Consumer;
  * per node for checks, one timer, one decision thread, one for the books.
  */
 public final class ReplicationTopology implements ClusterTopology {
-    private static final Logger log = LoggerFactory.getLogger(ReplicationTopology.class);
-    private static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(5);
     private static final int ALIVE_SECONDS = 30;
 
     private final ClusterSpec spec;
@@ -54,11 +40,7 @@ public final class ReplicationTopology implements ClusterTopology {
     private final HealthCheckHousekeeper housekeeper;
     private final ReplicationKeeper keeper;
     private final DrainBook book;
-    private final Map<String, ExecutorService> checkers = new LinkedHashMap<>();
-    private final ScheduledExecutorService timer;
-    private final ExecutorService decider;
-    private final ExecutorService bookkeeper;
-    private volatile long lastHeartbeat = Long.MIN_VALUE;
+    private final MonitorThreads threads;
 
     public ReplicationTopology(ClusterSpec spec) {
         this(spec, Clock.systemUTC());
@@ -74,16 +56,11 @@ public final class ReplicationTopology implements ClusterTopology {
         this.spec = spec;
         this.book = book;
         ClusterSpec.MonitorSettings settings = spec.monitor();
-        for (Node node : spec.nodes()) {
-            checkers.put(node.name(), Executors.newSingleThreadExecutor(named("baton-check-" + node.name())));
-        }
-        this.timer = Executors.newSingleThreadScheduledExecutor(named("baton-check-timer"));
-        this.decider = Executors.newSingleThreadExecutor(named("baton-election"));
-        this.bookkeeper = Executors.newSingleThreadExecutor(named("baton-bookkeeping"));
+        this.threads = new MonitorThreads(spec.nodes());
         this.events = new ClusterEvents(clock);
         ReplicationKeeper[] keeperRef = new ReplicationKeeper[1];
-        this.housekeeper = new HealthCheckHousekeeper(spec.nodes(), actions::check, node -> checkers.get(node.name()),
-                Scheduler.of(timer), decider, settings, events, (before, after) -> { }, () -> keeperRef[0].decide());
+        this.housekeeper = new HealthCheckHousekeeper(spec.nodes(), actions::check, threads::checker, threads.scheduler(),
+                threads.decider(), settings, events, (before, after) -> { }, () -> keeperRef[0].decide());
         ClusterSpec.ReplicationSettings repl = spec.replication();
         this.keeper = new ReplicationKeeper(spec.nodes(), actions, housekeeper::snapshot,
                 new ReplicationElection.Rules(repl.failoverAuto(), repl.rejoinAuto(), settings.recordMaxAge()),
@@ -104,15 +81,6 @@ public final class ReplicationTopology implements ClusterTopology {
         return spec;
     }
 
-    private static ThreadFactory named(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + (n.incrementAndGet() == 1 ? "" : "-" + n.get()));
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
     @Override
     public String type() {
         return "primary-replica";
@@ -131,31 +99,11 @@ public final class ReplicationTopology implements ClusterTopology {
     @Override
     public void start() {
         housekeeper.start();
-        events.onWriterChange(change -> {
-            if (lastHeartbeat == Long.MIN_VALUE && change.current() instanceof WriterChoice.Writer) {
-                bookkeeper.execute(this::heartbeat);
-            }
-        });
-        timer.scheduleWithFixedDelay(() -> bookkeeper.execute(this::heartbeat), 0, 1, TimeUnit.SECONDS);
-    }
-
-    /** Marks this instance alive on the primary, so a switchover started elsewhere knows to wait for its drain. */
-    private void heartbeat() {
-        if (lastHeartbeat != Long.MIN_VALUE && System.nanoTime() - lastHeartbeat < HEARTBEAT_EVERY.toNanos()) {
-            return;
-        }
-        if (!(keeper.current() instanceof WriterChoice.Writer)) {
-            return; // the books are written on the primary only, and there is none to route to now
-        }
-        try {
-            onPrimary("mark this instance alive", via -> {
-                book.heartbeat(via, spec.instanceName());
-                return null;
-            });
-            lastHeartbeat = System.nanoTime();
-        } catch (RuntimeException e) {
-            log.debug("{}", e.getMessage());
-        }
+        // The books are written on the primary only: with none to route to, there is nowhere to mark this instance.
+        threads.startHeartbeats(events, () -> onPrimary("mark this instance alive", via -> {
+            book.heartbeat(via, spec.instanceName());
+            return null;
+        }));
     }
 
     @FunctionalInterface
@@ -234,18 +182,7 @@ public final class ReplicationTopology implements ClusterTopology {
     }
 
     private <T> T onDecisionThread(String what, Duration timeout, Callable<T> change) {
-        Future<T> done = decider.submit(change);
-        try {
-            return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-        } catch (TimeoutException e) {
-            done.cancel(true);
-            throw new IllegalStateException(what + " did not complete within " + timeout.toMillis() + " ms");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted");
-        }
+        return threads.onDecisionThread(what, timeout, change);
     }
 
     @Override
@@ -275,29 +212,9 @@ public final class ReplicationTopology implements ClusterTopology {
     @Override
     public void close() {
         housekeeper.stop();
-        try {
-            bookkeeper.submit(() -> onPrimary("leave the list of running instances", via -> {
-                book.forget(via, spec.instanceName());
-                return null;
-            })).get(2, TimeUnit.SECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            log.debug("could not leave the list of running instances: {}", e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            log.debug("{}", e.getMessage());
-        }
-        timer.shutdownNow();
-        decider.shutdownNow();
-        bookkeeper.shutdownNow();
-        checkers.values().forEach(ExecutorService::shutdownNow);
-        for (ExecutorService checker : checkers.values()) {
-            try {
-                checker.awaitTermination(spec.monitor().timeout().toMillis() * 2 + 1000, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
+        threads.close(() -> onPrimary("leave the list of running instances", via -> {
+            book.forget(via, spec.instanceName());
+            return null;
+        }), spec.monitor().timeout());
     }
 }
