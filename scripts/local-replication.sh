@@ -195,7 +195,7 @@ start() {
       GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%';
       CREATE USER IF NOT EXISTS 'baton_monitor'@'%' IDENTIFIED BY 'monitor';
       GRANT SLAVE MONITOR, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, READ_ONLY ADMIN,
-        CONNECTION ADMIN, PROCESS, RELOAD ON *.* TO 'baton_monitor'@'%';
+        CONNECTION ADMIN, PROCESS, RELOAD, BINLOG ADMIN ON *.* TO 'baton_monitor'@'%';
       GRANT ALL ON baton.* TO 'baton_monitor'@'%';
       CREATE DATABASE IF NOT EXISTS baton_test;"
     for n in $(seq 2 $NODES); do

@@ -341,11 +341,42 @@ class ReplicationActionsIT {
         cluster.awaitReplicating(1);
     }
 
+    @Test
+    @Order(13)
+    void anEpochClaimedUnderTheLockIsSeenByTheNextLockAndIsNoTransactionOnAnyNode() throws ActionException {
+        List<String> before = new ArrayList<>();
+        for (int node = 1; node <= 3; node++) {
+            before.add(cluster.query(node, "SELECT @@global.gtid_binlog_pos"));
+        }
+        long next;
+        try (ClusterLock a = instanceA.lock(nodes)) {
+            next = a.claimedEpoch() + 7;
+            a.claim(next);
+        }
+        try (ClusterLock b = instanceB.lock(nodes)) {
+            assertEquals(next, b.claimedEpoch(), "any later majority shares a node with the claim");
+        }
+        for (int node = 1; node <= 3; node++) {
+            assertEquals(before.get(node - 1), cluster.query(node, "SELECT @@global.gtid_binlog_pos"),
+                    "node " + node + " wrote nothing to its binary log");
+        }
+    }
+
+    @Test
+    @Order(14)
+    void aMonitorWithoutBinlogAdminCannotClaimAnEpoch() throws Exception {
+        SqlReplicationActions weak = monitorWithout("BINLOG ADMIN");
+        try (ClusterLock lock = weak.lock(nodes)) {
+            ActionException e = assertThrows(ActionException.class, () -> lock.claim(lock.claimedEpoch() + 1));
+            assertTrue(e.getMessage().contains("claiming epoch") && e.getMessage().contains("BINLOG ADMIN"), e.getMessage());
+        }
+    }
+
     /** Actions run as a new monitor user with every documented grant but {@code missing}. */
     private static SqlReplicationActions monitorWithout(String missing) throws ActionException {
         String user = "no_" + missing.toLowerCase().replace(' ', '_');
         List<String> grants = new ArrayList<>(List.of("SLAVE MONITOR", "REPLICATION SLAVE ADMIN",
-                "REPLICATION MASTER ADMIN", "READ_ONLY ADMIN", "CONNECTION ADMIN", "PROCESS", "RELOAD"));
+                "REPLICATION MASTER ADMIN", "READ_ONLY ADMIN", "CONNECTION ADMIN", "PROCESS", "RELOAD", "BINLOG ADMIN"));
         assertTrue(grants.remove(missing), missing);
         cluster.sql(3, "CREATE USER '" + user + "'@'%' IDENTIFIED BY 'monitor'; GRANT " + String.join(", ", grants)
                 + " ON *.* TO '" + user + "'@'%'; GRANT ALL ON baton.* TO '" + user + "'@'%'");

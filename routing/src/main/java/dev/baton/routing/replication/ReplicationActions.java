@@ -37,6 +37,19 @@ public interface ReplicationActions {
         /** True while every connection holding the lock is still open (a node that dies takes its share with it). */
         boolean intact();
 
+        /**
+         * The highest epoch any instance claimed on the nodes holding this lock, as read when it was taken (0 if none).
+         * Any two majorities share a node, so a record written under a later lock takes an epoch above every epoch
+         * claimed before, even one whose record never reached a majority.
+         */
+        long claimedEpoch();
+
+        /**
+         * Claims {@code epoch} on every node holding the lock, in a small table of each node's own that replication
+         * does not carry ({@code sql_log_bin=0}), before a record is written under it.
+         */
+        void claim(long epoch) throws ActionException;
+
         @Override
         void close();
     }

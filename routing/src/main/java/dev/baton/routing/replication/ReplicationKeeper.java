@@ -253,7 +253,8 @@ public final class ReplicationKeeper {
                         record.primary().name(), describe(again));
                 return true;
             }
-            StoredWriter next = new StoredWriter(record.primary().name(), record.nextEpoch(), instanceName, record.reason());
+            StoredWriter next = new StoredWriter(record.primary().name(), claim(lock, record.nextEpoch()), instanceName,
+                    record.reason());
             RecordWrite write = actions.writeRecord(record.primary(), record.expectedEpoch(), next, null);
             if (!write.applied()) {
                 log.info("recording {} as primary did not apply: the record changed since it was read; reading it again",
@@ -347,6 +348,7 @@ public final class ReplicationKeeper {
                                ClusterLock lock) throws ActionException, RecordStoreException {
         boolean semiSync = fresh.stream().map(NodeHealth::lastAnswer).anyMatch(c -> c instanceof ReplicationNodeState s
                 && s.semiSync().sourceEnabled());
+        long epoch = claim(lock, nextEpoch); // before anything changes: a failed claim leaves the cluster as it was
         actions.stopReplication(candidate);
         ReplicationNodeState held = check(candidate);
         if (!held.reachable()) {
@@ -396,9 +398,20 @@ public final class ReplicationKeeper {
         if (!now.reachable()) {
             throw new ActionException(candidate.name() + " stopped answering during its promotion: " + now.error());
         }
-        NodeRecord.Promotion promoted = new NodeRecord.Promotion(nextEpoch, candidate.name(), now.gtidCurrentPos());
-        StoredWriter next = new StoredWriter(candidate.name(), nextEpoch, instanceName, reason);
-        RecordWrite write = actions.writeRecord(candidate, expectedEpoch, next, promoted);
+        NodeRecord.Promotion promoted = new NodeRecord.Promotion(epoch, candidate.name(), now.gtidCurrentPos());
+        StoredWriter next = new StoredWriter(candidate.name(), epoch, instanceName, reason);
+        RecordWrite write;
+        try {
+            write = actions.writeRecord(candidate, expectedEpoch, next, promoted);
+        } catch (RecordStoreException e) {
+            // Unknown whether it applied: the candidate must not take writes under a record nobody may read.
+            try {
+                actions.setReadOnly(candidate, true);
+            } catch (ActionException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
         if (!write.applied()) {
             actions.setReadOnly(candidate, true);
             throw new ActionException("the writer record on " + candidate.name() + " was not at epoch " + expectedEpoch
@@ -409,7 +422,7 @@ public final class ReplicationKeeper {
         promotion = Optional.of(promoted);
         lastActionFailure = null;
         leftOut.remove(candidate.name());
-        publish(new WriterChoice.Writer(candidate, nextEpoch), reason, instanceName);
+        publish(new WriterChoice.Writer(candidate, epoch), reason, instanceName);
         if (!lock.intact()) {
             log.warn("the cluster lock was lost on some node during the promotion of {}", candidate.name());
         }
@@ -418,6 +431,17 @@ public final class ReplicationKeeper {
     private static boolean receivesFrom(ReplicationNodeState o, Node source) {
         ReplicationNodeState.Source src = o.defaultSource().orElse(null);
         return o.replicatesFrom(source.address()) && src != null && src.ioThread() == ReplicationNodeState.ThreadState.RUNNING;
+    }
+
+    /**
+     * The epoch of a record about to be written under {@code lock}: {@code wanted}, or above every epoch claimed on
+     * the lock's nodes if that is higher, claimed there first. A record that never reached a majority (its primary
+     * cut off from its replicas, then lost) thus never shares its epoch with a later one naming another node.
+     */
+    private long claim(ClusterLock lock, long wanted) throws ActionException {
+        long epoch = Math.max(wanted, lock.claimedEpoch() + 1);
+        lock.claim(epoch);
+        return epoch;
     }
 
     /** Waits, up to {@link #RECORD_SPREAD}, until a majority of nodes hold the record written on {@code primary}. */
@@ -592,7 +616,7 @@ public final class ReplicationKeeper {
         }
         String why = "switchover to " + target.name() + " requested by " + requestedBy + ": draining " + now.writer()
                 + " for up to " + drain.toMillis() + " ms";
-        StoredWriter next = new StoredWriter(now.writer(), highestEpoch + 1, instanceName, why, target.name(), clock.instant().plus(drain));
+        StoredWriter next = null;
         String changed = null;
         try (ClusterLock lock = actions.lock(nodes)) {
             // Checked afresh under the lock: another instance may have switched over since this one's last checks, and
@@ -603,6 +627,8 @@ public final class ReplicationKeeper {
                         + (!p.reachable() ? "does not answer: " + p.error() : p.role() != Role.PRIMARY ? "cannot take writes: "
                         + p.whyNotWritable() : "holds the record at epoch " + p.record().epoch()) + "); try again";
             } else {
+                next = new StoredWriter(now.writer(), claim(lock, highestEpoch + 1), instanceName, why, target.name(),
+                        clock.instant().plus(drain));
                 RecordWrite write = actions.writeRecord(primary, now.epoch(), next, null);
                 if (!write.applied()) {
                     throw new IllegalStateException("the writer record changed meanwhile; try again");
@@ -658,7 +684,7 @@ public final class ReplicationKeeper {
             if (t == null || !t.reachable() || t.whyUnfit() != null || maintenance.contains(target.name())) {
                 String why = t == null || !t.reachable() ? "it does not answer" : maintenance.contains(target.name())
                         ? "it is in maintenance" : t.whyUnfit();
-                cancel(old, now, "switchover to " + target.name() + " cancelled: " + why);
+                cancel(old, now, "switchover to " + target.name() + " cancelled: " + why, lock);
                 throw new IllegalStateException("switchover to " + target.name() + " cancelled: " + why + "; " + old.name()
                         + " stays the primary");
             }
@@ -675,7 +701,7 @@ public final class ReplicationKeeper {
             } catch (ActionException e) {
                 actions.setReadOnly(old, false);
                 cancel(old, now, "switchover to " + target.name() + " abandoned: it did not apply " + wrote + " within "
-                        + catchUp.toMillis() + " ms (" + e.getMessage() + ")");
+                        + catchUp.toMillis() + " ms (" + e.getMessage() + ")", lock);
                 throw new IllegalStateException("switchover to " + target.name() + " abandoned: it could not catch up with "
                         + old.name() + " (" + wrote + ") within " + catchUp.toMillis() + " ms; " + old.name()
                         + " is writable again and stays the primary");
@@ -688,7 +714,7 @@ public final class ReplicationKeeper {
             } catch (ActionException e) {
                 actions.stopReplication(old); // it may have been pointed at the target already
                 actions.setReadOnly(old, false);
-                cancel(old, now, "switchover to " + target.name() + " abandoned: " + e.getMessage());
+                cancel(old, now, "switchover to " + target.name() + " abandoned: " + e.getMessage(), lock);
                 throw new IllegalStateException("switchover to " + target.name() + " abandoned: " + e.getMessage() + "; "
                         + old.name() + " is writable again and stays the primary");
             }
@@ -700,8 +726,8 @@ public final class ReplicationKeeper {
     }
 
     /** Clears a hand-over, keeping {@code old} as the primary. */
-    private void cancel(Node old, StoredWriter now, String why) throws RecordStoreException {
-        StoredWriter next = new StoredWriter(old.name(), highestEpoch + 1, instanceName, why);
+    private void cancel(Node old, StoredWriter now, String why, ClusterLock lock) throws RecordStoreException, ActionException {
+        StoredWriter next = new StoredWriter(old.name(), claim(lock, highestEpoch + 1), instanceName, why);
         RecordWrite write = actions.writeRecord(old, now.epoch(), next, null);
         if (write.applied()) {
             wrote(next);

@@ -130,11 +130,35 @@ public final class SqlReplicationActions implements ReplicationActions {
         }
         HeldLock lock = new HeldLock(held, ids);
         if (held.size() * 2 > nodes.size()) {
+            try {
+                lock.claimed = claimedOn(held);
+            } catch (ActionException e) {
+                lock.close();
+                throw e;
+            }
             return lock;
         }
         lock.close();
         throw new ActionException("cluster lock " + lockName + " taken on " + held.size() + " of " + nodes.size()
                 + " nodes, not a majority: " + String.join("; ", refused));
+    }
+
+    /** The highest epoch claimed on any of the lock's nodes, 0 where nothing was ever claimed. */
+    private long claimedOn(Map<Node, Connection> held) throws ActionException {
+        long max = 0;
+        for (Map.Entry<Node, Connection> e : held.entrySet()) {
+            try (Statement s = e.getValue().createStatement();
+                 ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(epoch), 0) FROM `" + spec.schema() + "`.`epoch_claim`")) {
+                rs.next();
+                max = Math.max(max, rs.getLong(1));
+            } catch (SQLException x) {
+                if (x.getErrorCode() != 1146 && x.getErrorCode() != 1049) { // no table (or schema) yet: nothing claimed
+                    throw new ActionException(e.getKey().name() + ": reading the claimed epochs failed: "
+                            + connector.describe(x), x);
+                }
+            }
+        }
+        return max;
     }
 
     /** Who holds the lock on the node {@code c} is connected to, as far as the monitor user may see. */
@@ -172,6 +196,41 @@ public final class SqlReplicationActions implements ReplicationActions {
         private final Map<Node, Connection> connections;
         private final Map<Node, Long> ids;
         private boolean closed;
+        private long claimed;
+
+        @Override
+        public long claimedEpoch() {
+            return claimed;
+        }
+
+        @Override
+        public synchronized void claim(long epoch) throws ActionException {
+            for (Map.Entry<Node, Connection> e : connections.entrySet()) {
+                try (Statement s = e.getValue().createStatement()) {
+                    // Each node's own: replicated, a claim written on a replica would be an errant transaction.
+                    s.execute("SET SESSION sql_log_bin = 0");
+                    try {
+                        s.execute("CREATE DATABASE IF NOT EXISTS `" + spec.schema() + "`");
+                        s.execute("CREATE TABLE IF NOT EXISTS `" + spec.schema() + "`.`epoch_claim` (epoch BIGINT PRIMARY KEY, "
+                                + "instance VARCHAR(128) NOT NULL, claimed_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) "
+                                + "ENGINE=InnoDB");
+                        try (PreparedStatement p = e.getValue().prepareStatement("INSERT IGNORE INTO `" + spec.schema()
+                                + "`.`epoch_claim` (epoch, instance) VALUES (?, ?)")) {
+                            p.setLong(1, epoch);
+                            p.setString(2, spec.instanceName().length() > 128 ? spec.instanceName().substring(0, 128)
+                                    : spec.instanceName());
+                            p.executeUpdate();
+                        }
+                    } finally {
+                        s.execute("SET SESSION sql_log_bin = 1");
+                    }
+                } catch (SQLException x) {
+                    throw new ActionException(e.getKey().name() + ": claiming epoch " + epoch + " failed: "
+                            + connector.describe(x), x);
+                }
+            }
+            claimed = Math.max(claimed, epoch);
+        }
 
         HeldLock(Map<Node, Connection> connections, Map<Node, Long> ids) {
             this.connections = connections;

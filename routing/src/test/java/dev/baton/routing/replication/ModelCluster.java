@@ -76,6 +76,8 @@ final class ModelCluster {
         boolean semiSyncSourceEnabled;
         boolean semiSyncSourceActive;
         String lockHolder;
+        /** The highest epoch claimed here ({@code epoch_claim}, not replicated, kept across restarts). */
+        long claimedEpoch;
         /** The SQL thread runs but applies nothing in regular ticks (a long transaction); a wait for it still ends. */
         boolean slowApply;
 
@@ -485,6 +487,23 @@ final class ModelCluster {
                 @Override
                 public boolean intact() {
                     return held.stream().allMatch(s -> s.up && instance.equals(s.lockHolder));
+                }
+
+                private final long claimed = held.stream().mapToLong(s -> s.claimedEpoch).max().orElse(0);
+
+                @Override
+                public long claimedEpoch() {
+                    return claimed;
+                }
+
+                @Override
+                public void claim(long epoch) throws ActionException {
+                    for (Server s : held) {
+                        if (!s.up || !reaches(s.node) || !instance.equals(s.lockHolder)) {
+                            throw new ActionException(s.node.name() + ": claiming epoch " + epoch + " failed: lost the node");
+                        }
+                        s.claimedEpoch = Math.max(s.claimedEpoch, epoch);
+                    }
                 }
 
                 @Override

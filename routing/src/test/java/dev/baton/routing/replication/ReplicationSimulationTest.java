@@ -68,9 +68,6 @@ class ReplicationSimulationTest {
         long first = Long.getLong("baton.sim.first-seed", 1);
         List<String> failed = new ArrayList<>();
         for (long seed = first; seed < first + seeds; seed++) {
-            if (KNOWN_OPEN.contains(seed)) {
-                continue; // run by knownOpenSeedsStillBreakEpochUniqueness
-            }
             try {
                 new Simulation(seed).run();
             } catch (AssertionError e) {
@@ -88,24 +85,6 @@ class ReplicationSimulationTest {
     }
 
     /**
-     * Seeds that break an invariant through a limit of the design, not a slip of the code: a record written by
-     * compare-and-set on one node reaches the others only by replication, so a record that never reaches a majority
-     * can be contradicted under the same epoch once the node holding it is down (10043: a hand-over and its abandonment recorded on the old
-     * primary alone, while one replica was detached by an operator and the other down; with the old primary dead,
-     * another instance reads epoch 1 from the other two and promotes under epoch 2). Fixing it means writing the
-     * record to a majority of nodes. Skipped by the campaign, run here until fixed.
-     */
-    static final java.util.Set<Long> KNOWN_OPEN = java.util.Set.of(10043L);
-
-    @ParameterizedTest
-    @ValueSource(longs = {10043})
-    void knownOpenSeedsStillBreakEpochUniqueness(long seed) {
-        AssertionError e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class, () -> new Simulation(seed).run(),
-                "seed " + seed + " no longer fails: move it to regressionSeeds and out of KNOWN_OPEN");
-        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("was written naming"), e.getMessage());
-    }
-
-    /**
      * Seeds that once broke an invariant: 12 (an instance routed to a replica another instance had just promoted, on
      * the strength of its health as a replica), 104 (a stale check after the instance's own promotion set its known
      * record back), 451 (a promotion whose record reached only the new primary: another instance, reading the old
@@ -116,10 +95,15 @@ class ReplicationSimulationTest {
      * hand-over recorded its target, writable after an operator detached it and it restarted, though another replica
      * held acknowledged writes it lacked), 596 (a cancelled switchover's record on the old primary alone, contradicted
      * once that node was down; the promotion now waits for repointed replicas to connect and completes a promotion
-     * stopped half-way, and this schedule no longer reaches that state, though 10043 shows the limit remains).
+     * stopped half-way, and this schedule no longer reaches that state), 10043 (a hand-over and its abandonment
+     * recorded on the old primary alone while its replicas were detached or down; with it dead, another instance read
+     * epoch 1 from the other two and promoted under epoch 2: every record's epoch is now claimed on the lock's majority
+     * first, and a later lock sees the claim), 172 (a switchover whose claim failed half-way left its target writable
+     * and unrecorded: the epoch is now claimed before anything changes, and a failed record write makes the candidate
+     * read-only again).
      */
     @ParameterizedTest
-    @ValueSource(longs = {12, 104, 363, 451, 596, 896, 5510, 15944, 20016})
+    @ValueSource(longs = {12, 104, 172, 363, 451, 596, 896, 5510, 10043, 15944, 20016})
     void regressionSeeds(long seed) {
         new Simulation(seed).run();
     }
