@@ -99,11 +99,19 @@ public final class ReplicationTopology implements ClusterTopology {
     @Override
     public void start() {
         housekeeper.start();
-        // The books are written on the primary only: with none to route to, there is nowhere to mark this instance.
-        threads.startHeartbeats(events, () -> onPrimary("mark this instance alive", via -> {
-            book.heartbeat(via, spec.instanceName());
-            return null;
-        }));
+        // The books are written on the primary only, and only while this instance routes to it: a write sent to a
+        // primary that froze would land when it resumes, after another node took over, as a transaction the new
+        // primary lacks.
+        threads.startHeartbeats(events, () -> {
+            if (!(keeper.current() instanceof WriterChoice.Writer w)) {
+                throw new IllegalStateException("no primary to mark this instance alive on");
+            }
+            try {
+                book.heartbeat(w.node(), spec.instanceName());
+            } catch (RecordStoreException e) {
+                throw new IllegalStateException("cannot mark this instance alive on " + w.node().name() + ": " + e.getMessage());
+            }
+        });
     }
 
     @FunctionalInterface
