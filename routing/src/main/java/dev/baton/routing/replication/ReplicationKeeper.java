@@ -285,7 +285,6 @@ public final class ReplicationKeeper {
                 return;
             }
             Node candidate = confirmed.candidate();
-            ReplicationNodeState before = state(fresh, candidate);
             log.info("promoting {}: {}; applying its relay log up to {}", candidate.name(), confirmed.reason(), confirmed.catchUpTo());
             actions.awaitApplied(candidate, confirmed.catchUpTo(), FAILOVER_CATCH_UP);
             // Nothing can arrive any more (the old primary is gone or read-only): no other replica may now be ahead.
@@ -308,9 +307,6 @@ public final class ReplicationKeeper {
                     confirmed.reason() + (lostRange == null ? "" : "; " + lostRange), lock);
             if (lostRange != null) {
                 log.warn("{}", lostRange);
-            }
-            if (before != null && before.readOnly()) {
-                log.debug("{} was read-only before its promotion, as a replica should be", candidate.name());
             }
         } catch (ActionException | RecordStoreException e) {
             actionFailed("promotion of " + promote.candidate().name() + " failed: " + e.getMessage());
@@ -805,10 +801,5 @@ public final class ReplicationKeeper {
 
     private void publish(WriterChoice next, String reason, String by) {
         published.publish(next, reason, by);
-    }
-
-    /** For status: is {@code h} the primary by its own answer. */
-    static boolean primaryRole(NodeHealth h) {
-        return h.last() instanceof ReplicationNodeState s && s.role() == Role.PRIMARY;
     }
 }
