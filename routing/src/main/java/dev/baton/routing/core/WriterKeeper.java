@@ -6,7 +6,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
-import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -30,13 +29,8 @@ public final class WriterKeeper {
     private final String instanceName;
 
     private final PublishedWriter published;
+    private final RecordMemory memory;
     private volatile Set<String> maintenance = Set.of();
-    private Optional<StoredWriter> stored = Optional.empty();
-    private Optional<StoredWriter> lastWriter = Optional.empty();
-    private Instant seenSince;
-    private Instant lastGoodRead;
-    private Optional<String> lastError = Optional.empty();
-    private long highestEpoch;
     private boolean ensured;
     private String lastProposalFailure;
 
@@ -49,8 +43,7 @@ public final class WriterKeeper {
         this.clock = clock;
         this.instanceName = instanceName;
         this.published = new PublishedWriter(events, new WriterChoice.NoWriter("Baton is starting: first health checks not done yet"));
-        this.seenSince = clock.instant();
-        this.lastGoodRead = seenSince;
+        this.memory = new RecordMemory(clock);
     }
 
     public WriterChoice current() {
@@ -63,7 +56,7 @@ public final class WriterKeeper {
 
     /** What this instance knows of the record now, as the election reads it. */
     public RecordKnowledge knowledge() {
-        return new RecordKnowledge(stored, seenSince, lastGoodRead, lastError, highestEpoch, lastWriter);
+        return memory.knowledge();
     }
 
     /** One round: read the record, decide, act, publish. */
@@ -91,23 +84,14 @@ public final class WriterKeeper {
             if (published.current() instanceof WriterChoice.Writer w && w.node().equals(follow.writer()) && w.epoch() == follow.epoch()) {
                 return; // the usual case: nothing changed
             }
-            publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), handoverOf(follow.epoch(), snapshot)),
+            WriterChoice.Handover handover = memory.handoverOf(follow.epoch(), snapshot.stream().map(NodeHealth::node).toList());
+            publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), handover),
                     follow.reason() + " (recorded by " + follow.recordedBy() + ")", follow.recordedBy());
         } else if (decision instanceof WriterElection.Refuse refuse) {
             publish(new WriterChoice.NoWriter(refuse.reason()), refuse.reason(), "monitor");
         } else {
             throw new IllegalStateException("a proposal's fallback must follow or refuse, not " + decision);
         }
-    }
-
-    /** The hand-over the record carries under {@code epoch}, for the proxy; null if none (or its target is unknown). */
-    private WriterChoice.Handover handoverOf(long epoch, List<NodeHealth> snapshot) {
-        if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
-            return null;
-        }
-        StoredWriter s = stored.get();
-        return snapshot.stream().filter(h -> h.node().name().equals(s.handoverTo())).findFirst()
-                .map(h -> new WriterChoice.Handover(h.node(), s.handoverUntil(), s.changedBy())).orElse(null);
     }
 
     /** Reads the record through a node that may serve it (the writer first); on failure keeps what it knew. */
@@ -130,29 +114,17 @@ public final class WriterKeeper {
                     store.ensure(h.node());
                     read = store.read(h.node());
                 }
-                learn(read.writer());
+                memory.learn(read.writer());
                 maintenance = read.maintenance();
-                lastGoodRead = clock.instant();
-                lastError = Optional.empty();
+                memory.readOk();
                 return true;
             } catch (RecordStoreException e) {
                 failure = h.node().name() + ": " + e.getMessage();
                 log.debug("cannot read the writer record from {}", failure);
             }
         }
-        lastError = Optional.of(failure);
+        memory.readFailed(failure);
         return false;
-    }
-
-    private void learn(Optional<StoredWriter> value) {
-        if (!value.equals(stored)) {
-            seenSince = clock.instant();
-        }
-        stored = value;
-        value.ifPresent(v -> {
-            lastWriter = value;
-            highestEpoch = Math.max(highestEpoch, v.epoch());
-        });
     }
 
     private enum Outcome { WON, LOST, UNKNOWN }
@@ -167,9 +139,8 @@ public final class WriterKeeper {
         for (NodeHealth h : byPreference(snapshot)) {
             try {
                 if (store.compareAndSet(h.node(), expectedEpoch, next)) {
-                    learn(Optional.of(next));
-                    lastGoodRead = clock.instant();
-                    lastError = Optional.empty();
+                    memory.learn(Optional.of(next));
+                    memory.readOk();
                     lastProposalFailure = null;
                     return Outcome.WON;
                 }
@@ -221,7 +192,7 @@ public final class WriterKeeper {
             throw new IllegalStateException("node " + target.name() + " is not healthy: " + h.state().describe());
         }
         if (!read(snapshot)) {
-            throw new IllegalStateException("cannot read the writer record (" + lastError.orElse("") + "); try again");
+            throw new IllegalStateException("cannot read the writer record (" + memory.lastError().orElse("") + "); try again");
         }
         if (maintenance.contains(target.name())) {
             throw new IllegalStateException("node " + target.name() + " is in maintenance");
@@ -238,7 +209,7 @@ public final class WriterKeeper {
     public WriterChoice.Writer switchTo(Node target, String reason, String requestedBy) {
         List<NodeHealth> snapshot = health.get();
         checkTarget(target, snapshot);
-        if (stored.isPresent() && stored.get().writer().equals(target.name())) {
+        if (memory.stored().isPresent() && memory.stored().get().writer().equals(target.name())) {
             decide(); // already recorded: route to it as the election says (it raises a re-created record's epoch first)
             if (published.current() instanceof WriterChoice.Writer w && w.node().equals(target)) {
                 return w;
@@ -246,9 +217,9 @@ public final class WriterKeeper {
             throw new IllegalStateException(target.name() + " is the recorded writer but this Baton cannot route to it now: "
                     + (published.current() instanceof WriterChoice.NoWriter n ? n.reason() : published.current()));
         }
-        long expected = stored.map(StoredWriter::epoch).orElse(0L);
+        long expected = memory.stored().map(StoredWriter::epoch).orElse(0L);
         String why = "switchover to " + target.name() + (reason == null || reason.isBlank() ? "" : ": " + reason);
-        WriterElection.Propose propose = new WriterElection.Propose(target, expected, highestEpoch + 1, why,
+        WriterElection.Propose propose = new WriterElection.Propose(target, expected, memory.highestEpoch() + 1, why,
                 new WriterElection.Refuse(why));
         if (propose(propose, snapshot) != Outcome.WON) {
             throw new IllegalStateException("the writer record changed meanwhile or no node accepted the change; try again");
@@ -269,14 +240,14 @@ public final class WriterKeeper {
     public WriterChoice.Writer beginHandover(Node target, java.time.Duration drain, String requestedBy) {
         List<NodeHealth> snapshot = health.get();
         checkTarget(target, snapshot);
-        if (stored.isEmpty() || !(published.current() instanceof WriterChoice.Writer w) || !w.node().name().equals(stored.get().writer())
-                || w.epoch() != stored.get().epoch()) {
+        if (memory.stored().isEmpty() || !(published.current() instanceof WriterChoice.Writer w) || !w.node().name().equals(memory.stored().get().writer())
+                || w.epoch() != memory.stored().get().epoch()) {
             throw new IllegalStateException("this Baton does not route to the recorded writer now ("
                     + (published.current() instanceof WriterChoice.NoWriter n ? n.reason() : "it follows epoch "
-                    + ((WriterChoice.Writer) published.current()).epoch() + ", the record is at " + stored.map(StoredWriter::epoch).orElse(0L))
+                    + ((WriterChoice.Writer) published.current()).epoch() + ", the record is at " + memory.stored().map(StoredWriter::epoch).orElse(0L))
                     + "); try again");
         }
-        StoredWriter now = stored.get();
+        StoredWriter now = memory.stored().get();
         if (now.writer().equals(target.name())) {
             throw new IllegalStateException(target.name() + " is already the writer");
         }
@@ -286,7 +257,7 @@ public final class WriterKeeper {
         }
         String why = "switchover to " + target.name() + " requested by " + requestedBy + ": draining " + now.writer()
                 + " for up to " + drain.toMillis() + " ms";
-        StoredWriter next = new StoredWriter(now.writer(), highestEpoch + 1, instanceName, why, target.name(),
+        StoredWriter next = new StoredWriter(now.writer(), memory.highestEpoch() + 1, instanceName, why, target.name(),
                 clock.instant().plus(drain));
         if (write(now.epoch(), next, snapshot) != Outcome.WON) {
             throw new IllegalStateException("the writer record changed meanwhile or no node accepted the change; try again");
@@ -304,14 +275,14 @@ public final class WriterKeeper {
     public WriterChoice.Writer completeHandover(long epoch, String requestedBy) {
         List<NodeHealth> snapshot = health.get();
         if (!read(snapshot)) {
-            throw new IllegalStateException("cannot read the writer record (" + lastError.orElse("") + "); try again");
+            throw new IllegalStateException("cannot read the writer record (" + memory.lastError().orElse("") + "); try again");
         }
-        if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
+        if (memory.stored().isEmpty() || memory.stored().get().epoch() != epoch || !memory.stored().get().handingOver()) {
             throw new IllegalStateException("the switchover's hand-over (epoch " + epoch + ") is no longer in the writer "
-                    + "record: " + stored.map(s -> "writer " + s.writer() + " at epoch " + s.epoch() + " (" + s.reason()
+                    + "record: " + memory.stored().map(s -> "writer " + s.writer() + " at epoch " + s.epoch() + " (" + s.reason()
                     + ", by " + s.changedBy() + ")").orElse("no record"));
         }
-        StoredWriter now = stored.get();
+        StoredWriter now = memory.stored().get();
         Optional<NodeHealth> target = snapshot.stream().filter(x -> x.node().name().equals(now.handoverTo())).findFirst();
         Optional<NodeHealth> old = snapshot.stream().filter(x -> x.node().name().equals(now.writer())).findFirst();
         boolean fit = target.isPresent() && target.get().state().electable() && !maintenance.contains(now.handoverTo());
@@ -323,7 +294,7 @@ public final class WriterKeeper {
         String why = fit ? "switchover to " + now.handoverTo() + " requested by " + requestedBy
                 : "switchover to " + now.handoverTo() + " cancelled: " + target.map(t -> maintenance.contains(t.node().name())
                 ? "it is in maintenance" : "it is not healthy: " + t.state().describe()).orElse("it is not a configured node");
-        StoredWriter value = new StoredWriter(next.name(), highestEpoch + 1, instanceName, why);
+        StoredWriter value = new StoredWriter(next.name(), memory.highestEpoch() + 1, instanceName, why);
         if (write(now.epoch(), value, snapshot) != Outcome.WON) {
             throw new IllegalStateException("the writer record changed meanwhile or no node accepted the change; try again");
         }

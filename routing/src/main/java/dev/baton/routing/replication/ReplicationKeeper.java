@@ -5,6 +5,7 @@ import dev.baton.routing.WriterChoice;
 import dev.baton.routing.core.ClusterEvents;
 import dev.baton.routing.core.NodeHealth;
 import dev.baton.routing.core.PublishedWriter;
+import dev.baton.routing.core.RecordMemory;
 import dev.baton.routing.core.RecordKnowledge;
 import dev.baton.routing.core.RecordStoreException;
 import dev.baton.routing.core.StoredWriter;
@@ -55,17 +56,12 @@ public final class ReplicationKeeper {
     private final String instanceName;
 
     private final PublishedWriter published;
+    private final RecordMemory memory;
     private volatile Set<String> maintenance = Set.of();
     private final Map<String, String> leftOut = new ConcurrentHashMap<>();
     private final Map<String, Instant> lastRejoin = new HashMap<>();
     private final Map<String, String> lastRepairFailure = new HashMap<>();
-    private Optional<StoredWriter> stored = Optional.empty();
-    private Optional<StoredWriter> lastWriter = Optional.empty();
     private Optional<NodeRecord.Promotion> promotion = Optional.empty();
-    private Instant seenSince;
-    private Instant lastGoodRead;
-    private Optional<String> lastError = Optional.empty();
-    private long highestEpoch;
     private String lastActionFailure;
     /** When this instance last changed the record itself: books its regular checks read before that are stale. */
     private Instant wroteAt;
@@ -82,8 +78,7 @@ public final class ReplicationKeeper {
         this.clock = clock;
         this.instanceName = instanceName;
         this.published = new PublishedWriter(events, new WriterChoice.NoWriter("Baton is starting: first health checks not done yet"));
-        this.seenSince = clock.instant();
-        this.lastGoodRead = seenSince;
+        this.memory = new RecordMemory(clock);
     }
 
     public WriterChoice current() {
@@ -101,12 +96,12 @@ public final class ReplicationKeeper {
 
     /** What this instance knows of the record now, as the election reads it. */
     public RecordKnowledge knowledge() {
-        return new RecordKnowledge(stored, seenSince, lastGoodRead, lastError, highestEpoch, lastWriter);
+        return memory.knowledge();
     }
 
     /** The recorded writer's node, if a record is known. */
     public Optional<Node> recordedPrimary() {
-        return stored.flatMap(s -> nodes.stream().filter(n -> n.name().equals(s.writer())).findFirst());
+        return memory.stored().flatMap(s -> nodes.stream().filter(n -> n.name().equals(s.writer())).findFirst());
     }
 
     /** One round: read the books from the last checks, decide, act, publish. */
@@ -143,7 +138,7 @@ public final class ReplicationKeeper {
         }
         Decision decision = ReplicationElection.decide(knowledge(), promotion, snapshot, maintenance, clock.instant(), rules);
         if (decision instanceof ReplicationElection.Follow follow) {
-            publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), handoverOf(follow.epoch())),
+            publish(new WriterChoice.Writer(follow.writer(), follow.epoch(), memory.handoverOf(follow.epoch(), nodes)),
                     follow.reason() + " (recorded by " + follow.recordedBy() + ")", follow.recordedBy());
             repair(follow, snapshot);
         } else if (decision instanceof ReplicationElection.Refuse refuse) {
@@ -169,23 +164,22 @@ public final class ReplicationKeeper {
         }
         ReplicationElection.Books books = ReplicationElection.books(current);
         if (!books.majority()) {
-            lastError = Optional.of(books.why());
+            memory.readFailed(books.why());
             return false;
         }
         NodeRecord record = books.record().orElse(NodeRecord.NONE);
-        long known = stored.map(StoredWriter::epoch).orElse(0L);
+        long known = memory.stored().map(StoredWriter::epoch).orElse(0L);
         if (record.epoch() < known) {
             // Checks that began before a change this instance made or learned: wait for newer ones rather than go
             // back (a record that reached a majority stays there, so this passes within a check cycle).
-            lastError = Optional.of("the books a majority of nodes held at their last checks are at epoch " + record.epoch()
+            memory.readFailed("the books a majority of nodes held at their last checks are at epoch " + record.epoch()
                     + ", older than epoch " + known + " known here");
             return false;
         }
-        learn(record.writer());
+        memory.learn(record.writer());
         maintenance = record.maintenance();
         promotion = record.promotion();
-        lastGoodRead = clock.instant();
-        lastError = Optional.empty();
+        memory.readOk();
         return true;
     }
 
@@ -197,11 +191,11 @@ public final class ReplicationKeeper {
      */
     private boolean recheckRecordedPrimary(List<NodeHealth> snapshot) {
         Optional<Node> primary = recordedPrimary();
-        if (primary.isEmpty() || stored.get().handingOver()) {
+        if (primary.isEmpty() || memory.stored().get().handingOver()) {
             return false;
         }
         NodeHealth h = snapshot.stream().filter(x -> x.node().equals(primary.get())).findFirst().orElse(null);
-        if (h == null || !(h.last() instanceof ReplicationNodeState last) || !last.checkedAt().isBefore(seenSince)
+        if (h == null || !(h.last() instanceof ReplicationNodeState last) || !last.checkedAt().isBefore(memory.seenSince())
                 || last.reachable() && last.role() == Role.PRIMARY) {
             return false;
         }
@@ -211,30 +205,9 @@ public final class ReplicationKeeper {
 
     /** This instance changed the record to {@code next} (a compare-and-set on the primary, spread to a majority). */
     private void wrote(StoredWriter next) {
-        learn(Optional.of(next));
+        memory.learn(Optional.of(next));
         wroteAt = clock.instant();
-        lastGoodRead = wroteAt;
-        lastError = Optional.empty();
-    }
-
-    private void learn(Optional<StoredWriter> value) {
-        if (!value.equals(stored)) {
-            seenSince = clock.instant();
-        }
-        stored = value;
-        value.ifPresent(v -> {
-            lastWriter = value;
-            highestEpoch = Math.max(highestEpoch, v.epoch());
-        });
-    }
-
-    private WriterChoice.Handover handoverOf(long epoch) {
-        if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
-            return null;
-        }
-        StoredWriter s = stored.get();
-        return nodes.stream().filter(n -> n.name().equals(s.handoverTo())).findFirst()
-                .map(n -> new WriterChoice.Handover(n, s.handoverUntil(), s.changedBy())).orElse(null);
+        memory.readOk();
     }
 
     // ---------------------------------------------------------------- recording and promoting
@@ -623,7 +596,7 @@ public final class ReplicationKeeper {
                         + (!p.reachable() ? "does not answer: " + p.error() : p.role() != Role.PRIMARY ? "cannot take writes: "
                         + p.whyNotWritable() : "holds the record at epoch " + p.record().epoch()) + "); try again";
             } else {
-                next = new StoredWriter(now.writer(), claim(lock, highestEpoch + 1), instanceName, why, target.name(),
+                next = new StoredWriter(now.writer(), claim(lock, memory.highestEpoch() + 1), instanceName, why, target.name(),
                         clock.instant().plus(drain));
                 RecordWrite write = actions.writeRecord(primary, now.epoch(), next, null);
                 if (!write.applied()) {
@@ -667,12 +640,12 @@ public final class ReplicationKeeper {
 
     private WriterChoice.Writer completeHandover(long epoch, String requestedBy, Duration catchUp, List<NodeHealth> fresh,
                                                  ClusterLock lock) {
-        if (stored.isEmpty() || stored.get().epoch() != epoch || !stored.get().handingOver()) {
+        if (memory.stored().isEmpty() || memory.stored().get().epoch() != epoch || !memory.stored().get().handingOver()) {
             throw new IllegalStateException("the switchover's hand-over (epoch " + epoch + ") is no longer in the writer "
-                    + "record: " + stored.map(s -> "primary " + s.writer() + " at epoch " + s.epoch() + " (" + s.reason()
+                    + "record: " + memory.stored().map(s -> "primary " + s.writer() + " at epoch " + s.epoch() + " (" + s.reason()
                     + ", by " + s.changedBy() + ")").orElse("no record"));
         }
-        StoredWriter now = stored.get();
+        StoredWriter now = memory.stored().get();
         Node old = byNameNode(now.writer());
         Node target = byNameNode(now.handoverTo());
         try {
@@ -706,7 +679,7 @@ public final class ReplicationKeeper {
                     + " read-only, " + ended + " session" + (ended == 1 ? "" : "s") + " ended, " + target.name() + " caught up to "
                     + wrote + " in " + Duration.between(paused, clock.instant()).toMillis() + " ms)";
             try {
-                becomePrimary(target, fresh, epoch, highestEpoch + 1, why, lock);
+                becomePrimary(target, fresh, epoch, memory.highestEpoch() + 1, why, lock);
             } catch (ActionException e) {
                 actions.stopReplication(old); // it may have been pointed at the target already
                 actions.setReadOnly(old, false);
@@ -723,7 +696,7 @@ public final class ReplicationKeeper {
 
     /** Clears a hand-over, keeping {@code old} as the primary. */
     private void cancel(Node old, StoredWriter now, String why, ClusterLock lock) throws RecordStoreException, ActionException {
-        StoredWriter next = new StoredWriter(old.name(), claim(lock, highestEpoch + 1), instanceName, why);
+        StoredWriter next = new StoredWriter(old.name(), claim(lock, memory.highestEpoch() + 1), instanceName, why);
         RecordWrite write = actions.writeRecord(old, now.epoch(), next, null);
         if (write.applied()) {
             wrote(next);
@@ -745,14 +718,14 @@ public final class ReplicationKeeper {
     }
 
     private StoredWriter requireFollowedRecord() {
-        if (stored.isEmpty() || !(published.current() instanceof WriterChoice.Writer w) || !w.node().name().equals(stored.get().writer())
-                || w.epoch() != stored.get().epoch()) {
+        if (memory.stored().isEmpty() || !(published.current() instanceof WriterChoice.Writer w) || !w.node().name().equals(memory.stored().get().writer())
+                || w.epoch() != memory.stored().get().epoch()) {
             throw new IllegalStateException("this Baton does not route to the recorded primary now ("
                     + (published.current() instanceof WriterChoice.NoWriter n ? n.reason() : "it follows epoch "
-                    + ((WriterChoice.Writer) published.current()).epoch() + ", the record is at " + stored.map(StoredWriter::epoch).orElse(0L))
+                    + ((WriterChoice.Writer) published.current()).epoch() + ", the record is at " + memory.stored().map(StoredWriter::epoch).orElse(0L))
                     + "); try again");
         }
-        return stored.get();
+        return memory.stored().get();
     }
 
     // ---------------------------------------------------------------- helpers
