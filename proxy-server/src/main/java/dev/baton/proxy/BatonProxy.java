@@ -211,7 +211,9 @@ public final class BatonProxy implements AutoCloseable {
                         activeSessions.incrementAndGet();
                         sessionsOpened.incrementAndGet();
                         ch.pipeline().addLast(ClientSession.FRAMER, new dev.baton.protocol.PacketFramer(ClientSession.HANDSHAKE_MAX_PAYLOAD));
-                        ch.pipeline().addLast(newSession());
+                        ClientSession session = newSession();
+                        ch.pipeline().addLast(new ClientHandshake(BatonProxy.this, session));
+                        ch.pipeline().addLast(session);
                     }
                 });
         listener = bindOrExplain(bootstrap::bind, config.listen(), "listen");

@@ -8,13 +8,11 @@ import dev.baton.protocol.HandshakeResponse41;
 import dev.baton.protocol.HandshakeV10;
 import dev.baton.protocol.KillCommand;
 import dev.baton.protocol.MalformedPacketException;
-import dev.baton.protocol.PacketFramer;
 import dev.baton.protocol.PacketScanner;
 import dev.baton.protocol.Packets;
 import dev.baton.routing.ClientQuota;
 import dev.baton.routing.Node;
 import dev.baton.routing.WriterChoice;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -22,28 +20,23 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.DecoderException;
-import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One client connection and everything it owns: the client channel, the link to its backend, the protocol state
- * read from the traffic ({@link CommandTracker}), and its place in the proxy's books. The backend link is a field,
- * not a pipeline fixture, so a switchover can replace it.
+ * One client connection and everything it owns: the client channel, the {@link BackendLink} to its server, the
+ * protocol state read from the traffic ({@link CommandTracker}), and its place in the proxy's books. The link is a
+ * field, not a pipeline fixture, so it can be replaced.
  *
- * <p>Phases: GREETING (fetching a first greeting from the writer, only before any node ever greeted Baton),
- * HANDSHAKE (Baton has greeted the client itself and reads its handshake response whole), CONNECTING (the quota
- * admitted the response; backend TCP connect and the server's greeting; the client is not read), LOGIN (the
+ * <p>Phases: HANDSHAKE ({@link ClientHandshake} greets the client and reads its handshake response), CONNECTING
+ * (the quota admitted the response; backend TCP connect and the server's greeting; the client is not read), LOGIN (the
  * response went to the server rewritten so it asks the client for the account's plugin; the server's
  * authentication packets are read whole, client bytes pass through), RELAY (bytes pass through both ways,
  * zero-copy, while two scanners read message starts), CLOSED. Both channels run on the same event loop, so
@@ -53,16 +46,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
 
     /** The greeting and the handshake response are read whole; no real one comes near this size. */
-    static final int HANDSHAKE_MAX_PAYLOAD = 64 * 1024;
+    static final int HANDSHAKE_MAX_PAYLOAD = BackendLink.FRAMED_MAX_PAYLOAD;
     static final String FRAMER = "framer";
     /** Enough of a command to read its type and a {@code USE db}. */
     private static final int CLIENT_HEAD_BYTES = 256;
     /** Enough of a response to read OK/EOF status flags and a tracked schema change. */
     private static final int SERVER_HEAD_BYTES = 512;
 
-    private enum Phase { GREETING, HANDSHAKE, CONNECTING, LOGIN, RELAY, CLOSED }
+    private enum Phase { HANDSHAKE, CONNECTING, LOGIN, RELAY, CLOSED }
 
-    private static final java.security.SecureRandom SCRAMBLE = new java.security.SecureRandom();
     private static final java.util.concurrent.atomic.AtomicLong ARRIVALS = new java.util.concurrent.atomic.AtomicLong();
 
     /** Orders sessions by arrival, for fan-outs that visit them oldest first. */
@@ -74,11 +66,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final PacketScanner.Listener clientListener = this::onClientMessage;
     private final PacketScanner.Listener serverListener = this::onServerMessage;
 
-    private Phase phase = Phase.GREETING;
+    private Phase phase = Phase.HANDSHAKE;
     private volatile Channel client; // null until channelActive; a writer change may look from another thread
-    private Channel backend;
+    private BackendLink link;
     private volatile Node backendNode;
-    private int serverCapabilities;
     private CommandTracker tracker;
     private String user;
     private int lastAuthSequence;
@@ -88,8 +79,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> loginDeadline;
     /** Whether a switchover's drain held this client in CONNECTING. */
     private boolean held;
-    /** Bounds the backend TCP connect and the server's greeting. */
-    private ScheduledFuture<?> deadline;
     private boolean flushBackend;
     private boolean flushClient;
     private ErrPacket rejection;
@@ -103,8 +92,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private HandshakeResponse41 response;
     /** The connection id Baton greeted this client with ({@link SessionIds}); 0 before {@code channelActive}. */
     private long connectionId;
-    /** The server's thread id for this session's backend connection, from its greeting; 0 until then. */
-    private volatile long serverThreadId;
     /** The client buffer being scanned: a KILL found whole in it can be rewritten. */
     private ByteBuf scanning;
     /** KILL commands found in the buffer being scanned, in order; null when there are none. */
@@ -123,55 +110,37 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- client side -------------------------------------------------------------------------------------------
 
-    @Override
-    public void channelActive(ChannelHandlerContext ctx) {
-        client = ctx.channel();
-        client.config().setAutoRead(false); // nothing to read until the client has seen a greeting
+    /** The client connected: registers its connection id and starts the login deadline. From {@link ClientHandshake}. */
+    void activate(Channel channel) {
+        client = channel;
         connectionId = proxy.sessionIds().register(this);
         Duration handshakeTimeout = proxy.config().handshakeTimeout();
         loginDeadline = client.eventLoop().schedule(() -> loginTimedOut(handshakeTimeout), handshakeTimeout.toMillis(),
                 TimeUnit.MILLISECONDS);
-        Node writer = proxy.topology().currentWriter() instanceof WriterChoice.Writer w ? w.node() : null;
-        HandshakeV10 known = proxy.greetings().known(writer);
-        if (known != null || writer == null) {
-            greet(known != null ? known : ServerGreetings.fallback());
-            return;
-        }
-        proxy.greetings().fetch(writer, proxy, client.eventLoop()).whenComplete((greeting, failure) ->
-                client.eventLoop().execute(() -> {
-                    if (failure != null) {
-                        log.debug("could not fetch a greeting from {} for client {}: {}", writer, client.remoteAddress(),
-                                describe(failure));
-                    }
-                    greet(greeting != null ? greeting : ServerGreetings.fallback());
-                }));
     }
 
     /**
-     * Greets the client with {@code template}'s server version, capabilities (minus those Baton cannot honour) and
-     * auth plugin, a scramble of Baton's own, and this session's connection id from {@link SessionIds}: the client's
-     * backend connection does not exist yet, and a KILL naming this id is translated to its thread id
-     * ({@link #onClientMessage}).
+     * The client's handshake response passed {@link ClientHandshake}'s checks and the quota admitted it: connect to
+     * the writer, or wait for one. The session owns {@code frame} from here.
      */
-    private void greet(HandshakeV10 template) {
-        if (phase != Phase.GREETING || !client.isActive()) {
+    void admitted(HandshakeV10 offered, HandshakeResponse41 response, ByteBuf frame, ClientQuota.Slot slot) {
+        if (phase == Phase.CLOSED) { // the login deadline passed meanwhile
+            frame.release();
+            slot.release();
             return;
         }
-        byte[] scramble = new byte[20];
-        for (int i = 0; i < scramble.length; i++) {
-            scramble[i] = (byte) (1 + SCRAMBLE.nextInt(126)); // printable-range, never NUL
-        }
-        offered = new HandshakeV10(10, template.serverVersion(), connectionId, java.util.Arrays.copyOfRange(scramble, 0, 8),
-                template.capabilities() | CapabilityFlags.CLIENT_SECURE_CONNECTION | CapabilityFlags.CLIENT_PLUGIN_AUTH,
-                template.characterSet(), template.statusFlags(), 21, template.mariadbCapabilities(),
-                java.util.Arrays.copyOf(java.util.Arrays.copyOfRange(scramble, 8, 20), 13),
-                template.authPluginName() == null ? "mysql_native_password" : template.authPluginName())
-                .withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
-        ByteBuf out = client.alloc().buffer(128);
-        offered.encode(out);
-        phase = Phase.HANDSHAKE;
-        client.writeAndFlush(Packets.frame(client.alloc(), 0, out), client.voidPromise());
-        client.config().setAutoRead(true);
+        this.offered = offered;
+        this.response = response;
+        this.heldResponse = frame;
+        this.slot = slot;
+        this.user = response.user();
+        this.lastAuthSequence = Packets.sequenceId(frame);
+        phase = Phase.CONNECTING;
+        chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
+    }
+
+    boolean isClosed() {
+        return phase == Phase.CLOSED;
     }
 
     private void loginTimedOut(Duration handshakeTimeout) {
@@ -187,11 +156,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             fail(ClientErrors.badHandshake("authentication did not complete within " + handshakeTimeout.toMillis() + " ms"),
                     lastAuthSequence + 1);
         }
-    }
-
-    private String clientAddress() {
-        return client.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
-                ? dev.baton.proxy.config.ClientAddress.of(a.getAddress()) : String.valueOf(client.remoteAddress());
     }
 
     /** Connects to the writer, or waits for one (an election) until {@code waitUntil}, then refuses. */
@@ -226,50 +190,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void connect() {
-        Duration connectTimeout = proxy.config().connectTimeout();
-        deadline = client.eventLoop().schedule(() -> {
-            if (phase == Phase.CONNECTING) {
-                refuse("writer " + backendNode + " did not greet within " + connectTimeout.toMillis() + " ms");
-            }
-        }, connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        Bootstrap bootstrap = new Bootstrap()
-                .group(client.eventLoop())
-                .channel(proxy.transport().clientChannel())
-                .resolver(proxy.resolver())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BatonProxy.WATER_MARK)
-                .handler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(FRAMER, new PacketFramer(HANDSHAKE_MAX_PAYLOAD));
-                        ch.pipeline().addLast(new BackendHandler());
-                    }
-                });
-        ChannelFuture connect = bootstrap.connect(unresolved(backendNode.address()));
-        backend = connect.channel();
-        connect.addListener((ChannelFutureListener) f -> {
-            if (!f.isSuccess() && phase == Phase.CONNECTING) {
-                refuse("cannot connect to writer " + backendNode + ": " + describe(f.cause()));
-            }
-        });
-    }
-
-    /**
-     * The node's address, left unresolved unless it is an IP literal: the bootstrap's resolver looks the name up
-     * off the event loop (a JDK lookup here would block every session on this loop while the resolver is slow).
-     */
-    static InetSocketAddress unresolved(dev.baton.routing.HostPort address) {
-        byte[] literal = NetUtil.createByteArrayFromIpAddressString(address.host());
-        if (literal != null) {
-            try {
-                return new InetSocketAddress(java.net.InetAddress.getByAddress(address.host(), literal), address.port());
-            } catch (java.net.UnknownHostException impossible) {
-                throw new IllegalStateException(impossible); // only thrown for an address of illegal length
-            }
-        }
-        return InetSocketAddress.createUnresolved(address.host(), address.port());
+        link = BackendLink.to(backendNode, new LinkEvents());
+        link.connect(proxy, client.eventLoop(), proxy.config().connectTimeout());
     }
 
     /**
@@ -345,7 +267,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         switch (phase) {
-            case HANDSHAKE -> onHandshakeResponse((ByteBuf) msg);
             case LOGIN, RELAY -> relayFromClient((ByteBuf) msg);
             default -> ReferenceCountUtil.release(msg);
         }
@@ -355,14 +276,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (flushBackend) {
             flushBackend = false;
-            backend.flush();
+            link.flush();
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (phase == Phase.RELAY || phase == Phase.LOGIN) {
-            backend.config().setAutoRead(client.isWritable());
+            link.autoRead(client.isWritable());
         }
     }
 
@@ -375,9 +296,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             drain.remaining.countDown();
             drain = null;
         }
-        if (deadline != null) {
-            deadline.cancel(false);
-        }
         if (loginDeadline != null) {
             loginDeadline.cancel(false);
         }
@@ -385,7 +303,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             heldResponse.release();
             heldResponse = null;
         }
-        closeAfterFlush(backend);
+        if (link != null) {
+            link.closeAfterFlush(proxy.config().closeTimeout());
+        }
         if (slot != null) {
             slot.release(); // every way a session ends passes here
         }
@@ -401,66 +321,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             log.debug("client {} after close: {}", client.remoteAddress(), cause.toString());
             return;
         }
-        if (phase == Phase.HANDSHAKE && cause instanceof DecoderException) {
-            fail(ClientErrors.badHandshake(describe(cause)), 2);
-            return;
-        }
         if (cause instanceof IOException || cause instanceof DecoderException) {
             log.debug("client {} connection error: {}", client.remoteAddress(), cause.toString());
         } else {
             log.warn("client {} session failed: {}", client.remoteAddress(), cause.toString(), cause);
         }
         closeBoth();
-    }
-
-    /**
-     * The client's handshake response, read whole. Nothing has been sent to any server yet: it is checked, the
-     * quota is asked, and only then is a backend connection opened (see {@link #onGreeting}).
-     */
-    private void onHandshakeResponse(ByteBuf frame) {
-        boolean held = false;
-        int sequenceId = Packets.sequenceId(frame);
-        try {
-            HandshakeResponse41 parsed = HandshakeResponse41.decode(Packets.payload(frame));
-            if (parsed.sslRequest()) {
-                fail(ClientErrors.tlsUnsupported(), sequenceId + 1);
-                return;
-            }
-            if (sequenceId != 1) {
-                fail(ClientErrors.badHandshake("handshake response has sequence id " + sequenceId + ", expected 1"), sequenceId + 1);
-                return;
-            }
-            if ((parsed.capabilities() & CapabilityFlags.CLIENT_PLUGIN_AUTH) == 0) {
-                fail(ClientErrors.badHandshake("the client does not support pluggable authentication (CLIENT_PLUGIN_AUTH), "
-                        + "which Baton needs to pass the login to the server; use a client from MySQL 5.5 or later"), sequenceId + 1);
-                return;
-            }
-            // The user name is not trusted until the server accepts the login: until then it takes a place in
-            // max-total only (reserve); the user's own count follows the server's OK (onLoginPacket).
-            ClientQuota.Key key = proxy.quota().settings().key();
-            String clientKey = key.of(clientAddress(), parsed.user());
-            ClientQuota.Admission admission = key.knownAtAccept() ? proxy.quota().admit(clientKey) : proxy.quota().reserve(clientKey);
-            if (admission instanceof ClientQuota.Rejected rejected) {
-                log.debug("refusing {}: {}", client.remoteAddress(), rejected.message());
-                fail(ClientErrors.overQuota(rejected.message()), sequenceId + 1);
-                return;
-            }
-            slot = (ClientQuota.Slot) admission;
-            response = parsed;
-            user = parsed.user();
-            lastAuthSequence = sequenceId;
-            heldResponse = frame;
-            held = true;
-            client.config().setAutoRead(false);
-            phase = Phase.CONNECTING;
-            chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
-        } catch (MalformedPacketException e) {
-            fail(ClientErrors.badHandshake(e.getMessage()), sequenceId + 1);
-        } finally {
-            if (!held) {
-                frame.release();
-            }
-        }
     }
 
     private void relayFromClient(ByteBuf buf) {
@@ -487,12 +353,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         proxy.metrics().clientBytes(buf.readableBytes());
         if (kills == null) {
-            backend.write(buf, backend.voidPromise());
+            link.write(buf);
         } else {
             forwardWithKills(buf);
         }
         flushBackend = true;
-        if (!backend.isWritable()) {
+        if (!link.isWritable()) {
             client.config().setAutoRead(false);
         }
     }
@@ -539,7 +405,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (target == null) {
             return false;
         }
-        long thread = target.serverThreadId;
+        BackendLink targetLink = target.link;
+        long thread = targetLink == null ? 0 : targetLink.threadId();
         Node node = target.backendNode;
         if (kills == null) {
             kills = new java.util.ArrayList<>(2);
@@ -547,7 +414,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         int start = index - Packets.HEADER_SIZE;
         if (thread != 0 && node != null && node.equals(backendNode)) {
             kills.add(new KillAnswer(start, index + length,
-                    KillCommand.rewrite(backend.alloc(), 0, buf, index, length, kill, thread), null));
+                    KillCommand.rewrite(link.channel().alloc(), 0, buf, index, length, kill, thread), null));
             log.debug("client {} kills session {}: sent on as thread {} on {}", client.remoteAddress(), kill.connectionId(),
                     thread, node);
             return false;
@@ -570,17 +437,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             int at = buf.readerIndex();
             for (KillAnswer kill : kills) {
                 if (kill.start() > at) {
-                    backend.write(buf.retainedSlice(at, kill.start() - at), backend.voidPromise());
+                    link.write(buf.retainedSlice(at, kill.start() - at));
                 }
                 if (kill.replacement() != null) {
-                    backend.write(kill.replacement(), backend.voidPromise());
+                    link.write(kill.replacement());
                 } else {
                     client.writeAndFlush(kill.refusal().toFrame(client.alloc(), 1), client.voidPromise());
                 }
                 at = kill.end();
             }
             if (at < buf.writerIndex()) {
-                backend.write(buf.retainedSlice(at, buf.writerIndex() - at), backend.voidPromise());
+                link.write(buf.retainedSlice(at, buf.writerIndex() - at));
             }
         } finally {
             kills = null;
@@ -600,20 +467,32 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- backend side ------------------------------------------------------------------------------------------
 
-    /** Handles the backend channel of this session. */
-    private final class BackendHandler extends ChannelInboundHandlerAdapter {
+    /** What this session's own backend link tells it. */
+    private final class LinkEvents implements BackendLink.Listener {
         @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        public void onPacket(BackendLink from, ByteBuf frame) {
+            if (from != link) {
+                frame.release();
+                return;
+            }
             switch (phase) {
-                case CONNECTING -> onGreeting(ctx, (ByteBuf) msg);
-                case LOGIN -> onLoginPacket(ctx, (ByteBuf) msg);
-                case RELAY -> relayFromServer((ByteBuf) msg);
-                default -> ReferenceCountUtil.release(msg);
+                case CONNECTING -> onGreeting(frame);
+                case LOGIN -> onLoginPacket(frame);
+                default -> frame.release();
             }
         }
 
         @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
+        public void onBytes(BackendLink from, ByteBuf buf) {
+            if (from == link && phase == Phase.RELAY) {
+                relayFromServer(buf);
+            } else {
+                buf.release();
+            }
+        }
+
+        @Override
+        public void onReadComplete(BackendLink from) {
             if (flushClient) {
                 flushClient = false;
                 client.flush();
@@ -621,32 +500,24 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
 
         @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (phase == Phase.RELAY || phase == Phase.LOGIN) {
-                client.config().setAutoRead(ctx.channel().isWritable());
+        public void onWritabilityChanged(BackendLink from, boolean writable) {
+            if (from == link && (phase == Phase.RELAY || phase == Phase.LOGIN)) {
+                client.config().setAutoRead(writable);
             }
         }
 
         @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (phase == Phase.CONNECTING) {
-                refuse("writer " + backendNode + " closed the connection before greeting");
-            } else {
-                closeAfterFlush(client);
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (phase == Phase.CONNECTING) {
-                refuse("writer " + backendNode + " failed during the greeting: " + describe(cause));
+        public void onClosed(BackendLink from, String reason) {
+            if (from != link) {
                 return;
             }
-            if (phase == Phase.CLOSED) {
-                return;
+            if (phase == Phase.CONNECTING) {
+                refuse(reason);
+            } else if (phase != Phase.CLOSED) {
+                log.debug("backend link of client {} ended: {}", client.remoteAddress(), reason);
+                phase = Phase.CLOSED;
+                closeAfterFlush(client, proxy.config().closeTimeout(), "client " + client.remoteAddress());
             }
-            log.debug("backend {} of client {} failed: {}", backendNode, client.remoteAddress(), cause.toString());
-            closeBoth();
         }
     }
 
@@ -656,7 +527,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * account's plugin with its own scramble (AuthSwitchRequest, sequence id 2) instead of checking an answer to
      * Baton's scramble.
      */
-    private void onGreeting(ChannelHandlerContext ctx, ByteBuf frame) {
+    private void onGreeting(ByteBuf frame) {
         try {
             ByteBuf payload = Packets.payload(frame);
             if (payload.isReadable() && payload.getUnsignedByte(payload.readerIndex()) == ErrPacket.HEADER) {
@@ -665,12 +536,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 phase = Phase.CLOSED;
                 frame.setByte(frame.readerIndex() + 3, lastAuthSequence + 1);
                 client.writeAndFlush(frame.retain()).addListener(ChannelFutureListener.CLOSE);
-                backend.close();
+                link.abandon();
                 return;
             }
             HandshakeV10 greeting = HandshakeV10.decode(payload.duplicate());
             proxy.greetings().remember(backendNode, greeting);
-            serverThreadId = greeting.connectionId(); // what a KILL naming this session's connection id must name
             HandshakeV10 server = greeting.withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
             int capabilities = response.capabilities() & ~CapabilityFlags.UNSUPPORTED;
             int mariadbCapabilities = (capabilities & CapabilityFlags.CLIENT_MYSQL) == 0
@@ -686,14 +556,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Packets.payload(heldResponse), capabilities,
-                    mariadbCapabilities, backend.alloc());
-            serverCapabilities = server.capabilities();
-            tracker = new CommandTracker(capabilities & serverCapabilities, response.database());
+                    mariadbCapabilities, link.channel().alloc());
+            link.greeted(greeting.connectionId(), server.capabilities()); // the thread id is what a KILL names
+            tracker = new CommandTracker(capabilities & server.capabilities(), response.database());
             heldResponse.release();
             heldResponse = null;
-            deadline.cancel(false);
             phase = Phase.LOGIN;
-            backend.writeAndFlush(Packets.frame(backend.alloc(), lastAuthSequence, rewritten), backend.voidPromise());
+            link.send(Packets.frame(link.channel().alloc(), lastAuthSequence, rewritten));
             client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as LOGIN traffic
             client.config().setAutoRead(true);
         } catch (MalformedPacketException e) {
@@ -708,7 +577,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * ERR. Each goes to the client unchanged, except an OK for a client whose quota has no room once its name is
      * trusted: that one becomes ERR 1040. After the OK, the backend side is relayed without framing.
      */
-    private void onLoginPacket(ChannelHandlerContext ctx, ByteBuf frame) {
+    private void onLoginPacket(ByteBuf frame) {
         int sequenceId = Packets.sequenceId(frame);
         int length = Packets.payloadLength(frame);
         lastAuthSequence = sequenceId;
@@ -726,7 +595,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             phase = Phase.RELAY;
             proxy.metrics().serverBytes(frame.readableBytes());
             client.writeAndFlush(frame, client.voidPromise());
-            ctx.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as RELAY traffic
+            link.unframed(); // any bytes its framer still holds arrive as RELAY traffic
             return;
         }
         if (tracker.authenticationFailed()) {
@@ -762,7 +631,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!client.isWritable()) {
-            backend.config().setAutoRead(false);
+            link.autoRead(false);
         }
     }
 
@@ -793,35 +662,36 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         fail(ClientErrors.noWriter(reason), lastAuthSequence + 1);
     }
 
-    private void fail(ErrPacket error, int sequenceId) {
+    void fail(ErrPacket error, int sequenceId) {
         if (phase == Phase.CLOSED) {
             return;
         }
         phase = Phase.CLOSED;
-        if (deadline != null) {
-            deadline.cancel(false);
-        }
         if (loginDeadline != null) {
             loginDeadline.cancel(false);
         }
         client.config().setAutoRead(false);
         if (client.isActive()) {
-            closeAfter(client, client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)));
+            closeAfter(client, client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)), proxy.config().closeTimeout(),
+                    "client " + client.remoteAddress());
         }
-        if (backend != null) {
-            backend.close();
+        if (link != null) {
+            link.abandon();
         }
     }
 
     private void closeBoth() {
         phase = Phase.CLOSED;
-        closeAfterFlush(client);
-        closeAfterFlush(backend);
+        Duration limit = proxy.config().closeTimeout();
+        closeAfterFlush(client, limit, "client " + client.remoteAddress());
+        if (link != null) {
+            link.closeAfterFlush(limit);
+        }
     }
 
-    private void closeAfterFlush(Channel channel) {
+    static void closeAfterFlush(Channel channel, Duration limit, String what) {
         if (channel != null && channel.isActive()) {
-            closeAfter(channel, channel.writeAndFlush(Unpooled.EMPTY_BUFFER));
+            closeAfter(channel, channel.writeAndFlush(Unpooled.EMPTY_BUFFER), limit, what);
         } else if (channel != null) {
             channel.close();
         }
@@ -832,14 +702,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * deadline if the peer does not read: then what is still queued is dropped (Netty releases it on close), so a
      * stalled peer holds neither buffers nor, through channelInactive, its quota slot.
      */
-    private void closeAfter(Channel channel, ChannelFuture lastWrite) {
+    static void closeAfter(Channel channel, ChannelFuture lastWrite, Duration limit, String what) {
         lastWrite.addListener(ChannelFutureListener.CLOSE);
-        Duration limit = proxy.config().closeTimeout();
         ScheduledFuture<?> cutoff = channel.eventLoop().schedule(() -> {
             if (channel.isOpen()) {
                 log.info("closing {} without flushing: it did not read what it was still owed within {} ms "
-                        + "(timeouts.close)", channel == client ? "client " + channel.remoteAddress()
-                        : "link to " + backendNode, limit.toMillis());
+                        + "(timeouts.close)", what, limit.toMillis());
                 channel.close();
             }
         }, limit.toMillis(), TimeUnit.MILLISECONDS);
@@ -851,7 +719,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return e instanceof MalformedPacketException && e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
-    private static String describe(Throwable cause) {
+    static String describe(Throwable cause) {
         Throwable root = cause;
         while (root instanceof DecoderException && root.getCause() != null) {
             root = root.getCause();

@@ -72,7 +72,7 @@ final class ServerGreetings {
                         ch.pipeline().addLast(new GreetingReader(node, started));
                     }
                 });
-        Channel channel = bootstrap.connect(ClientSession.unresolved(node.address()))
+        Channel channel = bootstrap.connect(BackendLink.unresolved(node.address()))
                 .addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
                         started.completeExceptionally(f.cause());

@@ -1,0 +1,259 @@
+package dev.baton.proxy;
+
+import dev.baton.protocol.PacketFramer;
+import dev.baton.routing.HostPort;
+import dev.baton.routing.Node;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.util.NetUtil;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One backend connection of a client session: the channel to a node, and who listens to it. It starts framed
+ * (whole packets: the greeting and the login exchange), and is switched to raw bytes for the relay by
+ * {@link #unframed()}. The listener can be replaced, so a link built in the background (a session being moved to a
+ * new writer) is driven by its own login until the session swaps it in.
+ *
+ * <p>Every callback runs on the link's event loop, which is the client channel's: nothing here needs a lock.
+ */
+final class BackendLink {
+    /** The greeting and login packets are read whole; no real one comes near this size. */
+    static final int FRAMED_MAX_PAYLOAD = 64 * 1024;
+    private static final String FRAMER = "framer";
+
+    /** What happens on the link, in its event loop. */
+    interface Listener {
+        /** A whole packet, while the link is framed; the listener owns {@code frame}. */
+        void onPacket(BackendLink link, ByteBuf frame);
+
+        /** Relay bytes, once {@link #unframed()}; the listener owns {@code buf}. */
+        void onBytes(BackendLink link, ByteBuf buf);
+
+        default void onReadComplete(BackendLink link) {
+        }
+
+        default void onWritabilityChanged(BackendLink link, boolean writable) {
+        }
+
+        /** The connection could not be made, failed, or was closed; {@code reason} says which, for logs. */
+        void onClosed(BackendLink link, String reason);
+    }
+
+    private final Node node;
+    private Channel channel;
+    private Listener listener;
+    private boolean framed = true;
+    private boolean closedReported;
+    private ScheduledFuture<?> deadline;
+    /** The server's thread id for this connection, from its greeting; 0 until then. */
+    private volatile long threadId;
+    /** The capabilities the server offered (minus what Baton removes); 0 until greeted. */
+    private int serverCapabilities;
+
+    private BackendLink(Node node, Listener listener) {
+        this.node = node;
+        this.listener = listener;
+    }
+
+    /** A link to {@code node}, not connected yet: the caller keeps it before {@link #connect} can report anything. */
+    static BackendLink to(Node node, Listener listener) {
+        return new BackendLink(node, listener);
+    }
+
+    /**
+     * Connects on {@code loop}. The listener hears the greeting as the first packet, or {@link Listener#onClosed}
+     * (possibly before this returns) if there is none within {@code timeout}.
+     */
+    void connect(BatonProxy proxy, EventLoop loop, Duration timeout) {
+        String what = "writer " + node;
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(proxy.transport().clientChannel())
+                .resolver(proxy.resolver())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeout.toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BatonProxy.WATER_MARK);
+        bootstrap.handler(new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(FRAMER, new PacketFramer(FRAMED_MAX_PAYLOAD));
+                ch.pipeline().addLast(new Handler());
+            }
+        });
+        deadline = loop.schedule(() -> reportClosed(what + " did not greet within " + timeout.toMillis() + " ms"),
+                timeout.toMillis(), TimeUnit.MILLISECONDS);
+        ChannelFuture connect = bootstrap.connect(unresolved(node.address()));
+        channel = connect.channel();
+        connect.addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                reportClosed("cannot connect to " + what + ": " + ClientSession.describe(f.cause()));
+            }
+        });
+    }
+
+    /**
+     * The node's address, left unresolved unless it is an IP literal: the bootstrap's resolver looks the name up
+     * off the event loop (a JDK lookup here would block every session on this loop while the resolver is slow).
+     */
+    static InetSocketAddress unresolved(HostPort address) {
+        byte[] literal = NetUtil.createByteArrayFromIpAddressString(address.host());
+        if (literal != null) {
+            try {
+                return new InetSocketAddress(java.net.InetAddress.getByAddress(address.host(), literal), address.port());
+            } catch (java.net.UnknownHostException impossible) {
+                throw new IllegalStateException(impossible); // only thrown for an address of illegal length
+            }
+        }
+        return InetSocketAddress.createUnresolved(address.host(), address.port());
+    }
+
+    Node node() {
+        return node;
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    long threadId() {
+        return threadId;
+    }
+
+    int serverCapabilities() {
+        return serverCapabilities;
+    }
+
+    /** The server greeted: remembers what a session needs of it, and stops the greeting deadline. */
+    void greeted(long threadId, int serverCapabilities) {
+        this.threadId = threadId;
+        this.serverCapabilities = serverCapabilities;
+        if (deadline != null) {
+            deadline.cancel(false);
+            deadline = null;
+        }
+    }
+
+    void listener(Listener listener) {
+        this.listener = listener;
+    }
+
+    boolean isFramed() {
+        return framed;
+    }
+
+    /** From now on the server's bytes arrive raw ({@link Listener#onBytes}); bytes the framer still holds come first. */
+    void unframed() {
+        if (framed) {
+            framed = false;
+            channel.pipeline().remove(FRAMER);
+        }
+    }
+
+    /** Sends one packet and flushes. */
+    void send(ByteBuf frame) {
+        channel.writeAndFlush(frame, channel.voidPromise());
+    }
+
+    void write(ByteBuf buf) {
+        channel.write(buf, channel.voidPromise());
+    }
+
+    void flush() {
+        channel.flush();
+    }
+
+    boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    void autoRead(boolean on) {
+        channel.config().setAutoRead(on);
+    }
+
+    boolean isActive() {
+        return channel.isActive();
+    }
+
+    /** Closes at once; the listener hears nothing more from this link. */
+    void abandon() {
+        closedReported = true;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+        channel.close();
+    }
+
+    /** Closes once what is queued is written (see {@link ClientSession#closeAfter}); the listener hears nothing more. */
+    void closeAfterFlush(Duration limit) {
+        closedReported = true;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+        ClientSession.closeAfterFlush(channel, limit, "link to " + node);
+    }
+
+    private void reportClosed(String reason) {
+        if (closedReported) {
+            return;
+        }
+        closedReported = true;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+        channel.close();
+        listener.onClosed(this, reason);
+    }
+
+    private final class Handler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (closedReported) {
+                ReferenceCountUtil.release(msg);
+            } else if (framed) {
+                listener.onPacket(BackendLink.this, (ByteBuf) msg);
+            } else {
+                listener.onBytes(BackendLink.this, (ByteBuf) msg);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (!closedReported) {
+                listener.onReadComplete(BackendLink.this);
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (!closedReported) {
+                listener.onWritabilityChanged(BackendLink.this, ctx.channel().isWritable());
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            reportClosed("writer " + node + " closed the connection" + (threadId == 0 ? " before greeting" : ""));
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            reportClosed("writer " + node + " failed" + (threadId == 0 ? " during the greeting: " : ": ")
+                    + ClientSession.describe(cause));
+        }
+    }
+
+}
