@@ -25,17 +25,31 @@ import java.util.List;
  * @param ioThreads         Netty event loop threads
  * @param quotas            connection budgets per client and in all
  * @param adminToken        bearer token the admin API requires, or null (allowed only on a loopback admin.listen)
+ * @param sessions          what Baton does with open client sessions when the writer changes
  */
 public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
                           ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, Duration closeTimeout,
                           int ioThreads,
-                          ClientQuota.Settings quotas, String adminToken) {
+                          ClientQuota.Settings quotas, String adminToken, Sessions sessions) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6033);
     public static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", 6034);
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(3);
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(5);
+
+    /**
+     * What Baton does with open client sessions when the writer changes.
+     *
+     * @param move whether an idle session is moved to the new writer (Baton logs in again as its user, which needs the
+     *             monitor user to read the stored password hashes) instead of being closed
+     */
+    public record Sessions(boolean move) {
+        /** Sessions move: the default. */
+        public static Sessions defaults() {
+            return new Sessions(true);
+        }
+    }
 
     /** The cluster's servers, in config order. */
     public List<Node> nodes() {
@@ -46,42 +60,48 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
         return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
                 ClusterSpec.ofNodes(List.of(new Node("db1", server, 1))), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null);
+                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null, Sessions.defaults());
     }
 
     public BatonConfig withTimeouts(Duration connect, Duration handshake) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, closeTimeout, ioThreads,
-                quotas, adminToken);
+                quotas, adminToken, sessions);
     }
 
     /** The same config with another close deadline. */
     public BatonConfig withCloseTimeout(Duration close) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, close,
-                ioThreads, quotas, adminToken);
+                ioThreads, quotas, adminToken, sessions);
     }
 
     /** The same config in front of another cluster. */
     public BatonConfig withCluster(TopologyType type, ClusterSpec spec) {
         return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, closeTimeout, ioThreads,
-                quotas, adminToken);
+                quotas, adminToken, sessions);
     }
 
     /** The same config with an admin API token. */
     public BatonConfig withAdminToken(String token) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, token);
+                ioThreads, quotas, token, sessions);
     }
 
     /** The same config with other connection budgets. */
     public BatonConfig withQuotas(ClientQuota.Settings settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, settings, adminToken);
+                ioThreads, settings, adminToken, sessions);
     }
 
     /** The same config with another number of event-loop threads. */
     public BatonConfig withIoThreads(int threads) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                threads, quotas, adminToken);
+                threads, quotas, adminToken, sessions);
+    }
+
+    /** The same config with other session settings. */
+    public BatonConfig withSessions(Sessions settings) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
+                ioThreads, quotas, adminToken, settings);
     }
 
     public static int defaultIoThreads() {

@@ -33,7 +33,8 @@ public final class ConfigLoader {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Duration MAX_DURATION = Duration.ofHours(1);
     private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name",
-            "quotas");
+            "quotas", "sessions");
+    private static final Set<String> SESSIONS_KEYS = Set.of("move");
     private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry");
     private static final Set<String> ADMIN_KEYS = Set.of("listen", "token", "token-env");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema",
@@ -165,8 +166,23 @@ public final class ConfigLoader {
             ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
         }
         ClientQuota.Settings quotas = top.containsKey("quotas") ? quotas(top.get("quotas")) : ClientQuota.Settings.defaults();
+        BatonConfig.Sessions sessions = top.containsKey("sessions") ? sessions(top.get("sessions"))
+                : BatonConfig.Sessions.defaults();
         return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, close, ioThreads, quotas,
-                adminToken);
+                adminToken, sessions);
+    }
+
+    private BatonConfig.Sessions sessions(Object value) throws ConfigException {
+        Map<String, Object> sessions = map(value, "sessions");
+        checkKeys(sessions, SESSIONS_KEYS, "sessions");
+        boolean move = BatonConfig.Sessions.defaults().move();
+        if (sessions.containsKey("move")) {
+            if (!(sessions.get("move") instanceof Boolean b)) {
+                throw new ConfigException(file, "sessions.move", "expected true or false, got " + describe(sessions.get("move")));
+            }
+            move = b;
+        }
+        return new BatonConfig.Sessions(move);
     }
 
     private ClientQuota.Settings quotas(Object value) throws ConfigException {

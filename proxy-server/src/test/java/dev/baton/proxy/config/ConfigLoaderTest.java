@@ -37,6 +37,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void sessionsMoveByDefaultAndStayWhereTheyAreWhenMoveIsOff() throws ConfigException {
+        assertTrue(ConfigLoader.parse("baton.yaml", NODES).sessions().move());
+        assertTrue(ConfigLoader.parse("baton.yaml", NODES + "sessions: {}\n").sessions().move());
+        assertTrue(ConfigLoader.parse("baton.yaml", NODES + "sessions:\n  move: true\n").sessions().move());
+        assertFalse(ConfigLoader.parse("baton.yaml", NODES + "sessions:\n  move: false\n").sessions().move());
+    }
+
+    @Test
     void issueExampleConfigReadsAsWritten() throws ConfigException {
         BatonConfig config = ConfigLoader.parse("baton.yaml", "listen: 127.0.0.1:7033\nadmin:\n  listen: 127.0.0.1:7034\n"
                 + NODES + "timeouts:\n  connect: 500ms\n  handshake: 1m\n  close: 2s\nio-threads: 3\n");
@@ -50,7 +58,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, quotas, timeouts)",
+            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, quotas, sessions, timeouts)",
             "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen, token, token-env)",
             "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
             "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
@@ -65,6 +73,9 @@ class ConfigLoaderTest {
             "node without address | cluster:\\n  type: single\\n  nodes:\\n    - {name: a} | baton.yaml: cluster.nodes[0].address: missing (expected host:port)",
             "unknown node key | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1, weight: 3} | baton.yaml: cluster.nodes[0].weight: unknown key (known here: address, name, priority)",
             "bad node name | cluster:\\n  type: single\\n  nodes:\\n    - {name: 'a b', address: h:1} | baton.yaml: cluster.nodes[0].name: 'a b' may only use letters, digits, '_', '.', '-'",
+            "unknown sessions key | %NODES%sessions:\\n  moved: true | baton.yaml: sessions.moved: unknown key (known here: move)",
+            "sessions move not boolean | %NODES%sessions:\\n  move: sometimes | baton.yaml: sessions.move: expected true or false, got 'sometimes'",
+            "sessions not a mapping | %NODES%sessions: true | baton.yaml: sessions: expected a mapping of keys, got 'true'",
             "bad duration | %NODES%timeouts:\\n  connect: soon | baton.yaml: timeouts.connect: 'soon' is not a duration (examples: 500ms, 3s, 1m)",
             "galera without monitor | cluster:\\n  type: galera\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor: missing (type 'galera' needs at least monitor.user and a password)",
             "galera without password | cluster:\\n  type: galera\\n  monitor: {user: m}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password: missing (or name an environment variable in password-env)",
