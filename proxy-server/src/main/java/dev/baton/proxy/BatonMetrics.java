@@ -45,6 +45,7 @@ final class BatonMetrics {
     private final Map<String, List<Meter>> clientMeters = new HashMap<>();
     private final Set<String> nodeMetersRegistered = new HashSet<>();
     private final Timer failover;
+    private final Counter sessionsMoved;
 
     BatonMetrics(BatonProxy proxy) {
         this.proxy = proxy;
@@ -77,7 +78,32 @@ final class BatonMetrics {
         for (String reason : List.of("initial", "failover", "failback", "no-writer", "restored", "other")) {
             writerChanges(reason);
         }
+        sessionsMoved = Counter.builder("baton.sessions.moved")
+                .description("Sessions moved to a new writer without their client noticing").register(registry);
+        for (String reason : NOT_MOVED_REASONS) {
+            notMoved(reason);
+        }
         proxy.topology().onWriterChange(this::writerChanged);
+    }
+
+    /** Reasons a session was not moved to a new writer, each a label of baton_sessions_not_moved_total. */
+    static final List<String> NOT_MOVED_REASONS = List.of("transaction", "in_flight", "no_writer", "login", "untracked",
+            "auth_plugin", "change_user", "credentials", "lookup_failed", "connect_failed", "capabilities", "login_refused",
+            "replay_failed", "state_change", "prepared_statement", "user_lock", "table_lock", "xa", "state_unread",
+            "tracking_off", "tracking_changed", "failed");
+
+    void sessionMoved() {
+        sessionsMoved.increment();
+    }
+
+    void sessionNotMoved(String reason) {
+        notMoved(reason).increment();
+    }
+
+    private Counter notMoved(String reason) {
+        return Counter.builder("baton.sessions.not.moved").tag("reason", reason)
+                .description("Sessions on an old writer that could not be moved to the new one and were closed, by reason")
+                .register(registry);
     }
 
     private Counter writerChanges(String reason) {

@@ -46,6 +46,8 @@ public final class BatonProxy implements AutoCloseable {
     private final EventLoopGroup ioGroup;
     private final AddressResolverGroup<? extends SocketAddress> resolver;
     private final ServerGreetings greetings = new ServerGreetings();
+    /** The stored password hashes a session's move needs; null when sessions are not moved. */
+    private final dev.baton.proxy.move.AccountHashes accountHashes;
     private final ChannelGroup clients = new DefaultChannelGroup("baton-clients", GlobalEventExecutor.INSTANCE);
     private final AtomicInteger activeSessions = new AtomicInteger();
     /** Oldest first, so every fan-out visits sessions in the order they arrived. */
@@ -63,6 +65,8 @@ public final class BatonProxy implements AutoCloseable {
         this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
         this.metrics = new BatonMetrics(this);
+        this.accountHashes = config.sessions().move() && config.cluster().monitor() != null
+                ? new dev.baton.proxy.move.AccountHashes(config.cluster().monitor()) : null;
         this.acceptGroup = transport.newGroup(1);
         this.ioGroup = transport.newGroup(config.ioThreads());
         topology.onWriterChange(this::writerChanged);
@@ -309,6 +313,16 @@ public final class BatonProxy implements AutoCloseable {
         return session;
     }
 
+    /** Whether sessions on an old writer are moved to the new one (sessions.move) rather than closed. */
+    boolean movesSessions() {
+        return accountHashes != null;
+    }
+
+    /** Reads stored password hashes as the monitor user, to log in again as a session's user. */
+    dev.baton.proxy.move.AccountHashes accountHashes() {
+        return accountHashes;
+    }
+
     /** The connection ids of this instance's sessions, as announced in Baton's greetings. */
     SessionIds sessionIds() {
         return sessionIds;
@@ -330,6 +344,9 @@ public final class BatonProxy implements AutoCloseable {
         clients.close().awaitUninterruptibly();
         topology.close();
         drains.shutdownNow();
+        if (accountHashes != null) {
+            accountHashes.close();
+        }
         acceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         resolver.close();

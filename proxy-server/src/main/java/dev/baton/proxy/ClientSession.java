@@ -8,6 +8,7 @@ import dev.baton.protocol.HandshakeResponse41;
 import dev.baton.protocol.HandshakeV10;
 import dev.baton.protocol.KillCommand;
 import dev.baton.protocol.MalformedPacketException;
+import dev.baton.protocol.NativePasswordProof;
 import dev.baton.protocol.PacketScanner;
 import dev.baton.protocol.Packets;
 import dev.baton.routing.ClientQuota;
@@ -62,7 +63,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private final BatonProxy proxy;
     private final PacketScanner fromClient = new PacketScanner(CLIENT_HEAD_BYTES);
-    private final PacketScanner fromServer = new PacketScanner(SERVER_HEAD_BYTES);
+    private PacketScanner fromServer = new PacketScanner(SERVER_HEAD_BYTES); // one per backend link
     private final PacketScanner.Listener clientListener = this::onClientMessage;
     private final PacketScanner.Listener serverListener = this::onServerMessage;
 
@@ -96,6 +97,29 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private ByteBuf scanning;
     /** KILL commands found in the buffer being scanned, in order; null when there are none. */
     private java.util.List<KillAnswer> kills;
+
+    // ---- what moving the session to another node needs (see park and move) ----
+    /** The client's handshake response payload as it sent it, to log in again with; null until admitted. */
+    private byte[] handshakePayload;
+    /** The client flags (and MariaDB extended flags) the first login sent the server. */
+    private int sentCapabilities;
+    private int sentMariadbCapabilities;
+    /** The scramble of a mysql_native_password AuthSwitchRequest relayed to the client; null for other plugins. */
+    private byte[] authSeed;
+    /** The client's answer to {@link #authSeed} (empty: no password); null until seen. Never logged. */
+    private byte[] authAnswer;
+    /** Why this session cannot be moved whatever its state (a metric label), or null. */
+    private String unmovable;
+    /** Parked: the client is not read while the session waits for a writer to move to. */
+    private boolean parked;
+    /** Parked because the link was lost (not let go by Baton): a move only to another node than the lost one. */
+    private boolean linkLost;
+    private boolean moving;
+    private long parkedUntil;
+    /** The server sent something no command asked for (an ERR before closing a killed connection). */
+    private boolean serverSaidGoodbye;
+    /** Client bytes read after reads were paused for a move; relayed on the new link. */
+    private java.util.ArrayDeque<ByteBuf> heldFromClient;
 
     /**
      * A KILL found at {@code [start, end)} of the buffer being scanned (its whole frame): sent on as
@@ -208,11 +232,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (phase == Phase.CLOSED || bound == null) {
                 return;
             }
-            if (now instanceof WriterChoice.Writer w && w.node().equals(bound)) {
+            if (parked || now instanceof WriterChoice.Writer w && w.node().equals(bound)) {
+                return; // a parked session moves to whichever writer the topology names (awaitWriter)
+            }
+            String why = whyNotMovable();
+            if (why == null && phase == Phase.RELAY && tracker.isQuiet()) {
+                log.debug("moving idle session of {} off {}: the writer changed", client.remoteAddress(), bound);
+                park(false);
                 return;
             }
             log.debug("closing session of {} bound to {}: the writer changed", client.remoteAddress(), bound);
-            closeBoth();
+            notMoved(why != null ? why : "in_flight", "the writer changed while "
+                    + (why != null ? "it could not be moved" : "a command or transaction was in flight"));
         });
     }
 
@@ -226,9 +257,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 books.remaining.countDown();
                 return;
             }
-            if (phase != Phase.RELAY || !tracker.isAuthenticated() || tracker.isQuiet()) {
+            if (parked) {
                 books.idle.incrementAndGet();
-                closeBoth();
+                books.remaining.countDown();
+            } else if (phase != Phase.RELAY || !tracker.isAuthenticated() || tracker.isQuiet()) {
+                books.idle.incrementAndGet();
+                leaveIdle();
                 books.remaining.countDown();
             } else {
                 log.debug("draining session of {}: in transaction {}, {} command(s) in flight", client.remoteAddress(),
@@ -244,7 +278,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (drain == books && phase != Phase.CLOSED) {
                 drain = null;
                 books.inTransaction.incrementAndGet();
-                closeBoth();
+                notMoved("transaction", "still in a transaction at the drain deadline");
                 books.remaining.countDown();
             }
         });
@@ -252,6 +286,195 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     long arrival() {
         return arrival;
+    }
+
+    // ---- moving to another node --------------------------------------------------------------------------------
+
+    /**
+     * Why this session cannot be moved to another node as it stands (a metric label), or null if it can once it is
+     * quiet: moving turned off, a login Baton cannot repeat, or state the new server would not have.
+     */
+    private String whyNotMovable() {
+        if (!proxy.movesSessions()) {
+            return "disabled";
+        }
+        if (unmovable != null) {
+            return unmovable;
+        }
+        if (tracker == null || tracker.untracked()) {
+            return "untracked";
+        }
+        if (authAnswer == null) {
+            return "auth_plugin";
+        }
+        return null;
+    }
+
+    /** The session is quiet and leaves its node: moved if it can be, else closed as before moving existed. */
+    private void leaveIdle() {
+        String why = phase == Phase.RELAY ? whyNotMovable() : "login";
+        if (why == null) {
+            park(false);
+        } else {
+            notMoved(why, "it could not be moved");
+        }
+    }
+
+    /**
+     * Stops reading the client (what it sends next waits in its socket, or in {@link #heldFromClient}) and, unless
+     * the link was lost, lets go of it; then waits for a writer to move to ({@link #awaitWriter}).
+     */
+    private void park(boolean lost) {
+        parked = true;
+        linkLost = lost;
+        client.config().setAutoRead(false);
+        if (!lost) {
+            link.closeAfterFlush(proxy.config().closeTimeout());
+        }
+        parkedUntil = System.nanoTime() + proxy.topology().connectWait().toNanos();
+        awaitWriter();
+    }
+
+    /**
+     * Moves a parked session to the writer the topology names, once no switchover holds clients; a session whose link
+     * was lost moves only to another node (its own may have ended it on purpose, a KILL). Bounded like a new client's
+     * wait for a writer (connect-wait).
+     */
+    private void awaitWriter() {
+        if (phase == Phase.CLOSED || !parked || moving) {
+            return;
+        }
+        if (proxy.holding()) {
+            parkedUntil = Math.max(parkedUntil, System.nanoTime() + 50_000_000L); // bounded by the drain instead
+        } else if (proxy.topology().currentWriter() instanceof WriterChoice.Writer w
+                && !(linkLost && w.node().equals(backendNode))) {
+            move(w.node());
+            return;
+        }
+        if (System.nanoTime() - parkedUntil > 0) {
+            notMoved("no_writer", "no writer to move it to within connect-wait");
+            return;
+        }
+        client.eventLoop().schedule(this::awaitWriter, 50, TimeUnit.MILLISECONDS);
+    }
+
+    /** Logs in again on {@code to} as this session's user, rebuilds its state there, then swaps the new link in. */
+    private void move(Node to) {
+        moving = true;
+        io.netty.channel.EventLoop loop = client.eventLoop();
+        byte[] answer = authAnswer;
+        proxy.accountHashes().prove(to, user, authSeed, answer).whenComplete((proof, failure) -> loop.execute(() -> {
+            if (phase == Phase.CLOSED) {
+                return;
+            }
+            if (failure != null) {
+                moveFailed(failure);
+                return;
+            }
+            java.util.function.UnaryOperator<byte[]> answering;
+            if (proof instanceof dev.baton.proxy.move.Relogin.Proven proven) {
+                answering = proven::answer;
+            } else if (proof instanceof dev.baton.proxy.move.Relogin.EmptyPassword empty) {
+                answering = empty::answer;
+            } else {
+                dev.baton.proxy.move.Relogin.Refused refused = (dev.baton.proxy.move.Relogin.Refused) proof;
+                notMoved(refused.reason().label(), refused.message());
+                return;
+            }
+            SessionMove.Login login = new SessionMove.Login(handshakePayload, sentCapabilities, sentMariadbCapabilities, answering);
+            String database = tracker.database() != null && !tracker.database().equals(response.database())
+                    ? tracker.database() : null;
+            Duration timeout = proxy.config().connectTimeout().plus(proxy.config().handshakeTimeout());
+            SessionMove.start(proxy, loop, to, login, java.util.List.of(), database, timeout)
+                    .whenComplete((moved, failed) -> {
+                        if (failed != null) {
+                            moveFailed(failed);
+                        } else {
+                            swapIn(moved);
+                        }
+                    });
+        }));
+    }
+
+    private void moveFailed(Throwable failure) {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof SessionMove.NotMoved n) {
+            notMoved(n.reason, n.getMessage());
+        } else {
+            log.warn("moving the session of {} failed: {}", client.remoteAddress(), cause.toString(), cause);
+            notMoved("failed", cause.toString());
+        }
+    }
+
+    /** The new link is logged in and the session's state rebuilt on it: relay through it from now on. */
+    private void swapIn(BackendLink moved) {
+        if (phase == Phase.CLOSED) {
+            moved.abandon();
+            return;
+        }
+        Node from = backendNode;
+        if (link != null && link.isActive()) {
+            link.abandon();
+        }
+        link = moved;
+        backendNode = moved.node();
+        fromServer = new PacketScanner(SERVER_HEAD_BYTES);
+        serverSaidGoodbye = false;
+        moved.listener(new LinkEvents());
+        moved.unframed();
+        parked = false;
+        moving = false;
+        proxy.metrics().sessionMoved();
+        log.debug("moved the session of {} from {} to {} (server thread {})", client.remoteAddress(), from, backendNode,
+                moved.threadId());
+        java.util.ArrayDeque<ByteBuf> held = heldFromClient;
+        heldFromClient = null;
+        if (held != null) {
+            for (ByteBuf buf; (buf = held.poll()) != null; ) {
+                if (phase != Phase.RELAY) {
+                    buf.release();
+                } else {
+                    relayFromClient(buf);
+                }
+            }
+            if (flushBackend) {
+                flushBackend = false;
+                link.flush();
+            }
+        }
+        if (phase == Phase.RELAY) {
+            client.config().setAutoRead(link.isWritable());
+        }
+    }
+
+    /** The session cannot be moved: it is closed, as every session bound to an old writer was before moving existed. */
+    private void notMoved(String reason, String detail) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        if (!"disabled".equals(reason)) {
+            proxy.metrics().sessionNotMoved(reason);
+            log.debug("closing the session of {}: not moved ({}): {}", client.remoteAddress(), reason, detail);
+        }
+        releaseHeldFromClient();
+        closeBoth();
+    }
+
+    private void holdFromClient(ByteBuf buf) {
+        if (heldFromClient == null) {
+            heldFromClient = new java.util.ArrayDeque<>(2);
+        }
+        heldFromClient.add(buf);
+    }
+
+    private void releaseHeldFromClient() {
+        if (heldFromClient != null) {
+            for (ByteBuf buf; (buf = heldFromClient.poll()) != null; ) {
+                buf.release();
+            }
+            heldFromClient = null;
+        }
     }
 
     /** The connection id Baton greeted this client with. */
@@ -267,14 +490,21 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         switch (phase) {
-            case LOGIN, RELAY -> relayFromClient((ByteBuf) msg);
+            case LOGIN -> relayFromClient((ByteBuf) msg);
+            case RELAY -> {
+                if (parked) {
+                    holdFromClient((ByteBuf) msg);
+                } else {
+                    relayFromClient((ByteBuf) msg);
+                }
+            }
             default -> ReferenceCountUtil.release(msg);
         }
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (flushBackend) {
+        if (flushBackend && !parked) {
             flushBackend = false;
             link.flush();
         }
@@ -282,7 +512,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (phase == Phase.RELAY || phase == Phase.LOGIN) {
+        if ((phase == Phase.RELAY || phase == Phase.LOGIN) && !parked) {
             link.autoRead(client.isWritable());
         }
     }
@@ -303,6 +533,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             heldResponse.release();
             heldResponse = null;
         }
+        releaseHeldFromClient();
         if (link != null) {
             link.closeAfterFlush(proxy.config().closeTimeout());
         }
@@ -367,6 +598,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         clientSequence = sequenceId;
         if (!tracker.isAuthenticated()) {
             lastAuthSequence = sequenceId;
+            if (authSeed != null && authAnswer == null && (length == 0 || length == NativePasswordProof.LENGTH
+                    && available >= length)) {
+                authAnswer = new byte[length];
+                buf.getBytes(index, authAnswer);
+            }
         }
         // A KILL is short: only one whole in the buffer at hand is read, so it can be replaced in place.
         if (length <= KillCommand.MAX_PAYLOAD && available == length && buf == scanning && sequenceId == 0
@@ -385,6 +621,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             default:
                 if (tracker.lastCommand() != null) {
                     proxy.metrics().command(tracker.lastCommand());
+                    if (tracker.lastCommand() == dev.baton.protocol.CommandType.CHANGE_USER) {
+                        unmovable = "change_user"; // Baton has no answer for the new user's login
+                    }
                 }
                 return true;
         }
@@ -513,6 +752,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             if (phase == Phase.CONNECTING) {
                 refuse(reason);
+            } else if (phase == Phase.RELAY && parked) {
+                log.debug("backend link of parked client {} ended: {}", client.remoteAddress(), reason);
+            } else if (phase == Phase.RELAY && tracker.isQuiet() && !serverSaidGoodbye && whyNotMovable() == null) {
+                log.debug("backend link of idle client {} was lost ({}): waiting for a writer to move it to",
+                        client.remoteAddress(), reason);
+                park(true);
             } else if (phase != Phase.CLOSED) {
                 log.debug("backend link of client {} ended: {}", client.remoteAddress(), reason);
                 phase = Phase.CLOSED;
@@ -555,6 +800,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                         + "); connect again"), lastAuthSequence + 1);
                 return;
             }
+            handshakePayload = io.netty.buffer.ByteBufUtil.getBytes(Packets.payload(heldResponse));
+            sentCapabilities = capabilities;
+            sentMariadbCapabilities = mariadbCapabilities;
             ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Packets.payload(heldResponse), capabilities,
                     mariadbCapabilities, link.channel().alloc());
             link.greeted(greeting.connectionId(), server.capabilities()); // the thread id is what a KILL names
@@ -581,6 +829,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         int sequenceId = Packets.sequenceId(frame);
         int length = Packets.payloadLength(frame);
         lastAuthSequence = sequenceId;
+        noteAuthRequest(Packets.payload(frame));
         tracker.onServerMessage(sequenceId, length, frame, frame.readerIndex() + Packets.HEADER_SIZE, length);
         if (tracker.isAuthenticated()) {
             if (!slot.confirm()) {
@@ -605,6 +854,33 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         client.writeAndFlush(frame, client.voidPromise());
     }
 
+    /**
+     * Remembers the scramble of a mysql_native_password AuthSwitchRequest, whose answer lets Baton log in again as
+     * this user ({@link NativePasswordProof}); any other plugin, or more auth data, makes the session unmovable.
+     */
+    private void noteAuthRequest(ByteBuf payload) {
+        if (!payload.isReadable()) {
+            return;
+        }
+        int first = payload.getUnsignedByte(payload.readerIndex());
+        if (first == 0xFE && payload.readableBytes() > 1) {
+            int start = payload.readerIndex() + 1;
+            int nul = payload.indexOf(start, payload.writerIndex(), (byte) 0);
+            String plugin = nul < 0 ? "" : payload.toString(start, nul - start, java.nio.charset.StandardCharsets.UTF_8);
+            authAnswer = null;
+            if ("mysql_native_password".equals(plugin)) {
+                byte[] data = new byte[payload.writerIndex() - nul - 1];
+                payload.getBytes(nul + 1, data);
+                authSeed = NativePasswordProof.seed(data);
+            } else {
+                authSeed = null;
+            }
+        } else if (first == 0x01) {
+            authSeed = null; // AuthMoreData: a plugin with more rounds than mysql_native_password
+            authAnswer = null;
+        }
+    }
+
     private void relayFromServer(ByteBuf buf) {
         if (tracker != null) {
             try {
@@ -623,10 +899,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         flushClient = true;
         if (drain != null && tracker != null && tracker.isQuiet()) {
             log.debug("session of {} finished its transaction during a switchover drain", client.remoteAddress());
-            Switchover.Drain books = drain; // the transaction ended and its answer is on its way: close now
+            Switchover.Drain books = drain; // the transaction ended and its answer is on its way: move or close now
             drain = null;
             books.afterTransaction.incrementAndGet();
-            closeBoth();
+            leaveIdle();
             books.remaining.countDown();
             return;
         }
@@ -637,6 +913,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private boolean onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
         serverSequence = sequenceId;
+        if (tracker.isAuthenticated() && tracker.commandsInFlight() == 0) {
+            serverSaidGoodbye = true; // unsolicited: the ERR a server sends before it closes a connection it killed
+        }
         boolean wasAuthenticated = tracker.isAuthenticated();
         if (!wasAuthenticated) {
             lastAuthSequence = sequenceId;

@@ -1,0 +1,201 @@
+package dev.baton.it;
+
+import dev.baton.it.fixture.BatonCommand;
+import dev.baton.it.fixture.LocalGaleraCluster;
+import dev.baton.it.fixture.RunningBaton;
+import org.apache.commons.dbcp2.BasicDataSource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Sessions follow the writer: a pool shaped like Rancher's (commons-dbcp2, no test on borrow, 50 connections, each
+ * with its database, {@code SET NAMES utf8mb4} and its own sql_mode) keeps working through switchovers with no error,
+ * and every pooled session keeps its state on the new writer. Against real Galera, through two Baton instances' worth
+ * of drain machinery on one instance.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SessionMoveIT {
+    private static final String SQL_MODE = "ANSI_QUOTES,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION";
+    private static LocalGaleraCluster cluster;
+    private static RunningBaton baton;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = LocalGaleraCluster.start("moves", 3, GaleraFailoverIT.EVS);
+        cluster.sql(1, "CREATE TABLE IF NOT EXISTS baton_test.pool_writes (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                + "worker INT NOT NULL, note VARCHAR(40)) ENGINE=InnoDB");
+        cluster.sql(1, "GRANT SELECT ON mysql.global_priv TO 'baton_monitor'@'%'");
+        baton = RunningBaton.inFrontOfGalera(cluster, "baton-moves");
+        baton.awaitWriter(Duration.ofSeconds(20));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (baton != null) {
+            baton.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static String adminUrl() {
+        return "http://127.0.0.1:" + baton.proxy().adminAddress().getPort();
+    }
+
+    private static long metric(String name) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + " ([0-9.E]+)$").matcher(baton.proxy().scrapeMetrics());
+        return m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
+    }
+
+    private static BasicDataSource rancherLikePool() {
+        BasicDataSource pool = new BasicDataSource();
+        pool.setUrl(baton.mysqlUrl("baton_test", "sslMode=DISABLED"));
+        pool.setUsername("app");
+        pool.setPassword("app");
+        pool.setInitialSize(50);
+        pool.setMaxTotal(50);
+        pool.setMaxIdle(50);
+        pool.setTestOnBorrow(false);
+        pool.setTestWhileIdle(true);
+        pool.setValidationQuery("SELECT 1");
+        pool.setDurationBetweenEvictionRuns(Duration.ofSeconds(60));
+        pool.setConnectionInitSqls(List.of("SET NAMES utf8mb4", "SET SESSION sql_mode='" + SQL_MODE + "'"));
+        return pool;
+    }
+
+    @Test
+    @Order(1)
+    void aRancherLikePoolSeesNoErrorThroughASwitchoverAndBackAndEverySessionKeepsItsState() throws Exception {
+        assertEquals("db1", baton.writer());
+        long movedBefore = metric("baton_sessions_moved_total");
+        try (BasicDataSource pool = rancherLikePool()) {
+            ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicInteger writes = new AtomicInteger();
+            AtomicLong longestWriteNanos = new AtomicLong();
+            ExecutorService workers = Executors.newFixedThreadPool(8);
+            for (int w = 0; w < 8; w++) {
+                int worker = w;
+                workers.execute(() -> {
+                    while (running.get()) {
+                        long began = System.nanoTime();
+                        try (Connection c = pool.getConnection()) {
+                            try (PreparedStatement insert = c.prepareStatement(
+                                    "INSERT INTO pool_writes (worker, note) VALUES (?, 'from the pool')")) {
+                                insert.setInt(1, worker);
+                                insert.executeUpdate();
+                            }
+                            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                                    "SELECT COUNT(*) FROM pool_writes WHERE worker = " + worker)) {
+                                rs.next();
+                            }
+                            writes.incrementAndGet();
+                            longestWriteNanos.accumulateAndGet(System.nanoTime() - began, Math::max);
+                        } catch (SQLException e) {
+                            errors.add(e.getSQLState() + " " + e.getMessage());
+                        }
+                    }
+                });
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> writes.get() > 200);
+            BatonCommand.Result there = BatonCommand.run("switchover", "db2", "--drain-timeout", "10s", "--url", adminUrl(),
+                    "--json");
+            assertEquals(0, there.exit(), there.err());
+            int afterFirst = writes.get();
+            await().atMost(Duration.ofSeconds(20)).until(() -> writes.get() > afterFirst + 200);
+            BatonCommand.Result back = BatonCommand.run("switchover", "db1", "--drain-timeout", "10s", "--url", adminUrl(),
+                    "--json");
+            assertEquals(0, back.exit(), back.err());
+            int afterSecond = writes.get();
+            await().atMost(Duration.ofSeconds(20)).until(() -> writes.get() > afterSecond + 200);
+            running.set(false);
+            workers.shutdown();
+            assertTrue(workers.awaitTermination(30, TimeUnit.SECONDS));
+
+            assertEquals(List.of(), new ArrayList<>(errors), "the application saw no error");
+            assertTrue(metric("baton_sessions_moved_total") - movedBefore >= 100,
+                    "all 50 sessions moved twice: " + metric("baton_sessions_moved_total"));
+            System.out.println("pool through two switchovers: " + writes.get() + " write transactions, no error, "
+                    + (metric("baton_sessions_moved_total") - movedBefore) + " session moves, longest write "
+                    + TimeUnit.NANOSECONDS.toMillis(longestWriteNanos.get()) + " ms");
+
+            // Every pooled session, borrowed all at once so each physical connection is seen, kept its state.
+            List<Connection> all = new ArrayList<>();
+            try {
+                for (int i = 0; i < 50; i++) {
+                    all.add(pool.getConnection());
+                }
+                for (Connection c : all) {
+                    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                            "SELECT @@port, @@sql_mode, @@character_set_client, @@collation_connection, DATABASE()")) {
+                        rs.next();
+                        assertEquals(cluster.port(1), rs.getInt(1), "on the writer");
+                        assertEquals(SQL_MODE, rs.getString(2));
+                        assertEquals("utf8mb4", rs.getString(3));
+                        assertTrue(rs.getString(4).startsWith("utf8mb4_"), rs.getString(4));
+                        assertEquals("baton_test", rs.getString(5));
+                    }
+                }
+            } finally {
+                for (Connection c : all) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aSessionWithUserVariablesIsClosedAndCountedNotAnIdleOne() throws Exception {
+        String writer = baton.writer();
+        String other = writer.equals("db1") ? "db2" : "db1";
+        long stateChangeBefore = metric("baton_sessions_not_moved_total{reason=\"state_change\"}");
+        try (Connection plain = DriverManager.getConnection(baton.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
+             Connection withVariable = DriverManager.getConnection(baton.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app")) {
+            try (Statement s = withVariable.createStatement()) {
+                s.execute("SET @baton_test_variable = 42");
+            }
+            BatonCommand.Result r = BatonCommand.run("switchover", other, "--drain-timeout", "5s", "--url", adminUrl());
+            assertEquals(0, r.exit(), r.err());
+            try (Statement s = plain.createStatement(); ResultSet rs = s.executeQuery("SELECT @@port")) {
+                rs.next();
+                assertEquals(cluster.port(Integer.parseInt(other.substring(2))), rs.getInt(1), "the idle session moved");
+            }
+            SQLException closed = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class, () -> {
+                try (Statement s = withVariable.createStatement()) {
+                    s.executeQuery("SELECT @baton_test_variable");
+                }
+            });
+            assertTrue(closed.getSQLState().startsWith("08"), closed.getSQLState() + " " + closed.getMessage());
+            assertEquals(stateChangeBefore + 1, metric("baton_sessions_not_moved_total{reason=\"state_change\"}"));
+        }
+    }
+}
