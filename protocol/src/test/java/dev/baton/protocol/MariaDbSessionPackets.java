@@ -70,6 +70,15 @@ final class MariaDbSessionPackets {
     static final String TRACKED_TIMESTAMP_DEFAULT = "2400000100000002400000001b00160974696d657374616d700b313030302e303030303030020131";
     /** {@code SET session_track_schema=ON} sent by the client itself. */
     static final String TRACKED_CLIENT_TRACK_SCHEMA = "2600000100000002400000001d00181473657373696f6e5f747261636b5f736368656d61024f4e020131";
+    /** {@code SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci}: three character sets, no collation_connection. */
+    static final String TRACKED_SET_NAMES_COLLATE = "6e0000010000000240000000650021186368617261637465725f7365745f636f6e6e656374696f6e07757466386d6234001d"
+            + "146368617261637465725f7365745f636c69656e7407757466386d6234001e156368617261637465725f7365745f726573756c74"
+            + "7307757466386d6234020131";
+    /**
+     * {@code SET session_track_system_variables=CONCAT(@@global.session_track_system_variables,',auto_increment_increment')}:
+     * the new list lacks *, so the variable does not report itself; only a state change is left.
+     */
+    static final String TRACKED_CLIENT_TRACKING_LIST = "0c000001000000024000000003020131";
     /** {@code DO 1}: an OK without SERVER_SESSION_STATE_CHANGED. */
     static final String TRACKED_DO = "0700000100000002000000";
 
