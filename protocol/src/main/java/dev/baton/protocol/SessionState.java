@@ -157,6 +157,8 @@ public final class SessionState {
                 variables.put(name, value);
             }
         }
+        forgetCollationOfNewCharacterSet(changes, "connection");
+        forgetCollationOfNewCharacterSet(changes, "database");
         if ((hints & QueryHead.SET_NAMES_COLLATE) != 0) {
             if (collation == null) {
                 reasons.add(Reason.NOT_REPLAYABLE);
@@ -175,6 +177,18 @@ public final class SessionState {
                 && (!changes.variables().isEmpty() || changes.schema() != null);
         if (changes.stateChanged() && !explained) {
             reasons.add(Reason.STATE_CHANGE);
+        }
+    }
+
+    /**
+     * Setting a character set also sets its collation to the character set's default, which MariaDB does not report
+     * ({@code SET NAMES latin1}): a collation learnt before is then wrong, and replaying the character set alone
+     * gives the right one.
+     */
+    private void forgetCollationOfNewCharacterSet(SessionChanges changes, String which) {
+        if (changes.variables().containsKey("character_set_" + which)
+                && !changes.variables().containsKey("collation_" + which)) {
+            variables.remove("collation_" + which);
         }
     }
 
