@@ -39,23 +39,45 @@ public final class CommandTracker {
     /** Where the response to the oldest command in flight has got to. */
     private enum Stage { START, COLUMNS, COLUMNS_EOF, ROWS, PARAMS, PARAMS_EOF, PREPARED_COLUMNS, PREPARED_COLUMNS_EOF }
 
-    /** A command in flight; instances without a database to switch to are shared. */
-    private record Pending(CommandType.Response response, String database) {
+    /**
+     * A command in flight; instances without a database to switch to and without session hints are shared.
+     *
+     * @param hints     {@link QueryHead} flags the OK packet's session changes are read with, or {@link #RESETS}
+     * @param collation the collation a SET NAMES ... COLLATE names, or null
+     */
+    private record Pending(CommandType.Response response, String database, int hints, String collation) {
         private static final Pending[] SHARED = new Pending[CommandType.Response.values().length];
+        private static final Pending[] SHARED_MAY_HIDE = new Pending[CommandType.Response.values().length];
+        /** COM_RESET_CONNECTION or COM_CHANGE_USER: success resets the session. */
+        static final int RESETS = 1 << 30;
 
         static {
             for (CommandType.Response r : CommandType.Response.values()) {
-                SHARED[r.ordinal()] = new Pending(r, null);
+                SHARED[r.ordinal()] = new Pending(r, null, 0, null);
+                SHARED_MAY_HIDE[r.ordinal()] = new Pending(r, null, QueryHead.MAY_HIDE_STATE, null);
             }
         }
 
-        static Pending of(CommandType.Response response, String database) {
-            return database == null ? SHARED[response.ordinal()] : new Pending(response, database);
+        static Pending of(CommandType.Response response, String database, int hints, String collation) {
+            if (database == null && collation == null) {
+                if (hints == 0) {
+                    return SHARED[response.ordinal()];
+                }
+                if (hints == QueryHead.MAY_HIDE_STATE) { // every query longer than the head bytes
+                    return SHARED_MAY_HIDE[response.ordinal()];
+                }
+            }
+            return new Pending(response, database, hints, collation);
         }
     }
 
+    /** The hints of a query that the OK packet answering it is read with. */
+    private static final int OK_HINTS = QueryHead.MAY_HIDE_STATE | QueryHead.SET_STATEMENT | QueryHead.SET_NAMES_COLLATE
+            | QueryHead.TRACKING;
+
     private final int capabilities;
     private final boolean deprecateEof;
+    private final SessionState session;
     private final ArrayDeque<Pending> inFlight = new ArrayDeque<>();
     private Stage stage = Stage.START;
     private long remaining;
@@ -76,10 +98,24 @@ public final class CommandTracker {
      * @param database     the database named in the handshake response, or null
      */
     public CommandTracker(int capabilities, String database) {
+        this(capabilities, database, null);
+    }
+
+    /**
+     * A tracker that also keeps {@code session} up to date: OK packets feed it the server's tracked changes, client
+     * commands the reasons the session cannot move ({@link SessionState}).
+     *
+     * @param capabilities the negotiated capabilities between Baton and the server; session changes are read only if
+     *                     they include CLIENT_SESSION_TRACK
+     * @param database     the database named in the handshake response, or null
+     * @param session      the session's state to keep, or null not to track it
+     */
+    public CommandTracker(int capabilities, String database, SessionState session) {
         this.capabilities = capabilities;
         this.deprecateEof = (capabilities & CLIENT_DEPRECATE_EOF) != 0;
         this.database = database;
-        inFlight.add(Pending.of(CommandType.Response.AUTH, null));
+        this.session = session;
+        inFlight.add(Pending.of(CommandType.Response.AUTH, null, 0, null));
     }
 
     public boolean isAuthenticated() {
@@ -173,8 +209,39 @@ public final class CommandTracker {
             default:
                 // A name is trusted only when the whole command was seen; a cut-off name would be a wrong one.
                 String database = available == length ? databaseChange(command, buf, index, available) : null;
-                inFlight.addLast(Pending.of(command.response(), database == null || database.isEmpty() ? null : database));
+                int hints = 0;
+                String collation = null;
+                if (session != null) {
+                    hints = sessionHints(command, buf, index, available, length);
+                    if ((hints & QueryHead.SET_NAMES_COLLATE) != 0) {
+                        collation = QueryHead.collation(buf, index + 1, index + available, available == length);
+                    }
+                }
+                inFlight.addLast(Pending.of(command.response(), database == null || database.isEmpty() ? null : database,
+                        hints, collation));
                 return ClientVerdict.FORWARD;
+        }
+    }
+
+    /** Tells the session state what the command's head shows; returns the hints its OK packets are read with. */
+    private int sessionHints(CommandType command, ByteBuf buf, int index, int available, int length) {
+        switch (command) {
+            case QUERY: {
+                int hints = QueryHead.classify(buf, index + 1, index + available);
+                if (available < length) {
+                    hints |= QueryHead.MAY_HIDE_STATE; // what the rest of the statement changes is not known
+                }
+                session.onQuery(hints);
+                return hints & OK_HINTS;
+            }
+            case STMT_PREPARE:
+                session.onPrepare();
+                return 0;
+            case RESET_CONNECTION:
+            case CHANGE_USER:
+                return Pending.RESETS;
+            default:
+                return 0;
         }
     }
 
@@ -321,7 +388,16 @@ public final class CommandTracker {
         if (first == 0xFF) {
             complete();
         } else if (isTerminator(first, length)) {
-            int flags = deprecateEof ? okStatus(buf, index, end, length) : eof(buf, index, end, length);
+            int flags;
+            if (deprecateEof) {
+                if (session != null) {
+                    Pending pending = inFlight.peekFirst();
+                    applyChanges(pending, ResponseStatus.sessionChanges(buf, index, end - index, length, capabilities));
+                }
+                flags = okStatus(buf, index, end, length);
+            } else {
+                flags = eof(buf, index, end, length);
+            }
             if ((flags & SERVER_MORE_RESULTS_EXISTS) != 0 && inFlight.peekFirst().response == CommandType.Response.RESULT) {
                 stage = Stage.START;
             } else {
@@ -393,7 +469,14 @@ public final class CommandTracker {
     }
 
     private int ok(Pending pending, ByteBuf buf, int index, int end, int length) {
-        String tracked = ResponseStatus.trackedSchema(buf, index, end - index, length, capabilities); // first: it may throw
+        String tracked; // first: it may throw
+        if (session == null) {
+            tracked = ResponseStatus.trackedSchema(buf, index, end - index, length, capabilities);
+        } else {
+            SessionChanges changes = ResponseStatus.sessionChanges(buf, index, end - index, length, capabilities);
+            tracked = changes.schema();
+            applyChanges(pending, changes);
+        }
         int flags = okStatus(buf, index, end, length);
         if (pending.database != null) {
             database = pending.database;
@@ -402,6 +485,14 @@ public final class CommandTracker {
             database = tracked;
         }
         return flags;
+    }
+
+    private void applyChanges(Pending pending, SessionChanges changes) {
+        if ((pending.hints & Pending.RESETS) != 0) {
+            session.reset();
+        } else if (changes != SessionChanges.NONE || pending.hints != 0) {
+            session.apply(changes, pending.hints, pending.collation);
+        }
     }
 
     private int okStatus(ByteBuf buf, int index, int end, int length) {

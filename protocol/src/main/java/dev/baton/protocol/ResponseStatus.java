@@ -3,6 +3,8 @@ package dev.baton.protocol;
 import io.netty.buffer.ByteBuf;
 
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import static dev.baton.protocol.CapabilityFlags.CLIENT_SESSION_TRACK;
 import static dev.baton.protocol.StatusFlags.SERVER_SESSION_STATE_CHANGED;
@@ -19,8 +21,10 @@ import static dev.baton.protocol.StatusFlags.SERVER_SESSION_STATE_CHANGED;
  * {@link MalformedPacketException}, the only exception these readers throw.
  */
 public final class ResponseStatus {
-    /** Session state change type SESSION_TRACK_SCHEMA. */
+    /** Session state change types (enum_session_state_type); the others (GTIDS, TRANSACTION_*) are skipped. */
+    private static final int SESSION_TRACK_SYSTEM_VARIABLES = 0;
     private static final int SESSION_TRACK_SCHEMA = 1;
+    private static final int SESSION_TRACK_STATE_CHANGE = 2;
 
     private ResponseStatus() {
     }
@@ -121,6 +125,125 @@ public final class ResponseStatus {
             }
         }
         return null;
+    }
+
+    /**
+     * Everything the session-state-info of the OK packet at {@code index} reports (also the 0xFE OK that ends a result
+     * set under CLIENT_DEPRECATE_EOF, which has the same layout). Returns {@link SessionChanges#NONE} without
+     * allocating when the packet has no SERVER_SESSION_STATE_CHANGED or {@code capabilities} lack
+     * CLIENT_SESSION_TRACK. Changes that lie beyond the {@code available} readable bytes are not read: the result
+     * is then not {@link SessionChanges#complete() complete} and holds only what came before them.
+     *
+     * @throws MalformedPacketException if a length in the packet of {@code length} bytes runs past its end
+     */
+    public static SessionChanges sessionChanges(ByteBuf buf, int index, int available, int length, int capabilities) {
+        if ((capabilities & CLIENT_SESSION_TRACK) == 0) {
+            return SessionChanges.NONE;
+        }
+        int seen = index + available;
+        int end = index + length;
+        int at = statusIndex(buf, index, seen, end);
+        if (at < 0) {
+            return SessionChanges.UNREAD;
+        }
+        int status = buf.getUnsignedShortLE(at);
+        at += 4; // status_flags, warnings
+        if ((status & SERVER_SESSION_STATE_CHANGED) == 0 || at >= end) {
+            return SessionChanges.NONE;
+        }
+        Map<String, String> variables = new LinkedHashMap<>();
+        String schema = null;
+        boolean stateChanged = false;
+        at = skipLenencString(buf, at, seen, end, "info"); // info
+        if (at < 0) {
+            return new SessionChanges(variables, null, false, false);
+        }
+        int size = lenencSize(buf, at, seen, end, "session state length");
+        if (size < 0) {
+            return new SessionChanges(variables, null, false, false);
+        }
+        long total = Payloads.lenencIntAt(buf, at); // session_state_info
+        at += size;
+        int stop = at + checkedLength(total, end - at, "session state length");
+        while (at < stop) { // each change moves at forward by at least two bytes
+            if (at >= seen) {
+                return new SessionChanges(variables, schema, stateChanged, false);
+            }
+            int type = buf.getUnsignedByte(at++);
+            size = lenencSize(buf, at, Math.min(seen, stop), stop, "session state change length");
+            if (size < 0) {
+                return new SessionChanges(variables, schema, stateChanged, false);
+            }
+            long dataLength = Payloads.lenencIntAt(buf, at);
+            int data = at + size;
+            at = data + checkedLength(dataLength, stop - data, "session state change length");
+            if (type > SESSION_TRACK_STATE_CHANGE) {
+                continue;
+            }
+            if (at > seen) {
+                return new SessionChanges(variables, schema, stateChanged, false);
+            }
+            switch (type) {
+                case SESSION_TRACK_SYSTEM_VARIABLES -> {
+                    int value = skipLenencString(buf, data, at, at, "system variable name");
+                    skipLenencString(buf, value, at, at, "system variable value");
+                    variables.put(stringAt(buf, data), stringAt(buf, value));
+                }
+                case SESSION_TRACK_SCHEMA -> {
+                    skipLenencString(buf, data, at, at, "schema name");
+                    schema = stringAt(buf, data);
+                }
+                default -> stateChanged = true; // SESSION_TRACK_STATE_CHANGE, its data is "1"
+            }
+        }
+        return new SessionChanges(variables, schema, stateChanged, true);
+    }
+
+    /**
+     * Turns the whole OK packet (4-byte header and payload) at {@code index} of {@code buf} into the one MariaDB sends
+     * a client that did not negotiate CLIENT_SESSION_TRACK (sql/protocol.cc, net_send_ok): SERVER_SESSION_STATE_CHANGED
+     * cleared, the info string kept length-encoded if it is not empty and dropped if it is, and the session state
+     * dropped. The status flags and the 3-byte payload length are rewritten in place; the sequence id stays.
+     *
+     * <p>The caller forwards the {@code 4 + returned} bytes from {@code index} and discards the rest of the old
+     * payload: the packet shrinks and nothing before it moves. An OK without SERVER_SESSION_STATE_CHANGED is left
+     * untouched and its payload length returned.
+     *
+     * @return the payload length of the rewritten packet
+     * @throws MalformedPacketException if the packet's lengths run past its end
+     * @throws IllegalArgumentException if the buffer does not hold the whole packet, or it is split (16 MiB or more)
+     */
+    public static int hideSessionState(ByteBuf buf, int index) {
+        int length = buf.getUnsignedMediumLE(index);
+        int payload = index + 4;
+        int end = payload + length;
+        if (length >= Packets.MAX_PAYLOAD || end > buf.writerIndex()) {
+            throw new IllegalArgumentException("not a whole OK packet of fewer than 16 MiB: payload length " + length
+                    + ", " + (buf.writerIndex() - payload) + " bytes present");
+        }
+        int at = statusIndex(buf, payload, end, end);
+        int status = buf.getUnsignedShortLE(at);
+        if ((status & SERVER_SESSION_STATE_CHANGED) == 0) {
+            return length;
+        }
+        buf.setShortLE(at, status & ~SERVER_SESSION_STATE_CHANGED);
+        int info = at + 4; // status_flags, warnings
+        if (info > end) {
+            throw new MalformedPacketException("OK packet of " + length + " bytes ends before its warnings");
+        }
+        int kept = info;
+        if (info < end && buf.getUnsignedByte(info) != 0) {
+            kept = skipLenencString(buf, info, end, end, "info");
+        }
+        int newLength = kept - payload;
+        buf.setMediumLE(index, newLength);
+        return newLength;
+    }
+
+    /** The length-encoded string at {@code at}, whose bounds the caller has checked. */
+    private static String stringAt(ByteBuf buf, int at) {
+        int size = Payloads.lenencSize(buf, at, buf.writerIndex());
+        return buf.toString(at + size, (int) Payloads.lenencIntAt(buf, at), StandardCharsets.UTF_8);
     }
 
     /**
