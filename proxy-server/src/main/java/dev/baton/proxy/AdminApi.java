@@ -9,10 +9,15 @@ import dev.baton.routing.TopologyType;
 import dev.baton.routing.WriterChoice;
 import dev.baton.routing.replication.ReplicationCheck;
 
+import dev.baton.proxy.move.AccountHashes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
 
 /** The admin API's answers, as plain maps and lists that {@link Json} writes. */
 final class AdminApi {
@@ -129,6 +134,7 @@ final class AdminApi {
                 finding(findings, f.check(), f.result().name().toLowerCase(), f.detail());
             }
             oneWriter(findings, proxy);
+            sessionMoves(findings, proxy);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("findings", findings);
             return out;
@@ -163,9 +169,38 @@ final class AdminApi {
             }
         }
         oneWriter(findings, proxy);
+        sessionMoves(findings, proxy);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("findings", findings);
         return out;
+    }
+
+    /**
+     * With sessions.move on, whether the monitor user can read the stored password hashes on each node, which moving
+     * a session to that node needs; a warning, because without them sessions are closed at a writer change, as with
+     * sessions.move off. All nodes are asked at once.
+     */
+    private static void sessionMoves(List<Object> findings, BatonProxy proxy) {
+        if (proxy.accountHashes().isEmpty()) {
+            return;
+        }
+        AccountHashes hashes = proxy.accountHashes().get();
+        Map<Node, CompletableFuture<Optional<String>>> asked = new LinkedHashMap<>();
+        for (Node node : proxy.topology().nodes()) {
+            asked.put(node, hashes.readProblem(node));
+        }
+        long waitMillis = proxy.config().cluster().monitor().timeout().multipliedBy(3).toMillis() + 1000;
+        CompletableFuture.allOf(asked.values().toArray(CompletableFuture[]::new))
+                .completeOnTimeout(null, waitMillis, TimeUnit.MILLISECONDS).join();
+        for (Map.Entry<Node, CompletableFuture<Optional<String>>> e : asked.entrySet()) {
+            String name = e.getKey().name();
+            Optional<String> problem = e.getValue().getNow(Optional.of("no answer from node " + name + " within "
+                    + waitMillis + " ms"));
+            finding(findings, "password hashes readable on " + name, problem.isEmpty() ? "pass" : "warn",
+                    problem.map(p -> p + "; until then, sessions are closed instead of moved when " + name
+                                    + " becomes the writer")
+                            .orElse("the monitor user can read them, so sessions.move can move sessions to " + name));
+        }
     }
 
     private static void oneWriter(List<Object> findings, BatonProxy proxy) {

@@ -98,7 +98,8 @@ final class AdminServer {
             } else if (path.equals("/api/v1/status")) {
                 response = json(HttpResponseStatus.OK, Json.write(AdminApi.status(proxy)));
             } else if (path.equals("/api/v1/check")) {
-                response = json(HttpResponseStatus.OK, Json.write(AdminApi.check(proxy)));
+                offLoop(ctx, () -> AdminApi.check(proxy)); // it may ask every node whether hashes are readable
+                return;
             } else if (path.equals("/api/v1/events")) {
                 response = json(HttpResponseStatus.OK, Json.write(AdminApi.events(proxy)));
             } else {

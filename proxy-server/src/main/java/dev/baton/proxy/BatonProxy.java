@@ -1,6 +1,7 @@
 package dev.baton.proxy;
 
 import dev.baton.proxy.config.BatonConfig;
+import dev.baton.proxy.move.AccountHashes;
 import dev.baton.proxy.config.ConfigException;
 import dev.baton.routing.ClientQuota;
 import dev.baton.routing.ClusterTopology;
@@ -59,11 +60,16 @@ public final class BatonProxy implements AutoCloseable {
     private Channel listener;
     private Channel admin;
 
+    /** Reads stored password hashes to move sessions; null when sessions.move is off or no monitor user is configured. */
+    private final AccountHashes accountHashes;
+
     private BatonProxy(BatonConfig config, ClusterTopology topology, AddressResolverGroup<? extends SocketAddress> resolver) {
         this.config = config;
         this.resolver = resolver;
         this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
+        this.accountHashes = config.sessions().move() && config.cluster().monitor() != null
+                ? new AccountHashes(config.cluster().monitor()) : null;
         this.metrics = new BatonMetrics(this);
         this.accountHashes = config.sessions().move() && config.cluster().monitor() != null
                 ? new dev.baton.proxy.move.AccountHashes(config.cluster().monitor()) : null;
@@ -271,6 +277,14 @@ public final class BatonProxy implements AutoCloseable {
     /** Resolves node host names for backend connects, never on an event loop. */
     AddressResolverGroup<? extends SocketAddress> resolver() {
         return resolver;
+    }
+
+    /**
+     * What decides whether a session's user can be logged in again on another node; empty when sessions.move is off
+     * or the cluster has no monitor user (a single server: no writer to move to).
+     */
+    public java.util.Optional<AccountHashes> accountHashes() {
+        return java.util.Optional.ofNullable(accountHashes);
     }
 
     /** The last greeting each node sent, which Baton's own greeting of a new client is based on. */

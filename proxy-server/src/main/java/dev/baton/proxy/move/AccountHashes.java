@@ -138,6 +138,14 @@ public final class AccountHashes implements AutoCloseable {
         return reads.get();
     }
 
+    /**
+     * Whether a read is still running; the cache notes when a read ended only after the callers it answered, so a
+     * test that moves the clock waits for this first.
+     */
+    boolean reading() {
+        return executor.getActiveCount() > 0;
+    }
+
     private CompletableFuture<Read> read(Key key) {
         ReadTask task = new ReadTask(key);
         try {

@@ -224,6 +224,7 @@ class AccountHashesTest {
         await(hashes.prove(NODE, "app", SEED, clientAnswer("password", SEED)));
         await(hashes.prove(NODE, "app", SEED, clientAnswer("password", SEED)));
         assertEquals(1, reads.get());
+        org.awaitility.Awaitility.await().until(() -> !hashes.reading());
         nanos.addAndGet(Duration.ofSeconds(11).toNanos());
         await(hashes.prove(NODE, "app", SEED, clientAnswer("password", SEED)));
         assertEquals(2, reads.get());
