@@ -85,7 +85,8 @@ public final class AccountHashes implements AutoCloseable {
      * Whether the client's {@code answer} to {@code seed} at login proves the password of an account named
      * {@code user} on {@code node}. Completes (never exceptionally) with {@link Relogin.Proven},
      * {@link Relogin.EmptyPassword} or {@link Relogin.Refused}. If no row read earlier proves it, the rows are read
-     * once more: the password may have changed since they were read.
+     * once more: the password may have changed since they were read. The future completes on a reading thread or,
+     * when the rows are at hand, on the caller's: hop to the channel's event loop before touching a channel.
      *
      * @param seed   the 20-byte scramble the server sent the client (in its greeting or AuthSwitchRequest)
      * @param answer the client's answer to it: 20 bytes, or none for an empty password
