@@ -78,6 +78,7 @@ public final class CommandTracker {
     private final int capabilities;
     private final boolean deprecateEof;
     private final SessionState session;
+    private boolean stateChangedOk;
     private final ArrayDeque<Pending> inFlight = new ArrayDeque<>();
     private Stage stage = Stage.START;
     private long remaining;
@@ -116,6 +117,15 @@ public final class CommandTracker {
         this.database = database;
         this.session = session;
         inFlight.add(Pending.of(CommandType.Response.AUTH, null, 0, null));
+    }
+
+    /**
+     * True when the message just read by {@link #onServerMessage} was an OK packet (or an OK in place of an EOF) with
+     * SERVER_SESSION_STATE_CHANGED: it carries session state, which a client that did not ask for session tracking
+     * must not see ({@link ResponseStatus#hideSessionState}).
+     */
+    public boolean lastMessageChangedSessionState() {
+        return stateChangedOk;
     }
 
     public boolean isAuthenticated() {
@@ -283,6 +293,7 @@ public final class CommandTracker {
      *                                  {@link #untracked()}, never {@link #isQuiet() quiet}, and reads nothing more.
      */
     public void onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
+        stateChangedOk = false;
         Pending oldest = inFlight.peekFirst();
         if (untracked || oldest == null || length == 0) {
             return; // an unsolicited packet, such as the ERR a server sends before closing a killed connection
@@ -499,6 +510,7 @@ public final class CommandTracker {
         int flags = ResponseStatus.okStatus(buf, index, end - index, length);
         if (flags >= 0) {
             status = flags;
+            stateChangedOk = (flags & StatusFlags.SERVER_SESSION_STATE_CHANGED) != 0;
         }
         return Math.max(flags, 0);
     }

@@ -47,8 +47,6 @@ public final class BatonProxy implements AutoCloseable {
     private final EventLoopGroup ioGroup;
     private final AddressResolverGroup<? extends SocketAddress> resolver;
     private final ServerGreetings greetings = new ServerGreetings();
-    /** The stored password hashes a session's move needs; null when sessions are not moved. */
-    private final dev.baton.proxy.move.AccountHashes accountHashes;
     private final ChannelGroup clients = new DefaultChannelGroup("baton-clients", GlobalEventExecutor.INSTANCE);
     private final AtomicInteger activeSessions = new AtomicInteger();
     /** Oldest first, so every fan-out visits sessions in the order they arrived. */
@@ -71,8 +69,6 @@ public final class BatonProxy implements AutoCloseable {
         this.accountHashes = config.sessions().move() && config.cluster().monitor() != null
                 ? new AccountHashes(config.cluster().monitor()) : null;
         this.metrics = new BatonMetrics(this);
-        this.accountHashes = config.sessions().move() && config.cluster().monitor() != null
-                ? new dev.baton.proxy.move.AccountHashes(config.cluster().monitor()) : null;
         this.acceptGroup = transport.newGroup(1);
         this.ioGroup = transport.newGroup(config.ioThreads());
         topology.onWriterChange(this::writerChanged);
@@ -330,11 +326,6 @@ public final class BatonProxy implements AutoCloseable {
     /** Whether sessions on an old writer are moved to the new one (sessions.move) rather than closed. */
     boolean movesSessions() {
         return accountHashes != null;
-    }
-
-    /** Reads stored password hashes as the monitor user, to log in again as a session's user. */
-    dev.baton.proxy.move.AccountHashes accountHashes() {
-        return accountHashes;
     }
 
     /** The connection ids of this instance's sessions, as announced in Baton's greetings. */

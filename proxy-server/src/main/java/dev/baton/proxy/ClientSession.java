@@ -11,6 +11,8 @@ import dev.baton.protocol.MalformedPacketException;
 import dev.baton.protocol.NativePasswordProof;
 import dev.baton.protocol.PacketScanner;
 import dev.baton.protocol.Packets;
+import dev.baton.protocol.ResponseStatus;
+import dev.baton.protocol.SessionState;
 import dev.baton.routing.ClientQuota;
 import dev.baton.routing.Node;
 import dev.baton.routing.WriterChoice;
@@ -57,6 +59,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private enum Phase { HANDSHAKE, CONNECTING, LOGIN, RELAY, CLOSED }
 
     private static final java.util.concurrent.atomic.AtomicLong ARRIVALS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Makes the server report every change of session state a move has to rebuild (see {@link SessionState}). */
+    static final String TRACKING = "SET SESSION session_track_system_variables='*', session_track_schema=ON, "
+            + "session_track_state_change=ON";
 
     /** Orders sessions by arrival, for fan-outs that visit them oldest first. */
     private final long arrival = ARRIVALS.incrementAndGet();
@@ -116,6 +122,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean linkLost;
     private boolean moving;
     private long parkedUntil;
+    /** What the session changed on its server since login, from session tracking; null when not tracked. */
+    private SessionState state;
+    /** Baton asked the server for session tracking that the client did not ask for: hide it from the client. */
+    private boolean hiddenTracking;
+    /** The server's login OK, held while Baton's {@link #TRACKING} statement runs. */
+    private ByteBuf heldLoginOk;
+    /** Client buffer and server buffer being scanned: an OK whole in the latter can be rewritten. */
+    private ByteBuf scanningServer;
+    /** OK packets in the server buffer being scanned whose session state is cut out: [start, keep, end) each. */
+    private int[] cuts;
+    private int cutCount;
     /** The server sent something no command asked for (an ERR before closing a killed connection). */
     private boolean serverSaidGoodbye;
     /** Client bytes read after reads were paused for a move; relayed on the new link. */
@@ -307,6 +324,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (authAnswer == null) {
             return "auth_plugin";
         }
+        if (state == null) {
+            return "tracking_off";
+        }
+        if (!state.movable()) {
+            return state.reasons().iterator().next().label();
+        }
         return null;
     }
 
@@ -363,7 +386,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         moving = true;
         io.netty.channel.EventLoop loop = client.eventLoop();
         byte[] answer = authAnswer;
-        proxy.accountHashes().prove(to, user, authSeed, answer).whenComplete((proof, failure) -> loop.execute(() -> {
+        proxy.accountHashes().orElseThrow().prove(to, user, authSeed, answer).whenComplete((proof, failure) -> loop.execute(() -> {
             if (phase == Phase.CLOSED) {
                 return;
             }
@@ -385,7 +408,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             String database = tracker.database() != null && !tracker.database().equals(response.database())
                     ? tracker.database() : null;
             Duration timeout = proxy.config().connectTimeout().plus(proxy.config().handshakeTimeout());
-            SessionMove.start(proxy, loop, to, login, java.util.List.of(), database, timeout)
+            java.util.List<String> statements = new java.util.ArrayList<>(2);
+            statements.add(TRACKING);
+            String replay = state.replayStatement();
+            if (replay != null) {
+                statements.add(replay);
+            }
+            SessionMove.start(proxy, loop, to, login, statements, database, timeout)
                     .whenComplete((moved, failed) -> {
                         if (failed != null) {
                             moveFailed(failed);
@@ -534,6 +563,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             heldResponse = null;
         }
         releaseHeldFromClient();
+        if (heldLoginOk != null) {
+            heldLoginOk.release();
+            heldLoginOk = null;
+        }
         if (link != null) {
             link.closeAfterFlush(proxy.config().closeTimeout());
         }
@@ -800,13 +833,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                         + "); connect again"), lastAuthSequence + 1);
                 return;
             }
+            boolean track = proxy.movesSessions() && (server.capabilities() & CapabilityFlags.CLIENT_SESSION_TRACK) != 0;
+            if (track) {
+                hiddenTracking = (capabilities & CapabilityFlags.CLIENT_SESSION_TRACK) == 0;
+                capabilities |= CapabilityFlags.CLIENT_SESSION_TRACK;
+                state = new SessionState();
+            }
             handshakePayload = io.netty.buffer.ByteBufUtil.getBytes(Packets.payload(heldResponse));
             sentCapabilities = capabilities;
             sentMariadbCapabilities = mariadbCapabilities;
             ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Packets.payload(heldResponse), capabilities,
                     mariadbCapabilities, link.channel().alloc());
             link.greeted(greeting.connectionId(), server.capabilities()); // the thread id is what a KILL names
-            tracker = new CommandTracker(capabilities & server.capabilities(), response.database());
+            tracker = new CommandTracker(capabilities & server.capabilities(), response.database(), state);
             heldResponse.release();
             heldResponse = null;
             phase = Phase.LOGIN;
@@ -826,6 +865,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * trusted: that one becomes ERR 1040. After the OK, the backend side is relayed without framing.
      */
     private void onLoginPacket(ByteBuf frame) {
+        if (heldLoginOk != null) {
+            onTrackingArmed(frame);
+            return;
+        }
         int sequenceId = Packets.sequenceId(frame);
         int length = Packets.payloadLength(frame);
         lastAuthSequence = sequenceId;
@@ -841,10 +884,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             loginDeadline.cancel(false);
             log.debug("client {} authenticated as '{}' on {}", client.remoteAddress(), user, backendNode);
-            phase = Phase.RELAY;
-            proxy.metrics().serverBytes(frame.readableBytes());
-            client.writeAndFlush(frame, client.voidPromise());
-            link.unframed(); // any bytes its framer still holds arrive as RELAY traffic
+            if (state != null) {
+                // Before the client hears its OK: make the server report every change of session state from now on.
+                heldLoginOk = frame;
+                link.send(query(link.channel().alloc(), TRACKING));
+                return;
+            }
+            startRelay(frame);
             return;
         }
         if (tracker.authenticationFailed()) {
@@ -852,6 +898,45 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         proxy.metrics().serverBytes(frame.readableBytes());
         client.writeAndFlush(frame, client.voidPromise());
+    }
+
+    /** Passes the server's login OK on and relays from now on. */
+    private void startRelay(ByteBuf loginOk) {
+        phase = Phase.RELAY;
+        if (hiddenTracking) {
+            int payloadLength = ResponseStatus.hideSessionState(loginOk, loginOk.readerIndex());
+            loginOk.writerIndex(loginOk.readerIndex() + Packets.HEADER_SIZE + payloadLength);
+        }
+        proxy.metrics().serverBytes(loginOk.readableBytes());
+        client.writeAndFlush(loginOk, client.voidPromise());
+        link.unframed(); // any bytes its framer still holds arrive as RELAY traffic
+    }
+
+    /** The answer to Baton's own {@link #TRACKING} statement after login: not the client's to see. */
+    private void onTrackingArmed(ByteBuf answer) {
+        try {
+            ByteBuf payload = Packets.payload(answer);
+            if (payload.isReadable() && payload.getUnsignedByte(payload.readerIndex()) == ErrPacket.HEADER) {
+                log.debug("session tracking refused by {} for client {}: {}", backendNode, client.remoteAddress(),
+                        ErrPacket.decode(payload).message());
+                unmovable = "tracking_off";
+            }
+        } catch (MalformedPacketException e) {
+            unmovable = "tracking_off";
+        } finally {
+            answer.release();
+        }
+        ByteBuf loginOk = heldLoginOk;
+        heldLoginOk = null;
+        startRelay(loginOk);
+    }
+
+    /** A COM_QUERY packet (sequence id 0) of {@code sql}. */
+    static ByteBuf query(io.netty.buffer.ByteBufAllocator alloc, String sql) {
+        ByteBuf payload = alloc.buffer(1 + sql.length());
+        payload.writeByte(0x03);
+        payload.writeCharSequence(sql, java.nio.charset.StandardCharsets.UTF_8);
+        return Packets.frame(alloc, 0, payload);
     }
 
     /**
@@ -883,9 +968,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void relayFromServer(ByteBuf buf) {
         if (tracker != null) {
+            scanningServer = buf;
+            cutCount = 0;
             try {
                 fromServer.scan(buf, serverListener);
             } catch (RuntimeException e) { // MalformedPacketException, or a parser failing on bytes it did not expect
+                scanningServer = null;
                 buf.release(); // not forwarded: the client gets an ERR in place of what the server sent
                 String reason = reasonOf(e);
                 log.warn("server {} sent a malformed packet to client {}, closing the session: {}", backendNode,
@@ -894,8 +982,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
+        scanningServer = null;
         proxy.metrics().serverBytes(buf.readableBytes());
-        client.write(buf, client.voidPromise());
+        if (cutCount == 0) {
+            client.write(buf, client.voidPromise());
+        } else {
+            forwardWithCuts(buf);
+        }
         flushClient = true;
         if (drain != null && tracker != null && tracker.isQuiet()) {
             log.debug("session of {} finished its transaction during a switchover drain", client.remoteAddress());
@@ -911,6 +1004,50 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** Sends {@code buf} on without the byte ranges {@link #cuts} names; {@code buf} itself is released once. */
+    private void forwardWithCuts(ByteBuf buf) {
+        try {
+            int at = buf.readerIndex();
+            for (int i = 0; i < cutCount; i++) {
+                int from = cuts[2 * i];
+                if (from > at) {
+                    client.write(buf.retainedSlice(at, from - at), client.voidPromise());
+                }
+                at = cuts[2 * i + 1];
+            }
+            if (at < buf.writerIndex()) {
+                client.write(buf.retainedSlice(at, buf.writerIndex() - at), client.voidPromise());
+            }
+        } finally {
+            cutCount = 0;
+            buf.release();
+        }
+    }
+
+    /**
+     * The OK packet whose payload starts at {@code index} carries session state the client did not ask for: rewrite
+     * it in place as the server would have sent it without tracking, and cut the rest out when forwarding. An OK not
+     * whole in the buffer at hand (rare: it straddles two reads) goes on as it is, which clients that read the info
+     * string and stop tolerate; the session can no longer be moved then, since Baton could not read it whole.
+     */
+    private void hideSessionState(int length, ByteBuf buf, int index) {
+        int header = index - Packets.HEADER_SIZE;
+        if (buf != scanningServer || header < buf.readerIndex() || index + length > buf.writerIndex()
+                || length >= Packets.MAX_PAYLOAD) {
+            unmovable = "state_unread";
+            return;
+        }
+        int kept = ResponseStatus.hideSessionState(buf, header);
+        if (cuts == null) {
+            cuts = new int[4];
+        } else if (cuts.length < 2 * cutCount + 2) {
+            cuts = java.util.Arrays.copyOf(cuts, cuts.length * 2);
+        }
+        cuts[2 * cutCount] = index + kept;
+        cuts[2 * cutCount + 1] = index + length;
+        cutCount++;
+    }
+
     private boolean onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
         serverSequence = sequenceId;
         if (tracker.isAuthenticated() && tracker.commandsInFlight() == 0) {
@@ -921,6 +1058,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             lastAuthSequence = sequenceId;
         }
         tracker.onServerMessage(sequenceId, length, buf, index, available);
+        if (hiddenTracking && tracker.lastMessageChangedSessionState()) {
+            hideSessionState(length, buf, index);
+        }
         if (!wasAuthenticated && tracker.isAuthenticated()) {
             loginDeadline.cancel(false);
         }
