@@ -283,10 +283,17 @@ public final class BatonCli implements Runnable {
             if (json) {
                 out.println(body.strip());
             } else {
-                out.printf("writer is now %s (epoch %s, was %s); writes unavailable for %s ms; sessions closed: %s idle, "
-                                + "%s after their transaction, %s in a transaction%n", answer.get("to"), whole(answer.get("epoch")),
-                        answer.get("from"), whole(answer.get("writes_unavailable_ms")), whole(answer.get("sessions_closed_idle")),
-                        whole(answer.get("sessions_closed_after_transaction")), whole(answer.get("sessions_closed_in_transaction")));
+                out.printf("writer is now %s (epoch %s, was %s); writes unavailable for %s ms; sessions: %s moving to the new "
+                                + "writer, %s closed as not movable, %s closed in a transaction%n", answer.get("to"),
+                        whole(answer.get("epoch")), answer.get("from"), whole(answer.get("writes_unavailable_ms")),
+                        whole(answer.get("sessions_moving")), whole(answer.get("sessions_closed_not_movable")),
+                        whole(answer.get("sessions_closed_in_transaction")));
+                if (answer.get("this_instance") instanceof Map<?, ?> here) {
+                    Map<?, ?> notMoved = here.get("sessions_not_moved") instanceof Map<?, ?> m ? m : Map.of();
+                    out.printf("on %s: %s session(s) moved%s%n", here.get("instance"), whole(here.get("sessions_moved")),
+                            notMoved.isEmpty() ? "" : ", not moved: " + notMoved.entrySet().stream()
+                                    .map(e -> e.getKey() + " " + whole(e.getValue())).collect(java.util.stream.Collectors.joining(", ")));
+                }
                 if (answer.get("instances") instanceof List<?> instances && !instances.isEmpty()) {
                     List<String> names = new java.util.ArrayList<>();
                     for (Object i : instances) {

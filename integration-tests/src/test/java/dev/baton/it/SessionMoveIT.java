@@ -198,4 +198,56 @@ class SessionMoveIT {
             assertEquals(stateChangeBefore + 1, metric("baton_sessions_not_moved_total{reason=\"state_change\"}"));
         }
     }
+
+    @Test
+    @Order(3)
+    void afterTheWriterIsKilledOnlyStatementsInFlightFailAndIdleSessionsMove() throws Exception {
+        String writer = baton.writer();
+        int killed = Integer.parseInt(writer.substring(2));
+        long movedBefore = metric("baton_sessions_moved_total");
+        try (BasicDataSource pool = rancherLikePool()) {
+            ConcurrentLinkedQueue<SQLException> errors = new ConcurrentLinkedQueue<>();
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicInteger writes = new AtomicInteger();
+            ExecutorService workers = Executors.newFixedThreadPool(8);
+            for (int w = 0; w < 8; w++) {
+                int worker = w;
+                workers.execute(() -> {
+                    while (running.get()) {
+                        try (Connection c = pool.getConnection(); PreparedStatement insert = c.prepareStatement(
+                                "INSERT INTO pool_writes (worker, note) VALUES (?, 'through a failover')")) {
+                            insert.setInt(1, worker);
+                            insert.executeUpdate();
+                            writes.incrementAndGet();
+                        } catch (SQLException e) {
+                            errors.add(e);
+                        }
+                    }
+                });
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> writes.get() > 200);
+            cluster.kill9(killed);
+            String next = baton.awaitWriterOtherThan(writer, Duration.ofSeconds(20));
+            int afterFailover = writes.get();
+            await().atMost(Duration.ofSeconds(20)).until(() -> writes.get() > afterFailover + 200);
+            running.set(false);
+            workers.shutdown();
+            assertTrue(workers.awaitTermination(30, TimeUnit.SECONDS));
+
+            List<String> seen = errors.stream().map(e -> e.getSQLState() + " " + e.getMessage()).toList();
+            assertTrue(errors.size() <= 8, "at most one statement in flight per worker fails: " + seen);
+            assertTrue(errors.stream().allMatch(e -> e.getSQLState() != null && e.getSQLState().startsWith("08")),
+                    "only lost connections: " + seen);
+            long moved = metric("baton_sessions_moved_total") - movedBefore;
+            assertTrue(moved >= 50 - 8, "the idle sessions moved: " + moved);
+            try (Connection c = pool.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT @@port, @@sql_mode")) {
+                rs.next();
+                assertEquals(cluster.port(Integer.parseInt(next.substring(2))), rs.getInt(1));
+                assertEquals(SQL_MODE, rs.getString(2));
+            }
+            System.out.println("pool through kill -9 of the writer: " + errors.size() + " statement(s) in flight failed, "
+                    + moved + " session(s) moved to " + next);
+        }
+    }
 }

@@ -138,11 +138,11 @@ class SwitchoverIT {
         BatonCommand.Result result = switchover.get(30, TimeUnit.SECONDS);
         assertEquals(0, result.exit(), result.err());
         assertTrue(result.out().contains("\"from\":\"db1\",\"to\":\"db2\""), result.out());
-        assertTrue(result.out().contains("\"sessions_closed_after_transaction\":2"), result.out());
+        assertTrue(result.out().contains("\"sessions_after_transaction\":2"), result.out());
         assertTrue(result.out().contains("\"instance\":\"baton-a\"") && result.out().contains("\"instance\":\"baton-b\""),
                 "both instances reported their drain: " + result.out());
         assertTrue(result.out().contains("\"instances_not_heard_from\":[]"), result.out());
-        assertTrue(result.out().contains("\"sessions_closed_idle\":1"), result.out());
+        assertTrue(result.out().contains("\"sessions_idle\":1"), result.out());
         assertTrue(result.out().contains("\"sessions_closed_in_transaction\":0"), result.out());
         assertEquals(cluster.port(2), newcomer.get(30, TimeUnit.SECONDS), "the held client went to the new writer");
         assertEquals(cluster.port(2), newcomerOnB.get(30, TimeUnit.SECONDS), "so did the one held by the other instance");

@@ -92,6 +92,22 @@ final class BatonMetrics {
             "replay_failed", "state_change", "prepared_statement", "user_lock", "table_lock", "xa", "state_unread",
             "tracking_off", "tracking_changed", "failed");
 
+    long sessionsMoved() {
+        return (long) sessionsMoved.count();
+    }
+
+    /** Sessions not moved so far, by reason (only reasons that occurred). */
+    Map<String, Long> sessionsNotMoved() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        for (String reason : NOT_MOVED_REASONS) {
+            long n = (long) notMoved(reason).count();
+            if (n > 0) {
+                out.put(reason, n);
+            }
+        }
+        return out;
+    }
+
     void sessionMoved() {
         sessionsMoved.increment();
     }

@@ -25,6 +25,8 @@ import org.slf4j.LoggerFactory;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -321,6 +323,30 @@ public final class BatonProxy implements AutoCloseable {
         ClientSession session = new ClientSession(this);
         sessions.add(session);
         return session;
+    }
+
+    /**
+     * Waits up to {@code limit} until no session of this instance is parked or moving, then says how many moved and
+     * how many were not (by reason) since the counts {@code movedBefore} and {@code notMovedBefore} were taken.
+     */
+    Map<String, Object> awaitMoves(long movedBefore, Map<String, Long> notMovedBefore, Duration limit) throws InterruptedException {
+        long end = System.nanoTime() + limit.toNanos();
+        while (sessions.stream().anyMatch(ClientSession::isMoving) && System.nanoTime() < end) {
+            Thread.sleep(20);
+        }
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("instance", config.cluster().instanceName());
+        out.put("sessions_moved", metrics.sessionsMoved() - movedBefore);
+        Map<String, Long> notMoved = new java.util.TreeMap<>();
+        metrics.sessionsNotMoved().forEach((reason, n) -> {
+            long delta = n - notMovedBefore.getOrDefault(reason, 0L);
+            if (delta > 0) {
+                notMoved.put(reason, delta);
+            }
+        });
+        out.put("sessions_not_moved", notMoved);
+        out.put("sessions_still_moving", sessions.stream().filter(ClientSession::isMoving).count());
+        return out;
     }
 
     /** Whether sessions on an old writer are moved to the new one (sessions.move) rather than closed. */

@@ -117,7 +117,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Why this session cannot be moved whatever its state (a metric label), or null. */
     private String unmovable;
     /** Parked: the client is not read while the session waits for a writer to move to. */
-    private boolean parked;
+    private volatile boolean parked; // read by a switchover's report, from another thread
     /** Parked because the link was lost (not let go by Baton): a move only to another node than the lost one. */
     private boolean linkLost;
     private boolean moving;
@@ -178,6 +178,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.lastAuthSequence = Packets.sequenceId(frame);
         phase = Phase.CONNECTING;
         chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
+    }
+
+    /** Parked or being moved to a new writer (read from other threads). */
+    boolean isMoving() {
+        return parked && phase != Phase.CLOSED;
     }
 
     boolean isClosed() {
@@ -279,7 +284,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 books.remaining.countDown();
             } else if (phase != Phase.RELAY || !tracker.isAuthenticated() || tracker.isQuiet()) {
                 books.idle.incrementAndGet();
-                leaveIdle();
+                if (leaveIdle()) {
+                    books.moving.incrementAndGet();
+                }
                 books.remaining.countDown();
             } else {
                 log.debug("draining session of {}: in transaction {}, {} command(s) in flight", client.remoteAddress(),
@@ -333,14 +340,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return null;
     }
 
-    /** The session is quiet and leaves its node: moved if it can be, else closed as before moving existed. */
-    private void leaveIdle() {
+    /**
+     * The session is quiet and leaves its node: moved if it can be, else closed as before moving existed.
+     *
+     * @return true if it is moving
+     */
+    private boolean leaveIdle() {
         String why = phase == Phase.RELAY ? whyNotMovable() : "login";
         if (why == null) {
             park(false);
-        } else {
-            notMoved(why, "it could not be moved");
+            return true;
         }
+        notMoved(why, "it could not be moved");
+        return false;
     }
 
     /**
@@ -995,7 +1007,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             Switchover.Drain books = drain; // the transaction ended and its answer is on its way: move or close now
             drain = null;
             books.afterTransaction.incrementAndGet();
-            leaveIdle();
+            if (leaveIdle()) {
+                books.moving.incrementAndGet();
+            }
             books.remaining.countDown();
             return;
         }

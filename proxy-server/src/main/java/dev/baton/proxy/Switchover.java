@@ -27,12 +27,17 @@ final class Switchover {
         final AtomicInteger idle = new AtomicInteger();
         final AtomicInteger afterTransaction = new AtomicInteger();
         final AtomicInteger inTransaction = new AtomicInteger();
+        /** Of the idle and after-transaction sessions, those parked to move to the new writer. */
+        final AtomicInteger moving = new AtomicInteger();
         final CountDownLatch remaining;
 
         Drain(int sessions) {
             remaining = new CountDownLatch(sessions);
         }
     }
+
+    /** How long a switchover's report waits for this instance's sessions to finish moving. */
+    private static final Duration MOVES_SETTLE = Duration.ofSeconds(10);
 
     private static final java.util.concurrent.locks.ReentrantLock ONE_AT_A_TIME = new java.util.concurrent.locks.ReentrantLock();
 
@@ -105,6 +110,8 @@ final class Switchover {
                 log.info("switchover to {} requested by {}: promoted with no writer to drain", target, requestedBy);
                 return report;
             }
+            long moved = proxy.metrics().sessionsMoved();
+            Map<String, Long> notMoved = proxy.metrics().sessionsNotMoved();
             WriterChoice.Writer handover = proxy.topology().beginHandover(node, drainTimeout, requestedBy, Duration.ofSeconds(15));
             log.info("switchover to {} requested by {}: every instance holds new clients and drains {} for up to {} ms",
                     target, requestedBy, handover.node().name(), drainTimeout.toMillis());
@@ -128,23 +135,28 @@ final class Switchover {
             report.put("to", now.node().name());
             report.put("epoch", now.epoch());
             report.put("writes_unavailable_ms", unavailableMs);
-            report.put("sessions_closed_idle", reports.stream().mapToInt(DrainReport::idle).sum());
-            report.put("sessions_closed_after_transaction", reports.stream().mapToInt(DrainReport::afterTransaction).sum());
+            report.put("sessions_idle", reports.stream().mapToInt(DrainReport::idle).sum());
+            report.put("sessions_after_transaction", reports.stream().mapToInt(DrainReport::afterTransaction).sum());
+            report.put("sessions_moving", reports.stream().mapToInt(DrainReport::moving).sum());
+            report.put("sessions_closed_not_movable", reports.stream().mapToInt(r -> r.idle() + r.afterTransaction() - r.moving()).sum());
             report.put("sessions_closed_in_transaction", reports.stream().mapToInt(DrainReport::inTransaction).sum());
             List<Object> instances = new java.util.ArrayList<>();
             for (DrainReport r : reports) {
                 Map<String, Object> i = new LinkedHashMap<>();
                 i.put("instance", r.instance());
-                i.put("sessions_closed_idle", r.idle());
-                i.put("sessions_closed_after_transaction", r.afterTransaction());
+                i.put("sessions_idle", r.idle());
+                i.put("sessions_after_transaction", r.afterTransaction());
+                i.put("sessions_moving", r.moving());
+                i.put("sessions_closed_not_movable", r.idle() + r.afterTransaction() - r.moving());
                 i.put("sessions_closed_in_transaction", r.inTransaction());
                 instances.add(i);
             }
             report.put("instances", instances);
             report.put("instances_not_heard_from", List.copyOf(notHeard));
-            log.info("switchover to {} done: writes unavailable for {} ms; sessions closed on {} instance(s): {} idle, {} "
-                    + "after their transaction, {} in a transaction at the drain deadline{}", target, unavailableMs,
-                    reports.size(), report.get("sessions_closed_idle"), report.get("sessions_closed_after_transaction"),
+            report.put("this_instance", proxy.awaitMoves(moved, notMoved, MOVES_SETTLE));
+            log.info("switchover to {} done: writes unavailable for {} ms; on {} instance(s): {} session(s) moving to the "
+                    + "new writer, {} closed as not movable, {} closed in a transaction at the drain deadline{}", target,
+                    unavailableMs, reports.size(), report.get("sessions_moving"), report.get("sessions_closed_not_movable"),
                     report.get("sessions_closed_in_transaction"),
                     notHeard.isEmpty() ? "" : "; no drain report from " + String.join(", ", notHeard));
             return report;
@@ -215,9 +227,10 @@ final class Switchover {
             return;
         }
         DrainReport report = new DrainReport(proxy.config().cluster().instanceName(), handover.epoch(), books.idle.get(),
-                books.afterTransaction.get(), books.inTransaction.get());
+                books.afterTransaction.get(), books.inTransaction.get(), books.moving.get());
         log.info("switchover to {} (epoch {}): drain done here: {} idle, {} after their transaction, {} in a transaction "
-                + "at the deadline", to.name(), handover.epoch(), report.idle(), report.afterTransaction(), report.inTransaction());
+                + "at the deadline; {} moving to the new writer", to.name(), handover.epoch(), report.idle(),
+                report.afterTransaction(), report.inTransaction(), report.moving());
         try {
             proxy.topology().reportDrain(report);
         } catch (RuntimeException e) {

@@ -6,9 +6,11 @@ package dev.baton.routing;
  *
  * @param instance         the reporting instance's name
  * @param epoch            the hand-over's epoch in the writer record
- * @param idle             sessions closed at once, between transactions
- * @param afterTransaction sessions closed right after their transaction ended (or ended by their client)
+ * @param idle             sessions that left the old writer at once, between transactions
+ * @param afterTransaction sessions that left it right after their transaction ended (or were ended by their client)
  * @param inTransaction    sessions still in a transaction at the deadline, closed then
+ * @param moving           of the idle and after-transaction sessions, those that move to the new writer; the others
+ *                         could not be moved and were closed
  */
-public record DrainReport(String instance, long epoch, int idle, int afterTransaction, int inTransaction) {
+public record DrainReport(String instance, long epoch, int idle, int afterTransaction, int inTransaction, int moving) {
 }

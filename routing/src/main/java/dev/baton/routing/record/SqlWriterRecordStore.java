@@ -92,6 +92,8 @@ public final class SqlWriterRecordStore implements WriterRecordStore, DrainBook 
                         + "instance VARCHAR(128) NOT NULL, idle INT NOT NULL, after_transaction INT NOT NULL, "
                         + "in_transaction INT NOT NULL, reported_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), "
                         + "PRIMARY KEY (epoch, instance)) ENGINE=InnoDB");
+                // Sessions moved to the new writer rather than closed (added to tables of older versions).
+                s.execute("ALTER TABLE `" + schema + "`.`drain_report` ADD COLUMN IF NOT EXISTS moving INT NOT NULL DEFAULT 0");
                 s.execute("CREATE TABLE IF NOT EXISTS `" + schema + "`.`instance` (name VARCHAR(128) PRIMARY KEY, "
                         + "last_seen TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB");
                 s.execute("CREATE TABLE IF NOT EXISTS `" + schema + "`.`promotion` (epoch BIGINT PRIMARY KEY, "
@@ -374,12 +376,13 @@ public final class SqlWriterRecordStore implements WriterRecordStore, DrainBook 
     public void reportDrain(Node via, DrainReport r) throws RecordStoreException {
         on(via, WRITE_TIMEOUT, "recording a drain report in " + schema + ".drain_report", c -> {
             try (PreparedStatement p = c.prepareStatement("REPLACE INTO `" + schema + "`.`drain_report` "
-                    + "(epoch, instance, idle, after_transaction, in_transaction) VALUES (?, ?, ?, ?, ?)")) {
+                    + "(epoch, instance, idle, after_transaction, in_transaction, moving) VALUES (?, ?, ?, ?, ?, ?)")) {
                 p.setLong(1, r.epoch());
                 p.setString(2, r.instance());
                 p.setInt(3, r.idle());
                 p.setInt(4, r.afterTransaction());
                 p.setInt(5, r.inTransaction());
+                p.setInt(6, r.moving());
                 p.executeUpdate();
             }
             try (PreparedStatement p = c.prepareStatement("DELETE FROM `" + schema + "`.`drain_report` WHERE epoch < ?")) {
@@ -397,12 +400,12 @@ public final class SqlWriterRecordStore implements WriterRecordStore, DrainBook 
             try (Statement s = c.createStatement()) {
                 causalReads(s);
             }
-            try (PreparedStatement p = c.prepareStatement("SELECT instance, idle, after_transaction, in_transaction FROM `"
+            try (PreparedStatement p = c.prepareStatement("SELECT instance, idle, after_transaction, in_transaction, moving FROM `"
                     + schema + "`.`drain_report` WHERE epoch = ? ORDER BY instance")) {
                 p.setLong(1, epoch);
                 try (ResultSet rs = p.executeQuery()) {
                     while (rs.next()) {
-                        out.add(new DrainReport(rs.getString(1), epoch, rs.getInt(2), rs.getInt(3), rs.getInt(4)));
+                        out.add(new DrainReport(rs.getString(1), epoch, rs.getInt(2), rs.getInt(3), rs.getInt(4), rs.getInt(5)));
                     }
                 }
             }
