@@ -8,6 +8,7 @@ import java.util.ArrayDeque;
 import static dev.baton.protocol.CapabilityFlags.CLIENT_DEPRECATE_EOF;
 import static dev.baton.protocol.CapabilityFlags.CLIENT_SECURE_CONNECTION;
 import static dev.baton.protocol.StatusFlags.SERVER_MORE_RESULTS_EXISTS;
+import static dev.baton.protocol.StatusFlags.SERVER_SESSION_STATE_CHANGED;
 import static dev.baton.protocol.StatusFlags.SERVER_STATUS_CURSOR_EXISTS;
 import static dev.baton.protocol.StatusFlags.SERVER_STATUS_IN_TRANS;
 
@@ -20,6 +21,10 @@ import static dev.baton.protocol.StatusFlags.SERVER_STATUS_IN_TRANS;
  * <p>The scanners that feed it should show at least 9 head bytes (a column count, a prepare answer's counts); an OK
  * packet's session state beyond the head bytes is simply not read. Only {@link #onServerMessage} throws, and only
  * {@link MalformedPacketException}.
+ *
+ * <p>Given a {@link SessionState}, it also keeps that up to date: the session changes of OK packets, and what client
+ * commands show (COM_STMT_PREPARE, GET_LOCK, LOCK TABLES, XA in a query's head bytes, resets). Without one, it
+ * allocates nothing per command, and with one nothing for commands that change no session state.
  *
  * <p>Not thread-safe: both directions of a session run on one event loop.
  */
@@ -78,7 +83,6 @@ public final class CommandTracker {
     private final int capabilities;
     private final boolean deprecateEof;
     private final SessionState session;
-    private boolean stateChangedOk;
     private final ArrayDeque<Pending> inFlight = new ArrayDeque<>();
     private Stage stage = Stage.START;
     private long remaining;
@@ -90,6 +94,7 @@ public final class CommandTracker {
     private boolean authFailed;
     private int status;
     private String database;
+    private boolean sessionStateOk;
 
     /**
      * A tracker for a session whose handshake response has just been sent: the authentication exchange is the
@@ -117,15 +122,6 @@ public final class CommandTracker {
         this.database = database;
         this.session = session;
         inFlight.add(Pending.of(CommandType.Response.AUTH, null, 0, null));
-    }
-
-    /**
-     * True when the message just read by {@link #onServerMessage} was an OK packet (or an OK in place of an EOF) with
-     * SERVER_SESSION_STATE_CHANGED: it carries session state, which a client that did not ask for session tracking
-     * must not see ({@link ResponseStatus#hideSessionState}).
-     */
-    public boolean lastMessageChangedSessionState() {
-        return stateChangedOk;
     }
 
     public boolean isAuthenticated() {
@@ -172,6 +168,16 @@ public final class CommandTracker {
         Pending oldest = inFlight.peekFirst();
         return authenticated && !untracked && !clientSendsInfile
                 && (oldest == null || oldest.response != CommandType.Response.AUTH);
+    }
+
+    /**
+     * True if the message just given to {@link #onServerMessage} is an OK packet (0x00, or the 0xFE OK that ends a
+     * result set under CLIENT_DEPRECATE_EOF) with SERVER_SESSION_STATE_CHANGED: the one kind of packet
+     * {@link ResponseStatus#hideSessionState} must rewrite for a client that did not negotiate CLIENT_SESSION_TRACK.
+     * Only the tracker can tell: a binary row or a COM_STMT_PREPARE_OK also starts with 0x00.
+     */
+    public boolean carriesSessionState() {
+        return sessionStateOk;
     }
 
     /** The command the last client message started, or null if it started none (auth data, file data, garbage). */
@@ -293,7 +299,7 @@ public final class CommandTracker {
      *                                  {@link #untracked()}, never {@link #isQuiet() quiet}, and reads nothing more.
      */
     public void onServerMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
-        stateChangedOk = false;
+        sessionStateOk = false;
         Pending oldest = inFlight.peekFirst();
         if (untracked || oldest == null || length == 0) {
             return; // an unsolicited packet, such as the ERR a server sends before closing a killed connection
@@ -406,6 +412,7 @@ public final class CommandTracker {
                     applyChanges(pending, ResponseStatus.sessionChanges(buf, index, end - index, length, capabilities));
                 }
                 flags = okStatus(buf, index, end, length);
+                sessionStateOk = (flags & SERVER_SESSION_STATE_CHANGED) != 0;
             } else {
                 flags = eof(buf, index, end, length);
             }
@@ -489,6 +496,7 @@ public final class CommandTracker {
             applyChanges(pending, changes);
         }
         int flags = okStatus(buf, index, end, length);
+        sessionStateOk = (flags & SERVER_SESSION_STATE_CHANGED) != 0;
         if (pending.database != null) {
             database = pending.database;
         }
@@ -510,7 +518,6 @@ public final class CommandTracker {
         int flags = ResponseStatus.okStatus(buf, index, end - index, length);
         if (flags >= 0) {
             status = flags;
-            stateChangedOk = (flags & StatusFlags.SERVER_SESSION_STATE_CHANGED) != 0;
         }
         return Math.max(flags, 0);
     }

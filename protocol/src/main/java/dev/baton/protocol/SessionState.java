@@ -44,6 +44,8 @@ import java.util.Set;
  * <tr><td>{@code SET timestamp=DEFAULT} after {@code SET timestamp=1000}</td><td>timestamp, with the stale value
  * 1000.000000</td></tr>
  * <tr><td>{@code SET character_set_results=NULL}</td><td>character_set_results with an empty value</td></tr>
+ * <tr><td>COM_RESET_CONNECTION</td><td>a plain OK; afterwards session_track_* are the global defaults again, so
+ * {@code SET @x=2} or {@code SET wait_timeout=77} report nothing until Baton's SET runs again</td></tr>
  * </table>
  *
  * <p>The tracker sees at most the head bytes its scanners show (512 of a server message, 256 of a client message in

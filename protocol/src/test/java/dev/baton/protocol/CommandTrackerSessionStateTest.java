@@ -31,6 +31,7 @@ import static dev.baton.protocol.TestPackets.payload;
 import static dev.baton.protocol.TestPackets.query;
 import static dev.baton.protocol.TestPackets.textRow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A {@link CommandTracker} given a {@link SessionState}, fed MariaDB 10.11's real answers. */
@@ -197,6 +198,25 @@ class CommandTrackerSessionStateTest {
 
         assertTrue(tracker.isQuiet());
         assertEquals("d1", tracker.database());
+    }
+
+    @Test
+    void pointsOutTheOkPacketsThatCarrySessionStateAndNothingElse() {
+        run("USE d1", TRACKED_USE);
+        assertTrue(tracker.carriesSessionState());
+
+        run("DO 1", TRACKED_DO);
+        assertFalse(tracker.carriesSessionState());
+
+        client(query("SET STATEMENT sql_mode='' FOR SELECT 1"));
+        server(concat(frame(1, columnCount(1)), frame(2, columnDefinition("", "1"))));
+        assertFalse(tracker.carriesSessionState());
+        server(concat(frame(3, textRow("1")), HexFormat.of().parseHex(TRACKED_SET_STATEMENT_END)));
+        assertTrue(tracker.carriesSessionState());
+
+        client(payload().int1(CommandType.STMT_PREPARE.code()).bytes("DO 1".getBytes()).build());
+        server(frame(1, payload().int1(0).int4(1).int2(0).int2(0).int1(0).int2(0).build())); // COM_STMT_PREPARE_OK
+        assertFalse(tracker.carriesSessionState());
     }
 
     private void run(String sql, String response) {

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HexFormat;
 
 import static dev.baton.protocol.StatusFlags.SERVER_MORE_RESULTS_EXISTS;
 import static dev.baton.protocol.StatusFlags.SERVER_SESSION_STATE_CHANGED;
@@ -88,6 +89,16 @@ final class FuzzSeeds {
                 .server(frame(1, payload().int1(0).int4(1).int2(0).int2(1).int1(0).int2(0).build()),
                         frame(2, columnDefinition("", "?")), frame(3, eof(IDLE)))
                 .build());
+        write(root, "commandTracker", "seed-real-mariadb-session-state", sessionWithState(1 | 2 | 0x08)
+                .client(frame(0, query("SET NAMES latin1")))
+                .server(HexFormat.of().parseHex(MariaDbSessionPackets.TRACKED_SET_NAMES))
+                .client(frame(0, query("SET @x=1, autocommit=0")))
+                .server(HexFormat.of().parseHex(MariaDbSessionPackets.TRACKED_USER_VARIABLE_AND_AUTOCOMMIT))
+                .client(frame(0, query("SELECT GET_LOCK('l', 0)")))
+                .server(HexFormat.of().parseHex(MariaDbSessionPackets.TRACKED_DO))
+                .client(frame(0, new byte[] {0x1F}))
+                .server(HexFormat.of().parseHex(MariaDbSessionPackets.TRACKED_DO))
+                .build());
         write(root, "commandTracker", "seed-deprecate-eof-result-and-err", session(1 | 0x08, true)
                 .client(frame(0, query("SELECT 1")))
                 .server(frame(1, columnCount(1)), frame(2, columnDefinition("", "1")), frame(3, textRow("1")),
@@ -138,16 +149,21 @@ final class FuzzSeeds {
     }
 
     private static Session session(int capabilities, boolean loggedIn) {
-        return new Session(capabilities, loggedIn);
+        return new Session(capabilities, loggedIn ? 1 : 0);
+    }
+
+    /** A logged-in session whose tracker keeps a {@link SessionState}. */
+    private static Session sessionWithState(int capabilities) {
+        return new Session(capabilities, 1 | 2);
     }
 
     /** The commandTracker target's input: two prefix bytes, then segments of at most 127 bytes per direction. */
     private static final class Session {
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-        Session(int capabilities, boolean loggedIn) {
+        Session(int capabilities, int options) {
             out.write(capabilities);
-            out.write(loggedIn ? 1 : 0);
+            out.write(options);
         }
 
         Session client(byte[]... frames) {

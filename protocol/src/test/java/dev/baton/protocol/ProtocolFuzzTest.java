@@ -124,7 +124,7 @@ class ProtocolFuzzTest {
      * One session's two directions, each through its own scanner into one {@link CommandTracker}, in the order the
      * input decides. Prefix: 1 byte of capabilities (bit 0 CLIENT_DEPRECATE_EOF, bit 1 CLIENT_SESSION_TRACK, bit 2
      * CLIENT_SECURE_CONNECTION, bits 3-4 the server's head bytes), 1 byte whose bit 0 starts the session already
-     * logged in. Then segments: 1 byte (bit 7 set: from the client; bits 0-6: length), that many bytes.
+     * logged in and bit 1 gives the tracker a {@link SessionState} to keep. Then segments: 1 byte (bit 7 set: from the client; bits 0-6: length), that many bytes.
      */
     @FuzzTest
     @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a busy loop ignores interrupts
@@ -136,7 +136,7 @@ class ProtocolFuzzTest {
         int capabilities = CLIENT_PROTOCOL_41 | CLIENT_CONNECT_WITH_DB | CLIENT_LOCAL_FILES | CLIENT_MULTI_RESULTS
                 | CLIENT_PLUGIN_AUTH | ((flags & 1) != 0 ? CLIENT_DEPRECATE_EOF : 0)
                 | ((flags & 2) != 0 ? CLIENT_SESSION_TRACK : 0) | ((flags & 4) != 0 ? CLIENT_SECURE_CONNECTION : 0);
-        CommandTracker tracker = new CommandTracker(capabilities, "shop");
+        CommandTracker tracker = new CommandTracker(capabilities, "shop", (input[1] & 2) != 0 ? new SessionState() : null);
         PacketScanner fromClient = new PacketScanner(256);
         PacketScanner fromServer = new PacketScanner(TRACKER_HEAD_BYTES[(flags >>> 3) & 3]);
         if ((input[1] & 1) != 0) {

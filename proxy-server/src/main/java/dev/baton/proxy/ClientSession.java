@@ -1072,7 +1072,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             lastAuthSequence = sequenceId;
         }
         tracker.onServerMessage(sequenceId, length, buf, index, available);
-        if (hiddenTracking && tracker.lastMessageChangedSessionState()) {
+        if (hiddenTracking && tracker.carriesSessionState()) {
             hideSessionState(length, buf, index);
         }
         if (!wasAuthenticated && tracker.isAuthenticated()) {
