@@ -33,6 +33,7 @@ final class BackendLink {
     /** The greeting and login packets are read whole; no real one comes near this size. */
     static final int FRAMED_MAX_PAYLOAD = 64 * 1024;
     private static final String FRAMER = "framer";
+    private static final String HANDLER = "link";
 
     /** What happens on the link, in its event loop. */
     interface Listener {
@@ -91,7 +92,7 @@ final class BackendLink {
             @Override
             protected void initChannel(Channel ch) {
                 ch.pipeline().addLast(FRAMER, new PacketFramer(FRAMED_MAX_PAYLOAD));
-                ch.pipeline().addLast(new Handler());
+                ch.pipeline().addLast(HANDLER, new Handler());
             }
         });
         deadline = loop.schedule(() -> reportClosed(what + " did not greet within " + timeout.toMillis() + " ms"),
@@ -160,6 +161,17 @@ final class BackendLink {
         if (framed) {
             framed = false;
             channel.pipeline().remove(FRAMER);
+        }
+    }
+
+    /**
+     * Whole packets again, for an exchange of Baton's own between the client's commands; only when the server owes
+     * nothing (a quiet session), so no relay bytes are cut into packets.
+     */
+    void framed() {
+        if (!framed) {
+            framed = true;
+            channel.pipeline().addBefore(HANDLER, FRAMER, new PacketFramer(FRAMED_MAX_PAYLOAD));
         }
     }
 

@@ -133,6 +133,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** OK packets in the server buffer being scanned whose session state is cut out: [start, keep, end) each. */
     private int[] cuts;
     private int cutCount;
+    /** Baton runs its {@link #TRACKING} statement again between the client's commands; the client is not read. */
+    private boolean rearming;
+    /** The server refused {@link #TRACKING} once: not asked again. */
+    private boolean trackingRefused;
     /** The server sent something no command asked for (an ERR before closing a killed connection). */
     private boolean serverSaidGoodbye;
     /** Client bytes read after reads were paused for a move; relayed on the new link. */
@@ -361,6 +365,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     private void park(boolean lost) {
         parked = true;
+        rearming = false;
+        if (flushClient) { // the answer that made the session quiet may be in this very read: the link hears no more
+            flushClient = false;
+            client.flush();
+        }
         linkLost = lost;
         client.config().setAutoRead(false);
         if (!lost) {
@@ -469,24 +478,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         proxy.metrics().sessionMoved();
         log.debug("moved the session of {} from {} to {} (server thread {})", client.remoteAddress(), from, backendNode,
                 moved.threadId());
-        java.util.ArrayDeque<ByteBuf> held = heldFromClient;
-        heldFromClient = null;
-        if (held != null) {
-            for (ByteBuf buf; (buf = held.poll()) != null; ) {
-                if (phase != Phase.RELAY) {
-                    buf.release();
-                } else {
-                    relayFromClient(buf);
-                }
-            }
-            if (flushBackend) {
-                flushBackend = false;
-                link.flush();
-            }
-        }
-        if (phase == Phase.RELAY) {
-            client.config().setAutoRead(link.isWritable());
-        }
+        resumeClient();
     }
 
     /** The session cannot be moved: it is closed, as every session bound to an old writer was before moving existed. */
@@ -533,7 +525,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         switch (phase) {
             case LOGIN -> relayFromClient((ByteBuf) msg);
             case RELAY -> {
-                if (parked) {
+                if (parked || rearming) {
                     holdFromClient((ByteBuf) msg);
                 } else {
                     relayFromClient((ByteBuf) msg);
@@ -545,7 +537,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (flushBackend && !parked) {
+        if (flushBackend && !parked && !rearming) {
             flushBackend = false;
             link.flush();
         }
@@ -553,7 +545,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if ((phase == Phase.RELAY || phase == Phase.LOGIN) && !parked) {
+        if ((phase == Phase.RELAY || phase == Phase.LOGIN) && !parked && !rearming) {
             link.autoRead(client.isWritable());
         }
     }
@@ -762,6 +754,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             switch (phase) {
                 case CONNECTING -> onGreeting(frame);
                 case LOGIN -> onLoginPacket(frame);
+                case RELAY -> onTrackingRearmed(frame);
                 default -> frame.release();
             }
         }
@@ -1013,8 +1006,72 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             books.remaining.countDown();
             return;
         }
+        if (state != null && !parked && tracker.isQuiet() && state.reasons().contains(SessionState.Reason.TRACKING_CHANGED)
+                && !trackingRefused) {
+            rearmTracking();
+            return;
+        }
         if (!client.isWritable()) {
             link.autoRead(false);
+        }
+    }
+
+    /**
+     * The client changed the server's session tracking (MariaDB Connector/J sets its own variable list at connect) or
+     * reset the session: with the session quiet, the client is paused for one round trip while Baton sets
+     * {@link #TRACKING} again, so the session stays movable. The client, if it asked for tracking, then hears of every
+     * variable, not only its own list.
+     */
+    private void rearmTracking() {
+        rearming = true;
+        client.config().setAutoRead(false);
+        link.framed();
+        link.send(query(link.channel().alloc(), TRACKING));
+    }
+
+    /** The answer to {@link #rearmTracking}'s statement: not the client's to see. */
+    private void onTrackingRearmed(ByteBuf answer) {
+        try {
+            ByteBuf payload = Packets.payload(answer);
+            if (!rearming) {
+                log.warn("server {} sent client {} a packet while no command was in flight; closing the session",
+                        backendNode, client.remoteAddress());
+                closeBoth();
+                return;
+            }
+            if (payload.isReadable() && payload.getUnsignedByte(payload.readerIndex()) == 0x00) {
+                state.trackingArmed();
+            } else {
+                trackingRefused = true; // the session stays unmovable (tracking_changed)
+                log.debug("server {} refused to track session state again for client {}", backendNode, client.remoteAddress());
+            }
+        } finally {
+            answer.release();
+        }
+        rearming = false;
+        link.unframed();
+        resumeClient();
+    }
+
+    /** Relays what the client sent while it was paused, then reads it again. */
+    private void resumeClient() {
+        java.util.ArrayDeque<ByteBuf> held = heldFromClient;
+        heldFromClient = null;
+        if (held != null) {
+            for (ByteBuf buf; (buf = held.poll()) != null; ) {
+                if (phase != Phase.RELAY || parked || rearming) {
+                    holdFromClient(buf); // paused again meanwhile (a KILL answer cannot do that, but be safe)
+                } else {
+                    relayFromClient(buf);
+                }
+            }
+            if (flushBackend) {
+                flushBackend = false;
+                link.flush();
+            }
+        }
+        if (phase == Phase.RELAY && !parked && !rearming) {
+            client.config().setAutoRead(link.isWritable());
         }
     }
 
