@@ -20,6 +20,7 @@ final class RawClient implements AutoCloseable {
     private final Socket socket;
     private final InputStream in;
     private byte[] greeting;
+    private int lastSequenceId = -1;
 
     RawClient(InetSocketAddress baton) throws IOException {
         socket = new Socket();
@@ -35,6 +36,22 @@ final class RawClient implements AutoCloseable {
                 .nulString("app").int1(0).nulString("mysql_native_password").build();
         FakeMySqlServer.write(socket.getOutputStream(), 1, response);
         return read();
+    }
+
+    /** Reads Baton's greeting (Protocol::HandshakeV10 payload), for a test that answers it itself. */
+    byte[] greeting() throws IOException {
+        greeting = read();
+        return greeting;
+    }
+
+    /** Sends one packet with the given sequence id, as a client that gets it right or wrong would. */
+    void send(int sequenceId, byte[] payload) throws IOException {
+        FakeMySqlServer.write(socket.getOutputStream(), sequenceId, payload);
+    }
+
+    /** The sequence id of the packet {@link #read} returned last. */
+    int lastSequenceId() {
+        return lastSequenceId;
     }
 
     /** The connection id Baton's greeting announced (Protocol::HandshakeV10 thread_id); after {@link #login}. */
@@ -79,10 +96,13 @@ final class RawClient implements AutoCloseable {
 
     /** The next payload; fails if the connection ends first. */
     byte[] read() throws IOException {
-        byte[] payload = FakeMySqlServer.read(in);
-        if (payload == null) {
+        byte[] header = in.readNBytes(4);
+        int length = header.length < 4 ? -1 : (header[0] & 0xFF) | (header[1] & 0xFF) << 8 | (header[2] & 0xFF) << 16;
+        byte[] payload = length < 0 ? null : in.readNBytes(length);
+        if (payload == null || payload.length < length) {
             throw new IOException("Baton closed the connection");
         }
+        lastSequenceId = header[3] & 0xFF;
         return payload;
     }
 
