@@ -76,6 +76,18 @@ final class FakeMySqlServer implements AutoCloseable {
         return open.get();
     }
 
+    /** Closes every connection open now, as a server restart or a network cut would; new ones are still accepted. */
+    void dropConnections() throws IOException {
+        for (Socket s : connections) {
+            s.close();
+        }
+    }
+
+    /** Connections accepted so far, open or not. */
+    int connectionsAccepted() {
+        return connections.size();
+    }
+
     private void accept() {
         while (!server.isClosed()) {
             try {
