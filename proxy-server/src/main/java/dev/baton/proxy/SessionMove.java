@@ -97,8 +97,9 @@ final class SessionMove implements BackendLink.Listener {
             payload.writeCharSequence(database, StandardCharsets.UTF_8);
             move.replay.add(payload);
         }
-        move.deadline = loop.schedule(() -> move.fail("connect_failed", "the move to " + node + " did not finish within "
-                + timeout.toMillis() + " ms"), timeout.toMillis(), TimeUnit.MILLISECONDS);
+        move.deadline = loop.schedule(() -> move.fail(move.step == Step.REPLAY ? "replay_failed" : "connect_failed",
+                "the move to " + node + " did not finish within " + timeout.toMillis() + " ms"), timeout.toMillis(),
+                TimeUnit.MILLISECONDS);
         move.link.connect(proxy, loop, proxy.config().connectTimeout());
         return move.result;
     }
@@ -120,7 +121,8 @@ final class SessionMove implements BackendLink.Listener {
                 }
             }
         } catch (MalformedPacketException | IndexOutOfBoundsException e) {
-            fail("login_refused", link.node() + " sent an unexpected packet while Baton logged in again: " + e.getMessage());
+            fail(step == Step.REPLAY ? "replay_failed" : "login_refused", link.node()
+                    + " sent an unexpected packet while Baton logged in again: " + e.getMessage());
         } finally {
             frame.release();
         }

@@ -176,7 +176,7 @@ class SessionMoveTest {
     }
 
     @Test
-    void aServerThatStopsAnsweringDuringTheReplayIsConnectFailedAtTheMoveTimeout() throws Exception {
+    void aServerThatStopsAnsweringDuringTheReplayIsReplayFailedAtTheMoveTimeout() throws Exception {
         try (ScriptedServer db2 = new ScriptedServer(c -> {
             c.send(0, greeting(SERVER_CAPABILITIES, 0, 7));
             c.send(c.receive().sequenceId() + 1, authSwitch("mysql_native_password", SEED));
@@ -187,7 +187,7 @@ class SessionMoveTest {
             SessionMove.NotMoved notMoved = notMoved(move(db2.address(), login(), List.of("SET @a = 1", "SET @b = 2"), "reports",
                     Duration.ofMillis(700)));
 
-            assertEquals("connect_failed", notMoved.reason);
+            assertEquals("replay_failed", notMoved.reason);
             assertEquals("the move to db2 (" + db2.address() + ") did not finish within 700 ms", notMoved.getMessage());
             db2.played.get(5, TimeUnit.SECONDS);
             assertEquals(3, db2.received.size(), "nothing after the unanswered statement");
