@@ -11,6 +11,8 @@ import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +32,10 @@ class PreparedStatementReplayIT {
     private static final String SCHEMA = "baton_test";
     private static final int MYSQL_TYPE_LONGLONG = 0x08;
     private static final ByteBufAllocator ALLOC = ByteBufAllocator.DEFAULT;
+    private static final int CLIENT_DEPRECATE_EOF = 1 << 24;
     private static LocalMariaDb db;
+    /** Whether the connections of the running test negotiated CLIENT_DEPRECATE_EOF. */
+    private boolean deprecateEof;
 
     @BeforeAll
     static void start() {
@@ -60,10 +65,13 @@ class PreparedStatementReplayIT {
         }
     }
 
-    @Test
-    void aFreshConnectionGetsTheSessionsStatementsUnderTheirIdsAndRunsThemWithTheirTypes() throws IOException {
+    @ParameterizedTest(name = "CLIENT_DEPRECATE_EOF {0}")
+    @ValueSource(booleans = {false, true})
+    void aFreshConnectionGetsTheSessionsStatementsUnderTheirIdsAndRunsThemWithTheirTypes(boolean withDeprecateEof)
+            throws IOException {
         PreparedStatements statements = new PreparedStatements();
-        try (RawMySqlClient old = login(); RawMySqlClient fresh = login()) {
+        int capabilities = RawMySqlClient.CAPABILITIES | (withDeprecateEof ? CLIENT_DEPRECATE_EOF : 0);
+        try (RawMySqlClient old = login(capabilities); RawMySqlClient fresh = login(capabilities)) {
             for (int i = 0; i < 3; i++) { // ids the session used and closed before
                 long spare = prepare(old, statements, "SELECT 1");
                 command(old, statements, idCommand(0x19, spare));
@@ -78,7 +86,7 @@ class PreparedStatementReplayIT {
             assertEquals(List.of("four"), execute(old, statements, byId, false, 4));
             assertNull(statements.reasonNotMovable(SCHEMA));
 
-            StatementReplay replay = statements.replay(RawMySqlClient.CAPABILITIES);
+            StatementReplay replay = statements.replay(capabilities);
             send(fresh, replay.start(ALLOC));
             while (!replay.done() && replay.mismatch() == null) {
                 RawMySqlClient.Packet packet = fresh.read();
@@ -88,6 +96,7 @@ class PreparedStatementReplayIT {
                 }
             }
             assertNull(replay.mismatch());
+            assertTrue(replay.prepares() >= count - byId + 1, "the closed and the failed ids were walked through");
             statements.moved();
 
             RawMySqlClient.Packet unbound = sendExecute(fresh, count, false, 2);
@@ -100,21 +109,32 @@ class PreparedStatementReplayIT {
         }
     }
 
-    private static RawMySqlClient login() throws IOException {
+    private RawMySqlClient login() throws IOException {
+        return login(RawMySqlClient.CAPABILITIES);
+    }
+
+    private RawMySqlClient login(int capabilities) throws IOException {
         RawMySqlClient client = new RawMySqlClient(db.port(), 5000);
-        assertTrue(client.login("app", "app", SCHEMA).isOk());
+        byte[] response = RawMySqlClient.handshakeResponse(client.read(), "app", "app", SCHEMA);
+        response[0] = (byte) capabilities;
+        response[1] = (byte) (capabilities >>> 8);
+        response[2] = (byte) (capabilities >>> 16);
+        response[3] = (byte) (capabilities >>> 24);
+        client.send(1, response);
+        assertTrue(client.loginAnswer("app").isOk());
+        deprecateEof = (capabilities & CLIENT_DEPRECATE_EOF) != 0;
         return client;
     }
 
     /** Prepares {@code sql} on behalf of the session and returns its id. */
-    private static long prepare(RawMySqlClient client, PreparedStatements statements, String sql) throws IOException {
+    private long prepare(RawMySqlClient client, PreparedStatements statements, String sql) throws IOException {
         RawMySqlClient.Packet ok = sendPrepare(client, statements, sql);
         assertEquals(0x00, ok.first(), () -> "prepare of " + sql + " failed: " + ok.errorMessage());
         return Unpooled.wrappedBuffer(ok.payload()).getUnsignedIntLE(1);
     }
 
     /** Sends COM_STMT_PREPARE, feeds the answer's first packet to {@code statements}, reads the rest of the answer. */
-    private static RawMySqlClient.Packet sendPrepare(RawMySqlClient client, PreparedStatements statements, String sql)
+    private RawMySqlClient.Packet sendPrepare(RawMySqlClient client, PreparedStatements statements, String sql)
             throws IOException {
         byte[] text = sql.getBytes(StandardCharsets.UTF_8);
         byte[] payload = new byte[text.length + 1];
@@ -128,7 +148,10 @@ class PreparedStatementReplayIT {
             ByteBuf ok = Unpooled.wrappedBuffer(first.payload());
             int columns = ok.getUnsignedShortLE(5);
             int params = ok.getUnsignedShortLE(7);
-            int rest = params + columns + (params > 0 ? 1 : 0) + (columns > 0 ? 1 : 0); // definitions and EOFs
+            int rest = params + columns; // definitions, and EOFs after them
+            if (!deprecateEof) {
+                rest += (params > 0 ? 1 : 0) + (columns > 0 ? 1 : 0);
+            }
             for (int i = 0; i < rest; i++) {
                 client.read();
             }
@@ -137,7 +160,7 @@ class PreparedStatementReplayIT {
     }
 
     /** Executes a one-parameter statement on behalf of the session and returns the first column of its rows. */
-    private static List<String> execute(RawMySqlClient client, PreparedStatements statements, long id, boolean bind,
+    private List<String> execute(RawMySqlClient client, PreparedStatements statements, long id, boolean bind,
                                         long value) throws IOException {
         byte[] payload = executePayload(id, bind, value);
         command(client, statements, payload);
@@ -145,7 +168,7 @@ class PreparedStatementReplayIT {
     }
 
     /** Executes as sysbench does after the first time (types not sent), through {@link PreparedStatements#rewriteExecute}. */
-    private static List<String> executeRewritten(RawMySqlClient client, PreparedStatements statements, long id,
+    private List<String> executeRewritten(RawMySqlClient client, PreparedStatements statements, long id,
                                                  long value) throws IOException {
         ByteBuf payload = Unpooled.wrappedBuffer(executePayload(id, false, value));
         ByteBuf rewritten = statements.rewriteExecute(payload, ALLOC);
@@ -180,20 +203,21 @@ class PreparedStatementReplayIT {
     }
 
     /** Reads a binary result set of one string or integer column (or an ERR), telling {@code statements} its end. */
-    private static List<String> rows(RawMySqlClient client, PreparedStatements statements) throws IOException {
+    private List<String> rows(RawMySqlClient client, PreparedStatements statements) throws IOException {
         RawMySqlClient.Packet head = client.read();
         if (head.isErr()) {
             statements.onStatementAnswer(0);
             throw new AssertionError("execution failed: " + head.errorCode() + " " + head.errorMessage());
         }
         client.read(); // the column definition
-        RawMySqlClient.Packet eof = client.read();
+        if (!deprecateEof) {
+            assertEquals(0xFE, client.read().first());
+        }
         List<String> rows = new ArrayList<>();
         while (true) {
             RawMySqlClient.Packet row = client.read();
-            if (row.first() == 0xFE && row.payload().length < 9) {
+            if (row.first() == 0xFE && row.payload().length < 9) { // EOF, or OK in its place: status at the same index
                 statements.onStatementAnswer(Unpooled.wrappedBuffer(row.payload()).getUnsignedShortLE(3));
-                assertEquals(0xFE, eof.first());
                 return rows;
             }
             byte[] p = row.payload(); // 0x00, NULL bitmap, value

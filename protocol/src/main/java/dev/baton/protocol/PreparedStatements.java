@@ -327,7 +327,7 @@ public final class PreparedStatements {
      * The end of the server's answer to the oldest COM_STMT_EXECUTE or COM_STMT_FETCH in flight, with the status flags
      * of the packet that ended it (the EOF after the column definitions when the execution opened a cursor, the
      * result's last EOF or OK), or 0 for an ERR. A cursor stays open while SERVER_STATUS_CURSOR_EXISTS is set without
-     * SERVER_STATUS_LAST_ROW_SENT.
+     * SERVER_STATUS_LAST_ROW_SENT. Not called for COM_STMT_BULK_EXECUTE, which opens no cursor.
      */
     public void onStatementAnswer(int statusFlags) {
         Statement statement = executing.pollFirst();
