@@ -93,6 +93,60 @@ class SessionMoveIT {
 
     @Test
     @Order(1)
+    void sysbenchReadWriteRunsThroughThreeSwitchoversWithNoErrorAndNoReconnect() throws Exception {
+        assertEquals("db1", baton.writer());
+        cluster.sql(1, "DROP DATABASE IF EXISTS sbmoves; CREATE DATABASE sbmoves");
+        Process prepare = sysbench("prepare", 4).start();
+        assertTrue(prepare.waitFor(120, TimeUnit.SECONDS), "sysbench prepare finished");
+        String prepared = new String(prepare.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, prepare.exitValue(), prepared);
+        long movedBefore = metric("baton_sessions_moved_total");
+        long deadlocksBefore = deadlocks();
+        java.io.File output = java.io.File.createTempFile("sysbench-moves", ".txt");
+        Process run = sysbench("run", 8).redirectOutput(output).start();
+        List<String> reports = new ArrayList<>();
+        for (String to : List.of("db2", "db3", "db1")) {
+            Thread.sleep(5000);
+            BatonCommand.Result r = BatonCommand.run("switchover", to, "--drain-timeout", "10s", "--url", adminUrl());
+            assertEquals(0, r.exit(), r.err());
+            reports.add(r.out().strip());
+        }
+        assertTrue(run.waitFor(120, TimeUnit.SECONDS), "sysbench run finished");
+        String out = java.nio.file.Files.readString(output.toPath());
+        assertEquals(0, run.exitValue(), out);
+        assertEquals("0", field(out, "reconnects:\\s+(\\d+)"), out);
+        // sysbench retries deadlocks ("ignored errors"); every one must be a deadlock a server itself reported.
+        assertEquals(String.valueOf(deadlocks() - deadlocksBefore), field(out, "ignored errors:\\s+(\\d+)"), out);
+        long moved = metric("baton_sessions_moved_total") - movedBefore;
+        assertTrue(moved >= 24, "sysbench's 8 sessions moved at each of 3 switchovers: " + moved + "; " + reports);
+        System.out.println("sysbench oltp_read_write, 8 threads, through 3 switchovers: "
+                + field(out, "transactions:\\s+(\\d+)") + " transactions, no error, no reconnect, " + moved
+                + " session moves; " + String.join(" | ", reports));
+    }
+
+    private static ProcessBuilder sysbench(String action, int threads) {
+        return new ProcessBuilder("sysbench", "oltp_read_write", "--db-driver=mysql", "--mysql-host=127.0.0.1",
+                "--mysql-port=" + baton.port(), "--mysql-user=app", "--mysql-password=app", "--mysql-db=sbmoves",
+                "--tables=4", "--table-size=10000", "--threads=" + threads, "--time=22", "--report-interval=0",
+                "--mysql-ssl=off", action).redirectErrorStream(true);
+    }
+
+    private static long deadlocks() {
+        long sum = 0;
+        for (int node = 1; node <= 3; node++) {
+            sum += Long.parseLong(cluster.query(node, "SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'").split("\\s+")[1]);
+        }
+        return sum;
+    }
+
+    private static String field(String out, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(out);
+        assertTrue(m.find(), "no '" + regex + "' in: " + out);
+        return m.group(1);
+    }
+
+    @Test
+    @Order(2)
     void aRancherLikePoolSeesNoErrorThroughASwitchoverAndBackAndEverySessionKeepsItsState() throws Exception {
         assertEquals("db1", baton.writer());
         long movedBefore = metric("baton_sessions_moved_total");
@@ -173,7 +227,7 @@ class SessionMoveIT {
     }
 
     @Test
-    @Order(2)
+    @Order(3)
     void mariaDbConnectorSessionsMoveWithTheirTimeZoneAndIsolation() throws Exception {
         String writer = baton.writer();
         String other = writer.equals("db1") ? "db2" : "db1";
@@ -197,7 +251,7 @@ class SessionMoveIT {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void aSessionWithUserVariablesIsClosedAndCountedNotAnIdleOne() throws Exception {
         String writer = baton.writer();
         String other = writer.equals("db1") ? "db2" : "db1";
@@ -224,7 +278,7 @@ class SessionMoveIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void afterTheWriterIsKilledOnlyStatementsInFlightFailAndIdleSessionsMove() throws Exception {
         String writer = baton.writer();
         int killed = Integer.parseInt(writer.substring(2));

@@ -53,13 +53,17 @@ public final class CommandTracker {
     private record Pending(CommandType.Response response, String database, int hints, String collation) {
         private static final Pending[] SHARED = new Pending[CommandType.Response.values().length];
         private static final Pending[] SHARED_MAY_HIDE = new Pending[CommandType.Response.values().length];
+        private static final Pending[] SHARED_STATEMENT = new Pending[CommandType.Response.values().length];
         /** COM_RESET_CONNECTION or COM_CHANGE_USER: success resets the session. */
         static final int RESETS = 1 << 30;
+        /** COM_STMT_EXECUTE or COM_STMT_FETCH: its end tells {@link PreparedStatements} whether a cursor is open. */
+        static final int STATEMENT = 1 << 29;
 
         static {
             for (CommandType.Response r : CommandType.Response.values()) {
                 SHARED[r.ordinal()] = new Pending(r, null, 0, null);
                 SHARED_MAY_HIDE[r.ordinal()] = new Pending(r, null, QueryHead.MAY_HIDE_STATE, null);
+                SHARED_STATEMENT[r.ordinal()] = new Pending(r, null, STATEMENT, null);
             }
         }
 
@@ -70,6 +74,9 @@ public final class CommandTracker {
                 }
                 if (hints == QueryHead.MAY_HIDE_STATE) { // every query longer than the head bytes
                     return SHARED_MAY_HIDE[response.ordinal()];
+                }
+                if (hints == STATEMENT) {
+                    return SHARED_STATEMENT[response.ordinal()];
                 }
             }
             return new Pending(response, database, hints, collation);
@@ -83,6 +90,9 @@ public final class CommandTracker {
     private final int capabilities;
     private final boolean deprecateEof;
     private final SessionState session;
+    private final PreparedStatements statements;
+    /** Status flags of the EOF or OK packet read last in the current response; 0 after an ERR. */
+    private int endFlags;
     private final ArrayDeque<Pending> inFlight = new ArrayDeque<>();
     private Stage stage = Stage.START;
     private long remaining;
@@ -117,10 +127,22 @@ public final class CommandTracker {
      * @param session      the session's state to keep, or null not to track it
      */
     public CommandTracker(int capabilities, String database, SessionState session) {
+        this(capabilities, database, session, null);
+    }
+
+    /**
+     * A tracker that also keeps {@code session} and {@code statements} up to date: the server's answers to prepares,
+     * executes and fetches feed {@code statements} (the client's commands are the caller's to hand it, whole), and a
+     * COM_STMT_PREPARE no longer makes the session unmovable by itself.
+     *
+     * @param statements the session's prepared statements to keep, or null not to track them
+     */
+    public CommandTracker(int capabilities, String database, SessionState session, PreparedStatements statements) {
         this.capabilities = capabilities;
         this.deprecateEof = (capabilities & CLIENT_DEPRECATE_EOF) != 0;
         this.database = database;
         this.session = session;
+        this.statements = statements;
         inFlight.add(Pending.of(CommandType.Response.AUTH, null, 0, null));
     }
 
@@ -225,9 +247,10 @@ public final class CommandTracker {
             default:
                 // A name is trusted only when the whole command was seen; a cut-off name would be a wrong one.
                 String database = available == length ? databaseChange(command, buf, index, available) : null;
-                int hints = 0;
+                int hints = statements != null && (command == CommandType.STMT_EXECUTE || command == CommandType.STMT_FETCH)
+                        ? Pending.STATEMENT : 0;
                 String collation = null;
-                if (session != null) {
+                if (session != null && hints == 0) {
                     hints = sessionHints(command, buf, index, available, length);
                     if ((hints & QueryHead.SET_NAMES_COLLATE) != 0) {
                         collation = QueryHead.collation(buf, index + 1, index + available, available == length);
@@ -251,7 +274,9 @@ public final class CommandTracker {
                 return hints & OK_HINTS;
             }
             case STMT_PREPARE:
-                session.onPrepare();
+                if (statements == null) {
+                    session.onPrepare();
+                }
                 return 0;
             case RESET_CONNECTION:
             case CHANGE_USER:
@@ -313,6 +338,7 @@ public final class CommandTracker {
     }
 
     private void onResponse(Pending oldest, int length, ByteBuf buf, int index, int available) {
+        endFlags = 0;
         int end = index + available;
         int first = buf.getUnsignedByte(index);
         switch (oldest.response) {
@@ -427,6 +453,9 @@ public final class CommandTracker {
     private void prepare(int first, int length, ByteBuf buf, int index, int end) {
         switch (stage) {
             case START:
+                if (statements != null) {
+                    statements.onPrepareAnswer(buf, index, end - index, length, database);
+                }
                 if (first != 0x00) {
                     complete();
                     return;
@@ -497,6 +526,9 @@ public final class CommandTracker {
         }
         int flags = okStatus(buf, index, end, length);
         sessionStateOk = (flags & SERVER_SESSION_STATE_CHANGED) != 0;
+        if (statements != null && (pending.hints & Pending.RESETS) != 0) {
+            statements.reset();
+        }
         if (pending.database != null) {
             database = pending.database;
         }
@@ -504,6 +536,15 @@ public final class CommandTracker {
             database = tracked;
         }
         return flags;
+    }
+
+    /**
+     * True when the next server message starts the answer to a COM_STMT_PREPARE (COM_STMT_PREPARE_OK or ERR): a
+     * relay that translates statement ids rewrites it before {@link #onServerMessage} reads it.
+     */
+    public boolean awaitsPrepareAnswer() {
+        Pending oldest = inFlight.peekFirst();
+        return !untracked && oldest != null && oldest.response == CommandType.Response.PREPARE && stage == Stage.START;
     }
 
     private void applyChanges(Pending pending, SessionChanges changes) {
@@ -518,6 +559,7 @@ public final class CommandTracker {
         int flags = ResponseStatus.okStatus(buf, index, end - index, length);
         if (flags >= 0) {
             status = flags;
+            endFlags = flags;
         }
         return Math.max(flags, 0);
     }
@@ -526,12 +568,16 @@ public final class CommandTracker {
         int flags = ResponseStatus.eofStatus(buf, index, end - index, length);
         if (flags >= 0) {
             status = flags;
+            endFlags = flags;
         }
         return Math.max(flags, 0);
     }
 
     private void complete() {
-        inFlight.pollFirst();
+        Pending done = inFlight.pollFirst();
+        if (done != null && (done.hints & Pending.STATEMENT) != 0) {
+            statements.onStatementAnswer(endFlags);
+        }
         stage = Stage.START;
         remaining = 0;
     }

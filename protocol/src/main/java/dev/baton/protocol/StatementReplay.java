@@ -52,6 +52,7 @@ public final class StatementReplay {
     private int packetsLeft;
     private String mismatch;
     private int prepares;
+    private long offset;
 
     StatementReplay(List<Expected> statements, int capabilities) {
         if (statements.isEmpty()) {
@@ -114,41 +115,50 @@ public final class StatementReplay {
     private ByteBuf afterProbe(long first, int params, int columns, ByteBufAllocator alloc) {
         Expected lowest = statements.get(0);
         Expected highest = statements.get(statements.size() - 1);
-        if (first > lowest.id()) {
-            mismatch = "the new connection's statement ids already stand at " + first + ", past statement "
-                    + lowest.id() + " of the session";
-            return null;
-        }
-        if (highest.id() - first + 1 > PreparedStatements.MAX_REPLAYED_PREPARES) {
+        if (highest.id() - Math.min(first, lowest.id()) + 1 > PreparedStatements.MAX_REPLAYED_PREPARES) {
             mismatch = "the new connection's statement ids stand at " + first + ": reaching statement " + highest.id()
                     + " would take more than " + PreparedStatements.MAX_REPLAYED_PREPARES + " prepares";
             return null;
         }
-        if (first == lowest.id()) {
+        boolean probeIsLowest = first >= lowest.id();
+        if (probeIsLowest) {
+            // Ids already past the session's lowest: every statement gets its id plus the difference, which the
+            // relay adds to the client's ids and takes off the server's ({@link #offset()}).
+            offset = first - lowest.id();
             check(first, lowest, first, params, columns);
             if (mismatch != null) {
                 return null;
             }
         }
         ByteBuf out = alloc.buffer();
-        if (first != lowest.id()) {
-            close(out, first);
+        if (!probeIsLowest) {
+            close(out, first); // a spare: ids below the session's lowest are filled
         }
-        int next = first == lowest.id() ? 1 : 0;
-        for (long id = first + 1; id <= highest.id(); id++) {
+        int next = probeIsLowest ? 1 : 0;
+        for (long id = probeIsLowest ? lowest.id() + 1 : first + 1; id <= highest.id(); id++) {
+            long serverId = id + offset;
             Expected statement = statements.get(next);
             if (statement.id() == id) {
                 prepare(out, statement.sql());
-                answers.addLast(new Answer(id, statement));
+                answers.addLast(new Answer(serverId, statement));
                 next++;
             } else {
                 prepare(out, SPARE);
-                close(out, id);
-                answers.addLast(new Answer(id, null));
+                close(out, serverId);
+                answers.addLast(new Answer(serverId, null));
             }
             prepares++;
         }
         return out;
+    }
+
+    /**
+     * What the new connection's statement ids exceed the session's by: 0 when the replay could give every statement
+     * its own id, else the client's ids must be raised by it on the way to the server, and the server's lowered on
+     * the way back. Known once the probe is answered.
+     */
+    public long offset() {
+        return offset;
     }
 
     private void check(long expectedId, Expected statement, long id, int params, int columns) {

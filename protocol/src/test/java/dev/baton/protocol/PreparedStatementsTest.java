@@ -125,15 +125,36 @@ class PreparedStatementsTest {
     }
 
     @Test
-    void aFreshConnectionPastTheLowestIdCannotTakeTheStatements() {
+    void aFreshConnectionPastTheLowestIdTakesTheStatementsUnderIdsRaisedByTheDifference() {
+        client(SB_PREPARE_POINT);
+        answer(SB_PREPARE_OK_POINT); // statement 5
+        client(SB_PREPARE_RANGE);
+        answer(SB_PREPARE_OK_RANGE); // statement 6
+        StatementReplay replay = statements.replay(0);
+        assertEquals(List.of(SB_PREPARE_POINT), commands(replay.start(ALLOC)));
+        // The fresh connection's ids stand at 9: the probe is statement 5 there, under id 9, and 6 follows as 10.
+        List<String> rest = commands(replay.onPacket(bytes("000900000001000100000000"), ALLOC));
+        assertEquals(List.of(SB_PREPARE_RANGE), rest);
+        assertEquals(4, replay.offset());
+        feed(replay, "param", "eof", "column", "eof");
+        assertEquals(false, replay.done());
+        feed(replay, "000a00000001000200000000", "param", "param", "eof", "column", "eof");
+        assertNull(replay.mismatch());
+        assertEquals(true, replay.done());
+    }
+
+    @Test
+    void aFreshConnectionThatSkipsAnIdFailsTheReplay() {
         client(SB_PREPARE_POINT);
         answer(SB_PREPARE_OK_POINT);
+        client(SB_PREPARE_RANGE);
+        answer(SB_PREPARE_OK_RANGE);
         StatementReplay replay = statements.replay(0);
         replay.start(ALLOC).release();
-        assertNull(replay.onPacket(bytes("000600000001000100000000"), ALLOC));
-        assertEquals("the new connection's statement ids already stand at 6, past statement 5 of the session",
-                replay.mismatch());
-        assertEquals(false, replay.done());
+        replay.onPacket(bytes("000900000001000100000000"), ALLOC).release();
+        feed(replay, "param", "eof", "column", "eof");
+        replay.onPacket(bytes("000b00000001000200000000"), ALLOC);
+        assertEquals("the new connection gave statement id 11 where 10 was due", replay.mismatch());
     }
 
     @Test

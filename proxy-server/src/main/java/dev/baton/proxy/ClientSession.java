@@ -11,6 +11,8 @@ import dev.baton.protocol.MalformedPacketException;
 import dev.baton.protocol.NativePasswordProof;
 import dev.baton.protocol.PacketScanner;
 import dev.baton.protocol.Packets;
+import dev.baton.protocol.PacketFramer;
+import dev.baton.protocol.PreparedStatements;
 import dev.baton.protocol.ResponseStatus;
 import dev.baton.protocol.SessionState;
 import dev.baton.routing.ClientQuota;
@@ -124,6 +126,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private long parkedUntil;
     /** What the session changed on its server since login, from session tracking; null when not tracked. */
     private SessionState state;
+    /** The session's server-side prepared statements, to prepare again on a new writer; null when not tracked. */
+    private PreparedStatements statements;
+    /**
+     * What the current server's statement ids exceed the client's by, after a move to a connection whose ids already
+     * stood past the session's: added to the ids the client sends, taken off those the server sends back.
+     */
+    private long statementIdOffset;
     /** Baton asked the server for session tracking that the client did not ask for: hide it from the client. */
     private boolean hiddenTracking;
     /** The server's login OK, held while Baton's {@link #TRACKING} statement runs. */
@@ -341,7 +350,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (!state.movable()) {
             return state.reasons().iterator().next().label();
         }
-        return null;
+        return statements.reasonNotMovable(tracker.database());
     }
 
     /**
@@ -429,18 +438,25 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             String database = tracker.database() != null && !tracker.database().equals(response.database())
                     ? tracker.database() : null;
             Duration timeout = proxy.config().connectTimeout().plus(proxy.config().handshakeTimeout());
-            java.util.List<String> statements = new java.util.ArrayList<>(2);
-            statements.add(TRACKING);
-            String replay = state.replayStatement();
-            if (replay != null) {
-                statements.add(replay);
+            java.util.List<String> sql = new java.util.ArrayList<>(2);
+            sql.add(TRACKING);
+            String variables = state.replayStatement();
+            if (variables != null) {
+                sql.add(variables);
             }
-            SessionMove.start(proxy, loop, to, login, statements, database, timeout)
+            dev.baton.protocol.StatementReplay prepared;
+            try {
+                prepared = statements.replay(sentCapabilities);
+            } catch (IllegalStateException e) { // whyNotMovable rules this out; never move what cannot be rebuilt
+                notMoved("prepared_statement", e.getMessage());
+                return;
+            }
+            SessionMove.start(proxy, loop, to, login, sql, database, prepared, timeout)
                     .whenComplete((moved, failed) -> {
                         if (failed != null) {
                             moveFailed(failed);
                         } else {
-                            swapIn(moved);
+                            swapIn(moved, prepared);
                         }
                     });
         }));
@@ -458,7 +474,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /** The new link is logged in and the session's state rebuilt on it: relay through it from now on. */
-    private void swapIn(BackendLink moved) {
+    private void swapIn(BackendLink moved, dev.baton.protocol.StatementReplay replay) {
         if (phase == Phase.CLOSED) {
             moved.abandon();
             return;
@@ -475,6 +491,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         moved.unframed();
         parked = false;
         moving = false;
+        statementIdOffset = replay == null ? 0 : replay.offset();
+        statements.moved();
         proxy.metrics().sessionMoved();
         log.debug("moved the session of {} from {} to {} (server thread {})", client.remoteAddress(), from, backendNode,
                 moved.threadId());
@@ -661,8 +679,42 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     if (tracker.lastCommand() == dev.baton.protocol.CommandType.CHANGE_USER) {
                         unmovable = "change_user"; // Baton has no answer for the new user's login
                     }
+                    if (statements != null) {
+                        onStatementCommand(sequenceId, length, buf, index);
+                    }
                 }
                 return true;
+        }
+    }
+
+    /**
+     * A whole command of a session whose prepared statements are tracked (the client side is framed): an execution
+     * that must bind its types again on a new writer is replaced, every statement command is shown to
+     * {@link PreparedStatements}, and statement ids are raised by {@link #statementIdOffset}.
+     */
+    private void onStatementCommand(int sequenceId, int length, ByteBuf buf, int index) {
+        if (buf != scanning || index + length > buf.writerIndex() || length >= Packets.MAX_PAYLOAD) {
+            unmovable = "prepared_statement"; // not whole: cannot happen with the framer, but never guess
+            return;
+        }
+        ByteBuf payload = buf.slice(index, length);
+        int command = payload.getUnsignedByte(0);
+        ByteBuf replacement = command == 0x17 || command == 0xFA ? statements.rewriteExecute(payload, buf.alloc()) : null;
+        ByteBuf sent = replacement != null ? replacement : payload;
+        statements.onClientCommand(sent);
+        if (statementIdOffset != 0 && sent.readableBytes() >= 5 && (command == 0x17 || command == 0x18 || command == 0x19
+                || command == 0x1A || command == 0x1C || command == 0xFA)) {
+            long id = sent.getUnsignedIntLE(sent.readerIndex() + 1);
+            if (id != 0xFFFFFFFFL) {
+                sent.setIntLE(sent.readerIndex() + 1, (int) (id + statementIdOffset));
+            }
+        }
+        if (replacement != null) {
+            if (kills == null) {
+                kills = new java.util.ArrayList<>(2);
+            }
+            kills.add(new KillAnswer(index - Packets.HEADER_SIZE, index + length,
+                    Packets.frame(buf.alloc(), sequenceId, replacement), null));
         }
     }
 
@@ -843,6 +895,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 hiddenTracking = (capabilities & CapabilityFlags.CLIENT_SESSION_TRACK) == 0;
                 capabilities |= CapabilityFlags.CLIENT_SESSION_TRACK;
                 state = new SessionState();
+                statements = new PreparedStatements();
             }
             handshakePayload = io.netty.buffer.ByteBufUtil.getBytes(Packets.payload(heldResponse));
             sentCapabilities = capabilities;
@@ -850,7 +903,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Packets.payload(heldResponse), capabilities,
                     mariadbCapabilities, link.channel().alloc());
             link.greeted(greeting.connectionId(), server.capabilities()); // the thread id is what a KILL names
-            tracker = new CommandTracker(capabilities & server.capabilities(), response.database(), state);
+            tracker = new CommandTracker(capabilities & server.capabilities(), response.database(), state, statements);
             heldResponse.release();
             heldResponse = null;
             phase = Phase.LOGIN;
@@ -908,6 +961,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Passes the server's login OK on and relays from now on. */
     private void startRelay(ByteBuf loginOk) {
         phase = Phase.RELAY;
+        if (statements != null) {
+            // A session that may move reads the client's commands whole: a prepared statement's text, an execution
+            // whose types must be bound again and statement ids to translate are rewritten per packet.
+            client.pipeline().addBefore(client.pipeline().context(this).name(), FRAMER, new PacketFramer(Packets.MAX_PAYLOAD));
+        }
         if (hiddenTracking) {
             int payloadLength = ResponseStatus.hideSessionState(loginOk, loginOk.readerIndex());
             loginOk.writerIndex(loginOk.readerIndex() + Packets.HEADER_SIZE + payloadLength);
@@ -1123,6 +1181,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         serverSequence = sequenceId;
         if (tracker.isAuthenticated() && tracker.commandsInFlight() == 0) {
             serverSaidGoodbye = true; // unsolicited: the ERR a server sends before it closes a connection it killed
+        }
+        if (statementIdOffset != 0 && length >= 9 && tracker.awaitsPrepareAnswer() && buf.getUnsignedByte(index) == 0x00) {
+            if (buf != scanningServer || index + 5 > buf.writerIndex()) {
+                // The id straddles two reads and part of it has gone to the client: it cannot be translated.
+                throw new MalformedPacketException("a prepared statement id arrived split across two reads after the "
+                        + "session moved, and could not be translated");
+            }
+            buf.setIntLE(index + 1, (int) (buf.getUnsignedIntLE(index + 1) - statementIdOffset));
         }
         boolean wasAuthenticated = tracker.isAuthenticated();
         if (!wasAuthenticated) {

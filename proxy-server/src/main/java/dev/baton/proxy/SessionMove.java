@@ -8,6 +8,7 @@ import dev.baton.protocol.MalformedPacketException;
 import dev.baton.protocol.NativePasswordProof;
 import dev.baton.protocol.Packets;
 import dev.baton.protocol.Payloads;
+import dev.baton.protocol.StatementReplay;
 import dev.baton.routing.Node;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -59,18 +60,21 @@ final class SessionMove implements BackendLink.Listener {
         }
     }
 
-    private enum Step { GREETING, AUTH, REPLAY, DONE }
+    private enum Step { GREETING, AUTH, REPLAY, STATEMENTS, DONE }
 
     private final CompletableFuture<BackendLink> result = new CompletableFuture<>();
     private final Login login;
     private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>();
     private final BackendLink link;
+    /** Prepares the session's statements again, after the state replay; null when it has none. */
+    private final StatementReplay statements;
     private Step step = Step.GREETING;
     private int sequence;
     private ScheduledFuture<?> deadline;
 
-    private SessionMove(Node node, Login login) {
+    private SessionMove(Node node, Login login, StatementReplay statements) {
         this.login = login;
+        this.statements = statements;
         this.link = BackendLink.to(node, this);
     }
 
@@ -79,11 +83,13 @@ final class SessionMove implements BackendLink.Listener {
      *
      * @param statements the SQL statements that rebuild the session's state, in order
      * @param database   the database to make current after them, or null
+     * @param prepared   prepares the session's server-side statements again, last; null when it has none
      * @param timeout    how long the whole move may take, from connect to the last statement's answer
      */
     static CompletableFuture<BackendLink> start(BatonProxy proxy, EventLoop loop, Node node, Login login,
-                                                List<String> statements, String database, Duration timeout) {
-        SessionMove move = new SessionMove(node, login);
+                                                List<String> statements, String database, StatementReplay prepared,
+                                                Duration timeout) {
+        SessionMove move = new SessionMove(node, login, prepared);
         ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
         for (String sql : statements) {
             ByteBuf payload = alloc.buffer(1 + sql.length() * 3);
@@ -97,7 +103,8 @@ final class SessionMove implements BackendLink.Listener {
             payload.writeCharSequence(database, StandardCharsets.UTF_8);
             move.replay.add(payload);
         }
-        move.deadline = loop.schedule(() -> move.fail(move.step == Step.REPLAY ? "replay_failed" : "connect_failed",
+        move.deadline = loop.schedule(() -> move.fail(move.step == Step.STATEMENTS ? "statement_replay"
+                        : move.step == Step.REPLAY ? "replay_failed" : "connect_failed",
                 "the move to " + node + " did not finish within " + timeout.toMillis() + " ms"), timeout.toMillis(),
                 TimeUnit.MILLISECONDS);
         move.link.connect(proxy, loop, proxy.config().connectTimeout());
@@ -117,11 +124,12 @@ final class SessionMove implements BackendLink.Listener {
                 case GREETING -> greeting(payload, first);
                 case AUTH -> auth(payload, first);
                 case REPLAY -> replayed(payload, first);
+                case STATEMENTS -> prepared(payload);
                 default -> {
                 }
             }
         } catch (MalformedPacketException | IndexOutOfBoundsException e) {
-            fail(step == Step.REPLAY ? "replay_failed" : "login_refused", link.node()
+            fail(step == Step.STATEMENTS ? "statement_replay" : step == Step.REPLAY ? "replay_failed" : "login_refused", link.node()
                     + " sent an unexpected packet while Baton logged in again: " + e.getMessage());
         } finally {
             frame.release();
@@ -185,9 +193,33 @@ final class SessionMove implements BackendLink.Listener {
         }
     }
 
-    /** Sends the next replay statement, or completes. */
+    /** One packet of the answers to the statement replay; more commands may follow it. */
+    private void prepared(ByteBuf payload) {
+        ByteBuf more = statements.onPacket(payload, link.channel().alloc());
+        if (more != null) {
+            link.send(more);
+        }
+        if (statements.mismatch() != null) {
+            fail("statement_replay", link.node() + ": " + statements.mismatch());
+        } else if (statements.done()) {
+            complete();
+        }
+    }
+
+    private void complete() {
+        step = Step.DONE;
+        deadline.cancel(false);
+        result.complete(link);
+    }
+
+    /** Sends the next replay statement, then the statement replay, or completes. */
     private void next() {
         ByteBuf payload = replay.poll();
+        if (payload == null && statements != null) {
+            step = Step.STATEMENTS;
+            link.send(statements.start(link.channel().alloc()));
+            return;
+        }
         if (payload == null) {
             step = Step.DONE;
             deadline.cancel(false);
