@@ -228,6 +228,63 @@ class SessionMoveIT {
 
     @Test
     @Order(3)
+    void serverPreparedStatementsKeepWorkingAfterAMoveEvenWhereTheNewServersIdsStandFurther() throws Exception {
+        String writer = baton.writer();
+        String other = writer.equals("db1") ? "db2" : "db1";
+        int target = Integer.parseInt(other.substring(2));
+        // Connections that prepared statements leave their server threads, with their statement id counters, in the
+        // thread cache: the connection a move opens there is likely to start its ids past the session's.
+        for (int i = 0; i < 5; i++) {
+            try (Connection direct = DriverManager.getConnection("jdbc:mysql://127.0.0.1:" + cluster.port(target)
+                    + "/baton_test?sslMode=DISABLED&useServerPrepStmts=true", "app", "app")) {
+                for (int j = 0; j < 20; j++) {
+                    try (PreparedStatement p = direct.prepareStatement("SELECT ? + " + j)) {
+                        p.setInt(1, j);
+                        p.executeQuery().close();
+                    }
+                }
+            }
+        }
+        long movedBefore = metric("baton_sessions_moved_total");
+        try (Connection c = DriverManager.getConnection(baton.mysqlUrl("baton_test",
+                "sslMode=DISABLED&useServerPrepStmts=true&cachePrepStmts=true"), "app", "app")) {
+            PreparedStatement insert = c.prepareStatement("INSERT INTO pool_writes (worker, note) VALUES (?, ?)");
+            PreparedStatement count = c.prepareStatement("SELECT COUNT(*), MAX(note) FROM pool_writes WHERE worker = ?");
+            insert.setInt(1, 900);
+            insert.setString(2, "before the move");
+            insert.executeUpdate();
+            BatonCommand.Result r = BatonCommand.run("switchover", other, "--drain-timeout", "5s", "--url", adminUrl(), "--json");
+            assertEquals(0, r.exit(), r.err());
+            assertEquals(movedBefore + 1, metric("baton_sessions_moved_total"), r.out());
+            insert.setInt(1, 900);
+            insert.setString(2, "after the move");
+            insert.executeUpdate(); // the same server-side statement, executed on the new writer
+            count.setInt(1, 900);
+            try (ResultSet rs = count.executeQuery()) {
+                rs.next();
+                assertEquals(2, rs.getInt(1));
+                assertEquals("before the move", rs.getString(2));
+            }
+            // A statement prepared after the move, and the earlier ones still working beside it.
+            try (PreparedStatement port = c.prepareStatement("SELECT @@port + ?")) {
+                port.setInt(1, 0);
+                try (ResultSet rs = port.executeQuery()) {
+                    rs.next();
+                    assertEquals(cluster.port(target), rs.getInt(1), "on the new writer");
+                }
+            }
+            count.setInt(1, 900);
+            try (ResultSet rs = count.executeQuery()) {
+                rs.next();
+                assertEquals(2, rs.getInt(1));
+            }
+            insert.close();
+            count.close();
+        }
+    }
+
+    @Test
+    @Order(4)
     void mariaDbConnectorSessionsMoveWithTheirTimeZoneAndIsolation() throws Exception {
         String writer = baton.writer();
         String other = writer.equals("db1") ? "db2" : "db1";
@@ -251,7 +308,7 @@ class SessionMoveIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aSessionWithUserVariablesIsClosedAndCountedNotAnIdleOne() throws Exception {
         String writer = baton.writer();
         String other = writer.equals("db1") ? "db2" : "db1";
@@ -278,7 +335,7 @@ class SessionMoveIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void afterTheWriterIsKilledOnlyStatementsInFlightFailAndIdleSessionsMove() throws Exception {
         String writer = baton.writer();
         int killed = Integer.parseInt(writer.substring(2));

@@ -494,8 +494,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         statementIdOffset = replay == null ? 0 : replay.offset();
         statements.moved();
         proxy.metrics().sessionMoved();
-        log.debug("moved the session of {} from {} to {} (server thread {})", client.remoteAddress(), from, backendNode,
-                moved.threadId());
+        log.debug("moved the session of {} from {} to {} (server thread {}, {} prepared statement(s), ids offset by {})",
+                client.remoteAddress(), from, backendNode, moved.threadId(), statements.openStatements(), statementIdOffset);
         resumeClient();
     }
 
