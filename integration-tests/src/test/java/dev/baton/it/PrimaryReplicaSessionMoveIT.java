@@ -89,6 +89,10 @@ class PrimaryReplicaSessionMoveIT {
             assertEquals(0, r.exit(), r.err());
             assertTrue(r.out().contains("\"sessions_moved\":1,"), r.out());
             assertWritesOn(c, 2);
+            java.util.regex.Matcher pause = java.util.regex.Pattern.compile("\"writes_unavailable_ms\":(\\d+)").matcher(r.out());
+            assertTrue(pause.find(), r.out());
+            System.out.println("moves | primary/replica, idle session, switchover | moved, writes unavailable "
+                    + pause.group(1) + " ms");
         }
     }
 
@@ -99,9 +103,12 @@ class PrimaryReplicaSessionMoveIT {
         int killed = Integer.parseInt(primary.substring(2));
         try (Connection c = session()) {
             assertWritesOn(c, killed);
+            long killedAt = System.nanoTime();
             cluster.kill9(killed);
             String promoted = baton.awaitWriterOtherThan(primary, Duration.ofSeconds(30));
             assertWritesOn(c, Integer.parseInt(promoted.substring(2)));
+            System.out.println("moves | primary/replica, idle session, kill -9 of the primary | moved, its next write done "
+                    + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt) + " ms after the kill");
         }
     }
 }

@@ -349,6 +349,21 @@ public final class BatonProxy implements AutoCloseable {
         return out;
     }
 
+    /** When a session last lost its link to each node unexpectedly (a server that died, or killed the connection). */
+    private final java.util.concurrent.ConcurrentHashMap<Node, Long> linksLost = new java.util.concurrent.ConcurrentHashMap<>();
+    /** How long after a lost link the other sessions on that node doubt theirs. */
+    private static final long LINK_DOUBT_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
+    void linkLost(Node node) {
+        linksLost.put(node, System.nanoTime());
+    }
+
+    /** True if a session lost its link to {@code node} within the last 200 ms. */
+    boolean linkRecentlyLost(Node node) {
+        Long at = linksLost.get(node);
+        return at != null && System.nanoTime() - at < LINK_DOUBT_NANOS;
+    }
+
     /** Whether sessions on an old writer are moved to the new one (sessions.move) rather than closed. */
     boolean movesSessions() {
         return accountHashes != null;

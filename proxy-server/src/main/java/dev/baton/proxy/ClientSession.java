@@ -144,6 +144,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private int cutCount;
     /** Baton runs its {@link #TRACKING} statement again between the client's commands; the client is not read. */
     private boolean rearming;
+    /** A command is held while Baton finds out whether this session's server just died ({@link #doubt}). */
+    private boolean doubting;
+    /** How long a quiet session's command waits after another link to its node was lost ({@link #doubt}). */
+    static final int DOUBT_MS = 100;
     /** The server refused {@link #TRACKING} once: not asked again. */
     private boolean trackingRefused;
     /** The server sent something no command asked for (an ERR before closing a killed connection). */
@@ -375,6 +379,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private void park(boolean lost) {
         parked = true;
         rearming = false;
+        doubting = false;
         if (flushClient) { // the answer that made the session quiet may be in this very read: the link hears no more
             flushClient = false;
             client.flush();
@@ -543,7 +548,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         switch (phase) {
             case LOGIN -> relayFromClient((ByteBuf) msg);
             case RELAY -> {
-                if (parked || rearming) {
+                if (parked || rearming || doubting) {
                     holdFromClient((ByteBuf) msg);
                 } else {
                     relayFromClient((ByteBuf) msg);
@@ -555,7 +560,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (flushBackend && !parked && !rearming) {
+        if (flushBackend && !parked && !rearming && !doubting) {
             flushBackend = false;
             link.flush();
         }
@@ -563,7 +568,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if ((phase == Phase.RELAY || phase == Phase.LOGIN) && !parked && !rearming) {
+        if ((phase == Phase.RELAY || phase == Phase.LOGIN) && !parked && !rearming && !doubting) {
             link.autoRead(client.isWritable());
         }
     }
@@ -615,7 +620,35 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         closeBoth();
     }
 
+    /**
+     * A quiet session's next command, while another session's link to the same node was lost a moment ago: held for
+     * {@link #DOUBT_MS} to see whether this session's link is lost too (a dying server's connections end together),
+     * so it is moved with the command instead of the command failing on a server that is gone. If the link is still
+     * up then, the command goes on.
+     */
+    private boolean doubt(ByteBuf buf) {
+        if (phase != Phase.RELAY || !tracker.isQuiet() || !proxy.linkRecentlyLost(backendNode) || whyNotMovable() != null) {
+            return false;
+        }
+        doubting = true;
+        holdFromClient(buf);
+        client.config().setAutoRead(false);
+        client.eventLoop().schedule(() -> {
+            if (doubting && phase == Phase.RELAY && !parked) {
+                doubting = false;
+                resumeClient();
+            }
+        }, DOUBT_MS, TimeUnit.MILLISECONDS);
+        return true;
+    }
+
     private void relayFromClient(ByteBuf buf) {
+        if (!doubt(buf)) {
+            relayFromClientNow(buf);
+        }
+    }
+
+    private void relayFromClientNow(ByteBuf buf) {
         boolean accepted;
         scanning = buf;
         try {
@@ -844,7 +877,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 refuse(reason);
             } else if (phase == Phase.RELAY && parked) {
                 log.debug("backend link of parked client {} ended: {}", client.remoteAddress(), reason);
-            } else if (phase == Phase.RELAY && tracker.isQuiet() && !serverSaidGoodbye && whyNotMovable() == null) {
+            } else if (phase == Phase.RELAY && !serverSaidGoodbye && lostWithoutWord(from)
+                    && tracker.isQuiet() && whyNotMovable() == null) {
                 log.debug("backend link of idle client {} was lost ({}): waiting for a writer to move it to",
                         client.remoteAddress(), reason);
                 park(true);
@@ -956,6 +990,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         proxy.metrics().serverBytes(frame.readableBytes());
         client.writeAndFlush(frame, client.voidPromise());
+    }
+
+    /**
+     * A link that ended without the server saying why: tells the proxy, so the other sessions on that node doubt
+     * theirs for a moment ({@link #doubt}). Always true.
+     */
+    private boolean lostWithoutWord(BackendLink lost) {
+        proxy.linkLost(lost.node());
+        return true;
     }
 
     /** Passes the server's login OK on and relays from now on. */
@@ -1117,10 +1160,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         heldFromClient = null;
         if (held != null) {
             for (ByteBuf buf; (buf = held.poll()) != null; ) {
-                if (phase != Phase.RELAY || parked || rearming) {
-                    holdFromClient(buf); // paused again meanwhile (a KILL answer cannot do that, but be safe)
+                if (phase != Phase.RELAY || parked || rearming || doubting) {
+                    holdFromClient(buf); // paused again meanwhile
                 } else {
-                    relayFromClient(buf);
+                    relayFromClientNow(buf);
                 }
             }
             if (flushBackend) {
@@ -1128,7 +1171,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 link.flush();
             }
         }
-        if (phase == Phase.RELAY && !parked && !rearming) {
+        if (phase == Phase.RELAY && !parked && !rearming && !doubting) {
             client.config().setAutoRead(link.isWritable());
         }
     }
