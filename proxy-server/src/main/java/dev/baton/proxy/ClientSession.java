@@ -390,6 +390,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             link.closeAfterFlush(proxy.config().closeTimeout());
         }
         parkedUntil = System.nanoTime() + proxy.topology().connectWait().toNanos();
+        if (proxy.topology().currentWriter() instanceof WriterChoice.Writer w && w.handingOver()) {
+            // A switchover names the next writer before it is one: read this user's stored hashes there now, so the
+            // move does not wait for that read once the writer is recorded.
+            proxy.accountHashes().ifPresent(h -> h.prove(w.handover().to(), user, authSeed, authAnswer));
+        }
         awaitWriter();
     }
 
