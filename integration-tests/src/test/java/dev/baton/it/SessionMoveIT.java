@@ -199,6 +199,8 @@ class SessionMoveIT {
             assertTrue(workers.awaitTermination(30, TimeUnit.SECONDS));
 
             assertEquals(List.of(), new ArrayList<>(errors), "the application saw no error");
+            BatonCommand.Result events = BatonCommand.run("events", "--url", adminUrl());
+            assertTrue(events.out().contains("sessions after the writer change to db2: 50 moved, 0 not moved"), events.out());
             assertTrue(metric("baton_sessions_moved_total") - movedBefore >= 100,
                     "all 50 sessions moved twice: " + metric("baton_sessions_moved_total"));
             System.out.println("moves | dbcp2 pool of 50, 8 workers, switchover there and back | " + writes.get()
@@ -290,6 +292,26 @@ class SessionMoveIT {
 
     @Test
     @Order(4)
+    void aSessionThatChangedUserMovesAsItsNewUser() throws Exception {
+        cluster.sql(1, "CREATE USER IF NOT EXISTS 'reporter'@'%' IDENTIFIED BY 'reports'; "
+                + "GRANT SELECT ON baton_test.* TO 'reporter'@'%'");
+        String writer = baton.writer();
+        String other = writer.equals("db1") ? "db2" : "db1";
+        try (Connection c = DriverManager.getConnection(baton.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app")) {
+            c.unwrap(com.mysql.cj.jdbc.JdbcConnection.class).changeUser("reporter", "reports"); // COM_CHANGE_USER
+            BatonCommand.Result r = BatonCommand.run("switchover", other, "--drain-timeout", "5s", "--url", adminUrl(), "--json");
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.out().contains("\"sessions_moved\":1,"), r.out());
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT CURRENT_USER(), @@port")) {
+                rs.next();
+                assertEquals("reporter@%", rs.getString(1), "logged in again as the user it changed to");
+                assertEquals(cluster.port(Integer.parseInt(other.substring(2))), rs.getInt(2));
+            }
+        }
+    }
+
+    @Test
+    @Order(5)
     void mariaDbConnectorSessionsMoveWithTheirTimeZoneAndIsolation() throws Exception {
         String writer = baton.writer();
         String other = writer.equals("db1") ? "db2" : "db1";
@@ -313,7 +335,7 @@ class SessionMoveIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aSessionWithUserVariablesIsClosedAndCountedNotAnIdleOne() throws Exception {
         String writer = baton.writer();
         String other = writer.equals("db1") ? "db2" : "db1";
@@ -340,7 +362,7 @@ class SessionMoveIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void afterTheWriterIsKilledOnlyStatementsInFlightFailAndIdleSessionsMove() throws Exception {
         String writer = baton.writer();
         int killed = Integer.parseInt(writer.substring(2));

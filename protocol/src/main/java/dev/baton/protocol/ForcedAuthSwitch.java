@@ -38,6 +38,15 @@ public final class ForcedAuthSwitch {
      * @throws MalformedPacketException if the response is not a well-formed HandshakeResponse41
      */
     public static ByteBuf handshakeResponse(ByteBuf payload, int capabilities, int mariadbCapabilities, ByteBufAllocator alloc) {
+        return handshakeResponse(payload, capabilities, mariadbCapabilities, alloc, null);
+    }
+
+    /**
+     * The same, logging in as {@code user} instead of the user named in {@code payload} (a session that changed user
+     * with COM_CHANGE_USER logs in again as its new user); null keeps the payload's.
+     */
+    public static ByteBuf handshakeResponse(ByteBuf payload, int capabilities, int mariadbCapabilities, ByteBufAllocator alloc,
+                                            String user) {
         ByteBuf in = payload.duplicate();
         int original = HandshakeResponse41.decode(in.duplicate()).capabilities();
         Payloads.require(in, HandshakeResponse41.SSL_REQUEST_LENGTH, "the end of the fixed handshake response fields");
@@ -47,7 +56,8 @@ public final class ForcedAuthSwitch {
             out.writeBytes(in, in.readerIndex() + 4, 24); // max_packet_size, character_set, filler
             out.writeIntLE((capabilities & CLIENT_MYSQL) == 0 ? mariadbCapabilities : 0); // MariaDB extended capabilities
             in.skipBytes(HandshakeResponse41.SSL_REQUEST_LENGTH);
-            out.writeBytes(Payloads.readNulBytes(in)).writeByte(0); // username
+            byte[] username = Payloads.readNulBytes(in);
+            out.writeBytes(user == null ? username : user.getBytes(java.nio.charset.StandardCharsets.UTF_8)).writeByte(0);
             if ((original & CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) != 0) {
                 Payloads.readLenencBytes(in); // auth_response
             } else if ((original & CLIENT_SECURE_CONNECTION) != 0) {

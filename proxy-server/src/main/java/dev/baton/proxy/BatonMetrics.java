@@ -87,8 +87,8 @@ final class BatonMetrics {
     }
 
     /** Reasons a session was not moved to a new writer, each a label of baton_sessions_not_moved_total. */
-    static final List<String> NOT_MOVED_REASONS = List.of("transaction", "in_flight", "no_writer", "login", "untracked",
-            "auth_plugin", "change_user", "credentials", "lookup_failed", "connect_failed", "capabilities", "login_refused",
+    static final List<String> NOT_MOVED_REASONS = List.of("transaction", "in_flight", "no_writer", "link_lost", "login", "untracked",
+            "auth_plugin", "credentials", "lookup_failed", "connect_failed", "capabilities", "login_refused",
             "replay_failed", "state_change", "prepared_statement", "user_lock", "table_lock", "xa", "state_unread",
             "tracking_off", "tracking_changed", "not_replayable", "user_variable", "long_data", "cursor",
             "statement_schema", "statement_ids", "statement_replay", "failed");

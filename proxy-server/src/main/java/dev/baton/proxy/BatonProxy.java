@@ -138,8 +138,12 @@ public final class BatonProxy implements AutoCloseable {
         }
         if (change.current() instanceof WriterChoice.Writer w && w.handingOver()) {
             // A planned switchover, started here or by another instance: sessions may finish their transactions.
+            markMoves();
             drains.execute(() -> Switchover.drain(this, w));
             return;
+        }
+        if (change.current() instanceof WriterChoice.Writer w && movesSessions()) {
+            drains.execute(() -> recordMoves(w.node().name()));
         }
         int closing = 0;
         int failed = 0;
@@ -347,6 +351,38 @@ public final class BatonProxy implements AutoCloseable {
         out.put("sessions_not_moved", notMoved);
         out.put("sessions_still_moving", sessions.stream().filter(ClientSession::isMoving).count());
         return out;
+    }
+
+    /** The moved and not-moved counts when the current writer change began, for its event. */
+    private volatile long movedMark;
+    private volatile Map<String, Long> notMovedMark = Map.of();
+
+    private void markMoves() {
+        movedMark = metrics.sessionsMoved();
+        notMovedMark = metrics.sessionsNotMoved();
+    }
+
+    /**
+     * Once this instance's sessions have finished moving to {@code writer} (up to 10 s), records in the events how
+     * many moved and how many could not, by reason, since the change began. Runs on the drain thread.
+     */
+    private void recordMoves(String writer) {
+        try {
+            Map<String, Object> moves = awaitMoves(movedMark, notMovedMark, Duration.ofSeconds(10));
+            markMoves();
+            long moved = (Long) moves.get("sessions_moved");
+            @SuppressWarnings("unchecked")
+            Map<String, Long> notMoved = (Map<String, Long>) moves.get("sessions_not_moved");
+            if (moved > 0 || !notMoved.isEmpty()) {
+                topology.sessionsEvent(writer, "sessions after the writer change to " + writer + ": " + moved
+                        + " moved, " + notMoved.values().stream().mapToLong(Long::longValue).sum() + " not moved"
+                        + (notMoved.isEmpty() ? "" : " " + notMoved));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.warn("cannot record what the sessions did through the writer change: {}", e.toString(), e);
+        }
     }
 
     /** When a session last lost its link to each node unexpectedly (a server that died, or killed the connection). */

@@ -144,6 +144,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private int cutCount;
     /** Baton runs its {@link #TRACKING} statement again between the client's commands; the client is not read. */
     private boolean rearming;
+    /** The user a COM_CHANGE_USER in progress names; null otherwise. */
+    private String changingTo;
     /** A command is held while Baton finds out whether this session's server just died ({@link #doubt}). */
     private boolean doubting;
     /** How long a quiet session's command waits after another link to its node was lost ({@link #doubt}). */
@@ -415,7 +417,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (System.nanoTime() - parkedUntil > 0) {
-            notMoved("no_writer", "no writer to move it to within connect-wait");
+            if (linkLost && proxy.topology().currentWriter() instanceof WriterChoice.Writer w && w.node().equals(backendNode)) {
+                // Its server ended the connection and stayed the writer: killed without a word, or wait_timeout.
+                notMoved("link_lost", "its connection ended while " + backendNode + " stayed the writer");
+            } else {
+                notMoved("no_writer", "no writer to move it to within connect-wait");
+            }
             return;
         }
         client.eventLoop().schedule(this::awaitWriter, 50, TimeUnit.MILLISECONDS);
@@ -444,7 +451,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 notMoved(refused.reason().label(), refused.message());
                 return;
             }
-            SessionMove.Login login = new SessionMove.Login(handshakePayload, sentCapabilities, sentMariadbCapabilities, answering);
+            SessionMove.Login login = new SessionMove.Login(handshakePayload, sentCapabilities, sentMariadbCapabilities, answering,
+                    user.equals(response.user()) ? null : user);
             String database = tracker.database() != null && !tracker.database().equals(response.database())
                     ? tracker.database() : null;
             Duration timeout = proxy.config().connectTimeout().plus(proxy.config().handshakeTimeout());
@@ -689,8 +697,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private boolean onClientMessage(int sequenceId, int length, ByteBuf buf, int index, int available) {
         clientSequence = sequenceId;
-        if (!tracker.isAuthenticated()) {
-            lastAuthSequence = sequenceId;
+        if (!tracker.isAuthenticated() || changingTo != null && !tracker.awaitsCommand()) {
+            if (!tracker.isAuthenticated()) {
+                lastAuthSequence = sequenceId;
+            }
             if (authSeed != null && authAnswer == null && (length == 0 || length == NativePasswordProof.LENGTH
                     && available >= length)) {
                 authAnswer = new byte[length];
@@ -715,13 +725,28 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 if (tracker.lastCommand() != null) {
                     proxy.metrics().command(tracker.lastCommand());
                     if (tracker.lastCommand() == dev.baton.protocol.CommandType.CHANGE_USER) {
-                        unmovable = "change_user"; // Baton has no answer for the new user's login
+                        changingUser(buf, index, length, available);
                     }
                     if (statements != null) {
                         onStatementCommand(sequenceId, length, buf, index);
                     }
                 }
                 return true;
+        }
+    }
+
+    /**
+     * COM_CHANGE_USER: the login Baton could repeat is the old user's. The new user's is learnt as the first one was,
+     * from the AuthSwitchRequest the server answers with and the client's answer to it ({@link #onServerMessage}).
+     */
+    private void changingUser(ByteBuf buf, int index, int length, int available) {
+        authSeed = null;
+        authAnswer = null;
+        changingTo = null;
+        int end = index + Math.min(length, available);
+        int nul = buf.indexOf(index + 1, end, (byte) 0);
+        if (nul > 0) {
+            changingTo = buf.toString(index + 1, nul - index - 1, java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 
@@ -1229,6 +1254,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         serverSequence = sequenceId;
         if (tracker.isAuthenticated() && tracker.commandsInFlight() == 0) {
             serverSaidGoodbye = true; // unsolicited: the ERR a server sends before it closes a connection it killed
+        }
+        if (changingTo != null && !tracker.awaitsCommand() && available == length && length > 1) {
+            int first = buf.getUnsignedByte(index);
+            if (first == 0xFE) {
+                noteAuthRequest(buf.slice(index, length)); // the new user's scramble
+            } else if (first == 0x00) {
+                user = changingTo; // logged in as the new user: a move logs in as it from now on
+                changingTo = null;
+            } else if (first == 0xFF) {
+                changingTo = null;
+            }
         }
         if (statementIdOffset != 0 && length >= 9 && tracker.awaitsPrepareAnswer() && buf.getUnsignedByte(index) == 0x00) {
             if (buf != scanningServer || index + 5 > buf.writerIndex()) {

@@ -52,8 +52,10 @@ final class SessionMove implements BackendLink.Listener {
      * @param capabilities        the client flags the first login sent the server
      * @param mariadbCapabilities the MariaDB extended flags it sent
      * @param answer              answers a server's scramble as the client would with its password
+     * @param user                the user to log in as, when the session changed user since its handshake; else null
      */
-    record Login(byte[] handshake, int capabilities, int mariadbCapabilities, java.util.function.UnaryOperator<byte[]> answer) {
+    record Login(byte[] handshake, int capabilities, int mariadbCapabilities, java.util.function.UnaryOperator<byte[]> answer,
+                 String user) {
         @Override
         public String toString() {
             return "Login[capabilities=0x" + Integer.toHexString(capabilities) + "]"; // never the proof
@@ -153,7 +155,7 @@ final class SessionMove implements BackendLink.Listener {
         }
         link.greeted(server.connectionId(), server.capabilities());
         ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Unpooled.wrappedBuffer(login.handshake()), login.capabilities(),
-                login.mariadbCapabilities(), link.channel().alloc());
+                login.mariadbCapabilities(), link.channel().alloc(), login.user());
         step = Step.AUTH;
         link.send(Packets.frame(link.channel().alloc(), sequence + 1, rewritten));
     }

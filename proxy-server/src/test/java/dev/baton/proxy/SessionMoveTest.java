@@ -311,7 +311,7 @@ class SessionMoveTest {
             c.send(0, greeting(SERVER_CAPABILITIES & ~CLIENT_MYSQL, CapabilityFlags.MARIADB_CLIENT_EXTENDED_METADATA, 7));
             c.awaitClosedByPeer();
         })) {
-            SessionMove.Login login = new SessionMove.Login(HANDSHAKE, mariadbClient, bulk, SessionMoveTest::answer);
+            SessionMove.Login login = new SessionMove.Login(HANDSHAKE, mariadbClient, bulk, SessionMoveTest::answer, null);
 
             SessionMove.NotMoved notMoved = notMoved(move(db2.address(), login, List.of("SET @a = 1"), "reports",
                     Duration.ofSeconds(5)));
@@ -390,7 +390,7 @@ class SessionMoveTest {
     // ---- helpers -------------------------------------------------------------------------------------------------
 
     private static SessionMove.Login login() {
-        return new SessionMove.Login(HANDSHAKE, LOGIN_CAPABILITIES, 0, SessionMoveTest::answer);
+        return new SessionMove.Login(HANDSHAKE, LOGIN_CAPABILITIES, 0, SessionMoveTest::answer, null);
     }
 
     /** How ClientSession answers: from stage1, which Baton recovered from the client's first login. */

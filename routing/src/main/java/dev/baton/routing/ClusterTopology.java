@@ -43,6 +43,10 @@ public interface ClusterTopology extends AutoCloseable {
     }
 
     /** Recent writer changes and node state changes, oldest first (empty for topologies that monitor nothing). */
+    /** Records what this instance's sessions did through a writer change, in the audit trail ({@link #events()}). */
+    default void sessionsEvent(String writer, String description) {
+    }
+
     default List<ClusterEvent> events() {
         return List.of();
     }

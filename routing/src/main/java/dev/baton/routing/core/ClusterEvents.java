@@ -59,6 +59,12 @@ public final class ClusterEvents {
         }
     }
 
+    /** What this instance's sessions did through a writer change (moved to the new writer, or not and why). */
+    public void sessions(String writer, String description) {
+        log.info(description);
+        keep(new ClusterEvent(clock.instant(), "sessions", writer, description, null));
+    }
+
     private void keep(ClusterEvent event) {
         synchronized (events) {
             events.addLast(event);

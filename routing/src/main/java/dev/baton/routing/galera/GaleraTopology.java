@@ -215,6 +215,11 @@ public final class GaleraTopology implements ClusterTopology {
     }
 
     @Override
+    public void sessionsEvent(String writer, String description) {
+        events.sessions(writer, description);
+    }
+
+    @Override
     public void close() {
         housekeeper.stop();
         // A stopping instance takes itself off the list, so a switchover does not wait for its drain report.

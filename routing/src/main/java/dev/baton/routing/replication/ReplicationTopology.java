@@ -218,6 +218,11 @@ public final class ReplicationTopology implements ClusterTopology {
     }
 
     @Override
+    public void sessionsEvent(String writer, String description) {
+        events.sessions(writer, description);
+    }
+
+    @Override
     public void close() {
         housekeeper.stop();
         threads.close(() -> onPrimary("leave the list of running instances", via -> {
