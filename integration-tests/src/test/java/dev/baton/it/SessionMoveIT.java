@@ -32,6 +32,7 @@ import java.util.regex.Pattern;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -336,14 +337,20 @@ class SessionMoveIT {
 
     @Test
     @Order(6)
-    void aSessionWithUserVariablesIsClosedAndCountedNotAnIdleOne() throws Exception {
+    void sessionsWithUserVariablesOrLocksAreClosedAndCountedNotTheIdleOnes() throws Exception {
         String writer = baton.writer();
         String other = writer.equals("db1") ? "db2" : "db1";
         long stateChangeBefore = metric("baton_sessions_not_moved_total{reason=\"state_change\"}");
+        long userLockBefore = metric("baton_sessions_not_moved_total{reason=\"user_lock\"}");
         try (Connection plain = DriverManager.getConnection(baton.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
-             Connection withVariable = DriverManager.getConnection(baton.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app")) {
+             Connection withVariable = DriverManager.getConnection(baton.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app");
+             Connection withLock = DriverManager.getConnection(baton.mysqlUrl("baton_test", "sslMode=DISABLED"), "app", "app")) {
             try (Statement s = withVariable.createStatement()) {
                 s.execute("SET @baton_test_variable = 42");
+            }
+            try (Statement s = withLock.createStatement()) {
+                // The lock is taken far past the first 256 bytes of the statement: Baton reads the whole text.
+                s.executeQuery("SELECT /* " + "padding ".repeat(60) + "*/ GET_LOCK('baton_test_lock', 0)").close();
             }
             BatonCommand.Result r = BatonCommand.run("switchover", other, "--drain-timeout", "5s", "--url", adminUrl());
             assertEquals(0, r.exit(), r.err());
@@ -351,13 +358,16 @@ class SessionMoveIT {
                 rs.next();
                 assertEquals(cluster.port(Integer.parseInt(other.substring(2))), rs.getInt(1), "the idle session moved");
             }
-            SQLException closed = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class, () -> {
+            SQLException closed = assertThrows(SQLException.class, () -> {
                 try (Statement s = withVariable.createStatement()) {
                     s.executeQuery("SELECT @baton_test_variable");
                 }
             });
             assertTrue(closed.getSQLState().startsWith("08"), closed.getSQLState() + " " + closed.getMessage());
             assertEquals(stateChangeBefore + 1, metric("baton_sessions_not_moved_total{reason=\"state_change\"}"));
+            assertThrows(SQLException.class, () -> withLock.createStatement().executeQuery("SELECT 1"),
+                    "the session holding a user lock was closed, not moved without its lock");
+            assertEquals(userLockBefore + 1, metric("baton_sessions_not_moved_total{reason=\"user_lock\"}"));
         }
     }
 

@@ -55,6 +55,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     static final String FRAMER = "framer";
     /** Enough of a command to read its type and a {@code USE db}. */
     private static final int CLIENT_HEAD_BYTES = 256;
+    /** How much of a whole command the tracker reads in a session that may move (the text of a query). */
+    private static final int WHOLE_QUERY_BYTES = 16 * 1024;
     /** Enough of a response to read OK/EOF status flags and a tracked schema change. */
     private static final int SERVER_HEAD_BYTES = 512;
 
@@ -712,7 +714,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 && tracker.awaitsCommand() && killAnsweredByBaton(buf, index, length)) {
             return true; // not sent on, so not tracked
         }
-        switch (tracker.onClientMessage(sequenceId, length, buf, index, available)) {
+        // A session that may move reads its client's commands whole: the tracker then reads a query's text up to
+        // WHOLE_QUERY_BYTES for what keeps a session from moving (GET_LOCK, LOCK TABLES, ...), not only its head.
+        int shown = statements != null && buf == scanning && length < Packets.MAX_PAYLOAD
+                && index + length <= buf.writerIndex() ? Math.min(length, WHOLE_QUERY_BYTES) : available;
+        switch (tracker.onClientMessage(sequenceId, length, buf, index, shown)) {
             case UNKNOWN_COMMAND:
                 rejection = length == 0 ? ClientErrors.emptyCommand() : ClientErrors.unknownCommand(buf.getUnsignedByte(index));
                 rejectionSequence = sequenceId + 1;
