@@ -278,8 +278,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (parked || now instanceof WriterChoice.Writer w && w.node().equals(bound)) {
                 return; // a parked session moves to whichever writer the topology names (awaitWriter)
             }
-            String why = whyNotMovable();
-            if (why == null && phase == Phase.RELAY && tracker.isQuiet()) {
+            String why = phase == Phase.RELAY ? whyNotMovable() : "login";
+            if (why == null && tracker.isQuiet()) {
                 log.debug("moving idle session of {} off {}: the writer changed", client.remoteAddress(), bound);
                 park(false);
                 return;
