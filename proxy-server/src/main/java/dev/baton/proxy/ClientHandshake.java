@@ -13,6 +13,14 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.ProtocolDetectionState;
+import io.netty.handler.codec.haproxy.HAProxyCommand;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import dev.baton.proxy.config.BatonConfig;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +45,51 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
     /** The greeting Baton sent the client; null until sent. */
     private HandshakeV10 offered;
     private boolean done;
+    /** A trusted peer's PROXY header is awaited before Baton greets. */
+    private boolean awaitingHeader;
+    /** The client's own address from a PROXY header, or null: the connection's peer is the client. */
+    private String realAddress;
+
+    private static final String PROXY_DECODER = "proxy-protocol";
+    private static final String PROXY_SNIFFER = "proxy-protocol-refused";
+
+    /**
+     * In front of a peer not in proxy-protocol.accept-from: its first bytes must not be a PROXY header (a load
+     * balancer Baton is not told to trust, or one configured by mistake). Leaves the pipeline after the first read.
+     */
+    private final class UnexpectedProxyHeader extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ctx.pipeline().remove(this);
+            if (msg instanceof ByteBuf buf && looksLikeProxyHeader(buf)) {
+                buf.release();
+                log.warn("refusing {}: it sent a PROXY protocol header, but proxy-protocol.accept-from does not list it",
+                        client.remoteAddress());
+                done = true;
+                session.fail(ClientErrors.badHandshake("PROXY protocol header from " + clientAddress()
+                        + ", which proxy-protocol.accept-from does not list"), 0);
+                return;
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    /** A PROXY v1 ("PROXY ") or v2 (its 12-byte signature) header starts {@code buf}, as far as it goes. */
+    static boolean looksLikeProxyHeader(ByteBuf buf) {
+        if (HAProxyMessageDecoder.detectProtocol(buf).state() == ProtocolDetectionState.DETECTED) {
+            return true;
+        }
+        int n = Math.min(buf.readableBytes(), 5);
+        byte[] v1 = {'P', 'R', 'O', 'X', 'Y'};
+        byte[] v2 = {0x0D, 0x0A, 0x0D, 0x0A, 0x00};
+        boolean isV1 = n >= 2;
+        boolean isV2 = n >= 2;
+        for (int i = 0; i < n; i++) {
+            isV1 &= buf.getByte(buf.readerIndex() + i) == v1[i];
+            isV2 &= buf.getByte(buf.readerIndex() + i) == v2[i];
+        }
+        return isV1 || isV2;
+    }
 
     ClientHandshake(BatonProxy proxy, ClientSession session) {
         this.proxy = proxy;
@@ -48,6 +101,44 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
         client = ctx.channel();
         client.config().setAutoRead(false); // nothing to read until the client has seen a greeting
         session.activate(client);
+        BatonConfig.ProxyProtocol proxyProtocol = proxy.config().proxyProtocol();
+        if (client.remoteAddress() instanceof InetSocketAddress peer && proxyProtocol.trusts(peer)) {
+            // A load balancer speaks first: its PROXY header, before Baton greets the client behind it.
+            ctx.pipeline().addFirst(PROXY_DECODER, new HAProxyMessageDecoder());
+            awaitingHeader = true;
+            Duration wait = proxyProtocol.require() ? proxy.config().connectTimeout() : BatonConfig.ProxyProtocol.HEADER_WAIT;
+            client.eventLoop().schedule(() -> headerWaitOver(ctx, proxyProtocol.require(), wait), wait.toMillis(),
+                    TimeUnit.MILLISECONDS);
+            client.config().setAutoRead(true);
+            return;
+        }
+        ctx.pipeline().addFirst(PROXY_SNIFFER, new UnexpectedProxyHeader());
+        greetSoon();
+    }
+
+    /** The PROXY header a trusted peer owes did not come. */
+    private void headerWaitOver(ChannelHandlerContext ctx, boolean required, Duration wait) {
+        if (!awaitingHeader || done || session.isClosed()) {
+            return;
+        }
+        awaitingHeader = false;
+        if (required) {
+            log.warn("refusing {}: no PROXY protocol header within {} ms (proxy-protocol.accept-from lists it and "
+                    + "proxy-protocol.require is true)", client.remoteAddress(), wait.toMillis());
+            done = true;
+            session.fail(ClientErrors.badHandshake("no PROXY protocol header within " + wait.toMillis() + " ms from "
+                    + clientAddress() + ", which must send one (proxy-protocol.require)"), 0);
+            return;
+        }
+        if (ctx.pipeline().get(PROXY_DECODER) != null) {
+            ctx.pipeline().remove(PROXY_DECODER); // a direct client of a listed host: greet it
+        }
+        client.config().setAutoRead(false);
+        greetSoon();
+    }
+
+    /** Greets the client, from the writer's greeting (fetched once if no node ever greeted Baton). */
+    private void greetSoon() {
         Node writer = proxy.topology().currentWriter() instanceof WriterChoice.Writer w ? w.node() : null;
         HandshakeV10 known = proxy.greetings().known(writer);
         if (known != null || writer == null) {
@@ -91,6 +182,10 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HAProxyMessage header) {
+            onProxyHeader(ctx, header);
+            return;
+        }
         if (done || offered == null) {
             ReferenceCountUtil.release(msg);
             return;
@@ -98,8 +193,40 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
         onHandshakeResponse(ctx, (ByteBuf) msg);
     }
 
+    /** A trusted peer's PROXY header: the client behind it is who quotas, metrics and logs name from now on. */
+    private void onProxyHeader(ChannelHandlerContext ctx, HAProxyMessage header) {
+        try {
+            if (!awaitingHeader || done) {
+                return;
+            }
+            awaitingHeader = false;
+            if (header.command() == HAProxyCommand.PROXY && header.sourceAddress() != null
+                    && header.proxiedProtocol() != HAProxyProxiedProtocol.UNKNOWN) {
+                String real = dev.baton.proxy.config.ClientAddress.parse(header.sourceAddress());
+                log.debug("client {} is {} (PROXY protocol {})", client.remoteAddress(), real, header.protocolVersion());
+                realAddress = real;
+            } // LOCAL (a load balancer's own health check) or UNKNOWN: the connection is the peer's own
+        } catch (IllegalArgumentException e) {
+            done = true;
+            session.fail(ClientErrors.badHandshake("invalid PROXY protocol header: " + e.getMessage()), 0);
+            return;
+        } finally {
+            header.release();
+        }
+        client.config().setAutoRead(false); // the decoder leaves the pipeline by itself once it has the header
+        greetSoon();
+    }
+
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (awaitingHeader && !done) {
+            // The decoder has dropped the connection already, as the PROXY protocol wants of a receiver.
+            awaitingHeader = false;
+            done = true;
+            log.warn("refusing {}: invalid PROXY protocol header: {}", client.remoteAddress(), ClientSession.describe(cause));
+            session.fail(ClientErrors.badHandshake("invalid PROXY protocol header: " + ClientSession.describe(cause)), 0);
+            return;
+        }
         if (!done && cause instanceof DecoderException) {
             done = true;
             session.fail(ClientErrors.badHandshake(ClientSession.describe(cause)), 2);
@@ -167,6 +294,9 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
     }
 
     private String clientAddress() {
+        if (realAddress != null) {
+            return realAddress;
+        }
         return client.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
                 ? dev.baton.proxy.config.ClientAddress.of(a.getAddress()) : String.valueOf(client.remoteAddress());
     }

@@ -44,6 +44,12 @@ final class RawClient implements AutoCloseable {
         return greeting;
     }
 
+    /** Writes bytes as they are, before anything else (a load balancer's PROXY protocol header). */
+    void raw(byte[] bytes) throws IOException {
+        socket.getOutputStream().write(bytes);
+        socket.getOutputStream().flush();
+    }
+
     /** Sends one packet with the given sequence id, as a client that gets it right or wrong would. */
     void send(int sequenceId, byte[] payload) throws IOException {
         FakeMySqlServer.write(socket.getOutputStream(), sequenceId, payload);

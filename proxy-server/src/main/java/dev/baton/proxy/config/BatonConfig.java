@@ -26,11 +26,12 @@ import java.util.List;
  * @param quotas            connection budgets per client and in all
  * @param adminToken        bearer token the admin API requires, or null (allowed only on a loopback admin.listen)
  * @param sessions          what Baton does with open client sessions when the writer changes
+ * @param proxyProtocol     which peers (load balancers) may send a PROXY protocol header naming the real client
  */
 public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
                           ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, Duration closeTimeout,
                           int ioThreads,
-                          ClientQuota.Settings quotas, String adminToken, Sessions sessions) {
+                          ClientQuota.Settings quotas, String adminToken, Sessions sessions, ProxyProtocol proxyProtocol) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6033);
     public static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", 6034);
@@ -51,6 +52,72 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
         }
     }
 
+    /**
+     * Which peers may put a PROXY protocol header (v1 or v2) in front of a client's connection, naming the client's
+     * own address for quotas, metrics and logs.
+     *
+     * @param acceptFrom the networks allowed to send one, as written in the config ({@code 10.0.0.0/24},
+     *                   {@code 127.0.0.2}); a header from anywhere else is refused
+     * @param require    whether a peer in those networks must send one (a connection without it is refused);
+     *                   otherwise Baton waits {@link #HEADER_WAIT} for it before greeting the client
+     */
+    public record ProxyProtocol(List<String> acceptFrom, boolean require) {
+        /** How long Baton waits for a header a listed peer need not send. */
+        public static final Duration HEADER_WAIT = Duration.ofMillis(200);
+
+        public ProxyProtocol {
+            acceptFrom = List.copyOf(acceptFrom);
+            for (String network : acceptFrom) {
+                rule(network); // validated here, so a config that loads never fails later
+            }
+        }
+
+        /** No PROXY protocol: every header is refused. */
+        public static ProxyProtocol none() {
+            return new ProxyProtocol(List.of(), true);
+        }
+
+        /** Whether {@code peer} may send a header. */
+        public boolean trusts(java.net.InetSocketAddress peer) {
+            for (String network : acceptFrom) {
+                if (rule(network).matches(peer)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /**
+         * A network as an IP filter rule: an address with an optional prefix length.
+         *
+         * @throws IllegalArgumentException naming what is wrong with it
+         */
+        public static io.netty.handler.ipfilter.IpSubnetFilterRule rule(String network) {
+            int slash = network.indexOf('/');
+            String address = ClientAddress.parse(slash < 0 ? network : network.substring(0, slash));
+            int max = address.indexOf(':') >= 0 ? 128 : 32;
+            int prefix = max;
+            if (slash >= 0) {
+                try {
+                    prefix = Integer.parseInt(network.substring(slash + 1).trim());
+                } catch (NumberFormatException e) {
+                    prefix = -1;
+                }
+                if (prefix < 0 || prefix > max) {
+                    throw new IllegalArgumentException("'" + network + "' has a prefix length outside 0.." + max);
+                }
+            }
+            return new io.netty.handler.ipfilter.IpSubnetFilterRule(address, prefix,
+                    io.netty.handler.ipfilter.IpFilterRuleType.ACCEPT);
+        }
+    }
+
+    /** The same config with PROXY protocol settings. */
+    public BatonConfig withProxyProtocol(ProxyProtocol settings) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
+                ioThreads, quotas, adminToken, sessions, settings);
+    }
+
     /** The cluster's servers, in config order. */
     public List<Node> nodes() {
         return cluster.nodes();
@@ -60,48 +127,48 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
         return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
                 ClusterSpec.ofNodes(List.of(new Node("db1", server, 1))), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null, Sessions.defaults());
+                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null, Sessions.defaults(), ProxyProtocol.none());
     }
 
     public BatonConfig withTimeouts(Duration connect, Duration handshake) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, closeTimeout, ioThreads,
-                quotas, adminToken, sessions);
+                quotas, adminToken, sessions, proxyProtocol);
     }
 
     /** The same config with another close deadline. */
     public BatonConfig withCloseTimeout(Duration close) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, close,
-                ioThreads, quotas, adminToken, sessions);
+                ioThreads, quotas, adminToken, sessions, proxyProtocol);
     }
 
     /** The same config in front of another cluster. */
     public BatonConfig withCluster(TopologyType type, ClusterSpec spec) {
         return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, closeTimeout, ioThreads,
-                quotas, adminToken, sessions);
+                quotas, adminToken, sessions, proxyProtocol);
     }
 
     /** The same config with an admin API token. */
     public BatonConfig withAdminToken(String token) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, token, sessions);
+                ioThreads, quotas, token, sessions, proxyProtocol);
     }
 
     /** The same config with other connection budgets. */
     public BatonConfig withQuotas(ClientQuota.Settings settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, settings, adminToken, sessions);
+                ioThreads, settings, adminToken, sessions, proxyProtocol);
     }
 
     /** The same config with another number of event-loop threads. */
     public BatonConfig withIoThreads(int threads) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                threads, quotas, adminToken, sessions);
+                threads, quotas, adminToken, sessions, proxyProtocol);
     }
 
     /** The same config with other session settings. */
     public BatonConfig withSessions(Sessions settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, settings);
+                ioThreads, quotas, adminToken, settings, proxyProtocol);
     }
 
     public static int defaultIoThreads() {

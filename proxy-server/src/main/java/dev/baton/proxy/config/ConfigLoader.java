@@ -33,8 +33,9 @@ public final class ConfigLoader {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Duration MAX_DURATION = Duration.ofHours(1);
     private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name",
-            "quotas", "sessions");
+            "quotas", "sessions", "proxy-protocol");
     private static final Set<String> SESSIONS_KEYS = Set.of("move");
+    private static final Set<String> PROXY_PROTOCOL_KEYS = Set.of("accept-from", "require");
     private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry");
     private static final Set<String> ADMIN_KEYS = Set.of("listen", "token", "token-env");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema",
@@ -168,8 +169,38 @@ public final class ConfigLoader {
         ClientQuota.Settings quotas = top.containsKey("quotas") ? quotas(top.get("quotas")) : ClientQuota.Settings.defaults();
         BatonConfig.Sessions sessions = top.containsKey("sessions") ? sessions(top.get("sessions"))
                 : BatonConfig.Sessions.defaults();
+        BatonConfig.ProxyProtocol proxyProtocol = top.containsKey("proxy-protocol") ? proxyProtocol(top.get("proxy-protocol"))
+                : BatonConfig.ProxyProtocol.none();
         return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, close, ioThreads, quotas,
-                adminToken, sessions);
+                adminToken, sessions, proxyProtocol);
+    }
+
+    private BatonConfig.ProxyProtocol proxyProtocol(Object value) throws ConfigException {
+        Map<String, Object> settings = map(value, "proxy-protocol");
+        checkKeys(settings, PROXY_PROTOCOL_KEYS, "proxy-protocol");
+        if (!(settings.get("accept-from") instanceof List<?> networks) || networks.isEmpty()) {
+            throw new ConfigException(file, "proxy-protocol.accept-from", "expected a list of the load balancers' addresses "
+                    + "or networks (like [10.0.0.0/24]), got " + describe(settings.get("accept-from")));
+        }
+        List<String> acceptFrom = new ArrayList<>();
+        for (Object network : networks) {
+            String written = string(network, "proxy-protocol.accept-from", true);
+            try {
+                BatonConfig.ProxyProtocol.rule(written);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(file, "proxy-protocol.accept-from", e.getMessage());
+            }
+            acceptFrom.add(written);
+        }
+        boolean require = true;
+        if (settings.containsKey("require")) {
+            if (!(settings.get("require") instanceof Boolean b)) {
+                throw new ConfigException(file, "proxy-protocol.require", "expected true or false, got "
+                        + describe(settings.get("require")));
+            }
+            require = b;
+        }
+        return new BatonConfig.ProxyProtocol(acceptFrom, require);
     }
 
     private BatonConfig.Sessions sessions(Object value) throws ConfigException {

@@ -45,6 +45,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void proxyProtocolTrustsTheListedNetworksOnlyAndRequiresAHeaderFromThemByDefault() throws ConfigException {
+        assertFalse(ConfigLoader.parse("baton.yaml", NODES).proxyProtocol()
+                .trusts(new java.net.InetSocketAddress("127.0.0.1", 5000)), "no load balancer is trusted unless listed");
+        BatonConfig config = ConfigLoader.parse("baton.yaml", NODES + "proxy-protocol:\n  accept-from: [10.0.0.0/24, '::1']\n");
+        assertTrue(config.proxyProtocol().require());
+        assertTrue(config.proxyProtocol().trusts(new java.net.InetSocketAddress("10.0.0.77", 5000)));
+        assertFalse(config.proxyProtocol().trusts(new java.net.InetSocketAddress("10.0.1.77", 5000)));
+        assertTrue(config.proxyProtocol().trusts(new java.net.InetSocketAddress("::1", 5000)));
+        assertFalse(ConfigLoader.parse("baton.yaml", NODES + "proxy-protocol:\n  accept-from: [10.0.0.1]\n  require: false\n")
+                .proxyProtocol().require());
+    }
+
+    @Test
     void issueExampleConfigReadsAsWritten() throws ConfigException {
         BatonConfig config = ConfigLoader.parse("baton.yaml", "listen: 127.0.0.1:7033\nadmin:\n  listen: 127.0.0.1:7034\n"
                 + NODES + "timeouts:\n  connect: 500ms\n  handshake: 1m\n  close: 2s\nio-threads: 3\n");
@@ -58,7 +71,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, quotas, sessions, timeouts)",
+            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, proxy-protocol, quotas, sessions, timeouts)",
             "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen, token, token-env)",
             "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
             "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
@@ -76,6 +89,10 @@ class ConfigLoaderTest {
             "unknown sessions key | %NODES%sessions:\\n  moved: true | baton.yaml: sessions.moved: unknown key (known here: move)",
             "sessions move not boolean | %NODES%sessions:\\n  move: sometimes | baton.yaml: sessions.move: expected true or false, got 'sometimes'",
             "sessions not a mapping | %NODES%sessions: true | baton.yaml: sessions: expected a mapping of keys, got 'true'",
+            "proxy protocol without networks | %NODES%proxy-protocol:\\n  require: true | baton.yaml: proxy-protocol.accept-from: expected a list of the load balancers' addresses or networks (like [10.0.0.0/24]), got nothing",
+            "proxy protocol bad network | %NODES%proxy-protocol:\\n  accept-from: [10.0.0.0/33] | baton.yaml: proxy-protocol.accept-from: '10.0.0.0/33' has a prefix length outside 0..32",
+            "proxy protocol host name | %NODES%proxy-protocol:\\n  accept-from: [lb.example] | baton.yaml: proxy-protocol.accept-from: 'lb.example' is not an IP address (write it like 10.0.0.12 or ::1)",
+            "proxy protocol unknown key | %NODES%proxy-protocol:\\n  accept-from: [10.0.0.1]\\n  version: 2 | baton.yaml: proxy-protocol.version: unknown key (known here: accept-from, require)",
             "bad duration | %NODES%timeouts:\\n  connect: soon | baton.yaml: timeouts.connect: 'soon' is not a duration (examples: 500ms, 3s, 1m)",
             "galera without monitor | cluster:\\n  type: galera\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor: missing (type 'galera' needs at least monitor.user and a password)",
             "galera without password | cluster:\\n  type: galera\\n  monitor: {user: m}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password: missing (or name an environment variable in password-env)",
