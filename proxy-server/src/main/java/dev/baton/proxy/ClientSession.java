@@ -103,10 +103,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private HandshakeResponse41 response;
     /** The connection id Baton greeted this client with ({@link SessionIds}); 0 before {@code channelActive}. */
     private long connectionId;
-    /** The client buffer being scanned: a KILL found whole in it can be rewritten. */
+    /** The client buffer being scanned: a command found whole in it can be rewritten. */
     private ByteBuf scanning;
-    /** KILL commands found in the buffer being scanned, in order; null when there are none. */
-    private java.util.List<KillAnswer> kills;
+    /** Commands in the buffer being scanned that are replaced or answered by Baton, in order; null when there are none. */
+    private java.util.List<Rewrite> rewrites;
 
     // ---- what moving the session to another node needs (see park and move) ----
     /** The client's handshake response payload as it sent it, to log in again with; null until admitted. */
@@ -160,10 +160,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private java.util.ArrayDeque<ByteBuf> heldFromClient;
 
     /**
-     * A KILL found at {@code [start, end)} of the buffer being scanned (its whole frame): sent on as
-     * {@code replacement}, or answered by Baton with {@code refusal} and not sent on.
+     * A command found whole at {@code [start, end)} of the buffer being scanned (its whole frame), a KILL or a
+     * prepared statement's execution: sent on as {@code replacement}, or answered by Baton with {@code refusal} and
+     * not sent on.
      */
-    private record KillAnswer(int start, int end, ByteBuf replacement, ErrPacket refusal) {
+    private record Rewrite(int start, int end, ByteBuf replacement, ErrPacket refusal) {
     }
 
     ClientSession(BatonProxy proxy) {
@@ -642,7 +643,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * up then, the command goes on.
      */
     private boolean doubt(ByteBuf buf) {
-        if (phase != Phase.RELAY || !tracker.isQuiet() || !proxy.linkRecentlyLost(backendNode) || whyNotMovable() != null) {
+        if (state == null || phase != Phase.RELAY || !tracker.isQuiet() || !proxy.linkRecentlyLost(backendNode)
+                || whyNotMovable() != null) {
             return false;
         }
         doubting = true;
@@ -670,7 +672,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             accepted = fromClient.scan(buf, clientListener);
         } catch (RuntimeException e) { // MalformedPacketException, or a parser failing on bytes it did not expect
             buf.release();
-            dropKills();
+            dropRewrites();
             String reason = reasonOf(e);
             log.warn("client {} sent a malformed packet, closing its session on {}: {}", client.remoteAddress(),
                     backendNode, reason);
@@ -681,15 +683,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (!accepted) {
             buf.release();
-            dropKills();
+            dropRewrites();
             fail(rejection, rejectionSequence);
             return;
         }
         proxy.metrics().clientBytes(buf.readableBytes());
-        if (kills == null) {
+        if (rewrites == null) {
             link.write(buf);
         } else {
-            forwardWithKills(buf);
+            forwardWithRewrites(buf);
         }
         flushBackend = true;
         if (!link.isWritable()) {
@@ -762,12 +764,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * {@link PreparedStatements}, and statement ids are raised by {@link #statementIdOffset}.
      */
     private void onStatementCommand(int sequenceId, int length, ByteBuf buf, int index) {
+        int command = buf.getUnsignedByte(index);
+        if (command != 0x16 && command != 0x17 && command != 0x18 && command != 0x19 && command != 0x1A && command != 0x1C
+                && command != 0xFA) {
+            return; // not a prepared-statement command: nothing to keep or rewrite
+        }
         if (buf != scanning || index + length > buf.writerIndex() || length >= Packets.MAX_PAYLOAD) {
             unmovable = "prepared_statement"; // not whole: cannot happen with the framer, but never guess
             return;
         }
         ByteBuf payload = buf.slice(index, length);
-        int command = payload.getUnsignedByte(0);
         ByteBuf replacement = command == 0x17 || command == 0xFA ? statements.rewriteExecute(payload, buf.alloc()) : null;
         ByteBuf sent = replacement != null ? replacement : payload;
         statements.onClientCommand(sent);
@@ -779,10 +785,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
         }
         if (replacement != null) {
-            if (kills == null) {
-                kills = new java.util.ArrayList<>(2);
+            if (rewrites == null) {
+                rewrites = new java.util.ArrayList<>(2);
             }
-            kills.add(new KillAnswer(index - Packets.HEADER_SIZE, index + length,
+            rewrites.add(new Rewrite(index - Packets.HEADER_SIZE, index + length,
                     Packets.frame(buf.alloc(), sequenceId, replacement), null));
         }
     }
@@ -805,22 +811,22 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         BackendLink targetLink = target.link;
         long thread = targetLink == null ? 0 : targetLink.threadId();
         Node node = target.backendNode;
-        if (kills == null) {
-            kills = new java.util.ArrayList<>(2);
+        if (rewrites == null) {
+            rewrites = new java.util.ArrayList<>(2);
         }
         int start = index - Packets.HEADER_SIZE;
         if (thread != 0 && node != null && node.equals(backendNode)) {
-            kills.add(new KillAnswer(start, index + length,
+            rewrites.add(new Rewrite(start, index + length,
                     KillCommand.rewrite(link.channel().alloc(), 0, buf, index, length, kill, thread), null));
-            log.debug("client {} kills session {}: sent on as thread {} on {}", client.remoteAddress(), kill.connectionId(),
+            log.debug("client {} rewrites session {}: sent on as thread {} on {}", client.remoteAddress(), kill.connectionId(),
                     thread, node);
             return false;
         }
         if (tracker.commandsInFlight() > 0) {
             return false;
         }
-        kills.add(new KillAnswer(start, index + length, null, ClientErrors.noSuchThread(kill.connectionId())));
-        log.debug("client {} kills session {}, which is not connected to {}: answered as an unknown thread",
+        rewrites.add(new Rewrite(start, index + length, null, ClientErrors.noSuchThread(kill.connectionId())));
+        log.debug("client {} rewrites session {}, which is not connected to {}: answered as an unknown thread",
                 client.remoteAddress(), kill.connectionId(), backendNode);
         return true;
     }
@@ -829,10 +835,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * Sends {@code buf} on with each KILL found in it replaced, or left out and answered; {@code buf} itself is
      * released once, after the slices of it that are sent on have taken their own references.
      */
-    private void forwardWithKills(ByteBuf buf) {
+    private void forwardWithRewrites(ByteBuf buf) {
         try {
             int at = buf.readerIndex();
-            for (KillAnswer kill : kills) {
+            for (Rewrite kill : rewrites) {
                 if (kill.start() > at) {
                     link.write(buf.retainedSlice(at, kill.start() - at));
                 }
@@ -847,18 +853,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 link.write(buf.retainedSlice(at, buf.writerIndex() - at));
             }
         } finally {
-            kills = null;
+            rewrites = null;
             buf.release();
         }
     }
 
     /** The read with KILLs in it is not sent on: release their replacements. */
-    private void dropKills() {
-        if (kills != null) {
-            for (KillAnswer kill : kills) {
+    private void dropRewrites() {
+        if (rewrites != null) {
+            for (Rewrite kill : rewrites) {
                 ReferenceCountUtil.release(kill.replacement());
             }
-            kills = null;
+            rewrites = null;
         }
     }
 
