@@ -61,8 +61,6 @@ final class BackendLink {
     private ScheduledFuture<?> deadline;
     /** The server's thread id for this connection, from its greeting; 0 until then. */
     private volatile long threadId;
-    /** The capabilities the server offered (minus what Baton removes); 0 until greeted. */
-    private int serverCapabilities;
 
     private BackendLink(Node node, Listener listener) {
         this.node = node;
@@ -134,14 +132,9 @@ final class BackendLink {
         return threadId;
     }
 
-    int serverCapabilities() {
-        return serverCapabilities;
-    }
-
     /** The server greeted: remembers what a session needs of it, and stops the greeting deadline. */
-    void greeted(long threadId, int serverCapabilities) {
+    void greeted(long threadId) {
         this.threadId = threadId;
-        this.serverCapabilities = serverCapabilities;
         if (deadline != null) {
             deadline.cancel(false);
             deadline = null;
@@ -150,10 +143,6 @@ final class BackendLink {
 
     void listener(Listener listener) {
         this.listener = listener;
-    }
-
-    boolean isFramed() {
-        return framed;
     }
 
     /** From now on the server's bytes arrive raw ({@link Listener#onBytes}); bytes the framer still holds come first. */

@@ -917,10 +917,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             if (phase == Phase.CONNECTING) {
                 refuse(reason);
-            } else if (phase == Phase.RELAY && parked) {
+                return;
+            }
+            if (phase == Phase.RELAY && parked) {
                 log.debug("backend link of parked client {} ended: {}", client.remoteAddress(), reason);
-            } else if (phase == Phase.RELAY && !serverSaidGoodbye && lostWithoutWord(from)
-                    && tracker.isQuiet() && whyNotMovable() == null) {
+                return;
+            }
+            if (phase == Phase.RELAY && !serverSaidGoodbye) {
+                proxy.linkLost(from.node()); // the server gave no reason: the other sessions on it doubt theirs
+            }
+            if (phase == Phase.RELAY && !serverSaidGoodbye && tracker.isQuiet() && whyNotMovable() == null) {
                 log.debug("backend link of idle client {} was lost ({}): waiting for a writer to move it to",
                         client.remoteAddress(), reason);
                 park(true);
@@ -978,7 +984,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             sentMariadbCapabilities = mariadbCapabilities;
             ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Packets.payload(heldResponse), capabilities,
                     mariadbCapabilities, link.channel().alloc());
-            link.greeted(greeting.connectionId(), server.capabilities()); // the thread id is what a KILL names
+            link.greeted(greeting.connectionId()); // the thread id is what a KILL names
             tracker = new CommandTracker(capabilities & server.capabilities(), response.database(), state, statements);
             heldResponse.release();
             heldResponse = null;
@@ -1032,15 +1038,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         proxy.metrics().serverBytes(frame.readableBytes());
         client.writeAndFlush(frame, client.voidPromise());
-    }
-
-    /**
-     * A link that ended without the server saying why: tells the proxy, so the other sessions on that node doubt
-     * theirs for a moment ({@link #doubt}). Always true.
-     */
-    private boolean lostWithoutWord(BackendLink lost) {
-        proxy.linkLost(lost.node());
-        return true;
     }
 
     /** Passes the server's login OK on and relays from now on. */

@@ -66,6 +66,7 @@ final class SessionMove implements BackendLink.Listener {
 
     private final CompletableFuture<BackendLink> result = new CompletableFuture<>();
     private final Login login;
+    /** The framed commands that rebuild the session's state, in order. */
     private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>();
     private final BackendLink link;
     /** Prepares the session's statements again, after the state replay; null when it has none. */
@@ -94,16 +95,13 @@ final class SessionMove implements BackendLink.Listener {
         SessionMove move = new SessionMove(node, login, prepared);
         ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
         for (String sql : statements) {
-            ByteBuf payload = alloc.buffer(1 + sql.length() * 3);
-            payload.writeByte(0x03); // COM_QUERY
-            payload.writeCharSequence(sql, StandardCharsets.UTF_8);
-            move.replay.add(payload);
+            move.replay.add(ClientSession.query(alloc, sql));
         }
         if (database != null) {
             ByteBuf payload = alloc.buffer(1 + database.length() * 3);
             payload.writeByte(0x02); // COM_INIT_DB
             payload.writeCharSequence(database, StandardCharsets.UTF_8);
-            move.replay.add(payload);
+            move.replay.add(Packets.frame(alloc, 0, payload));
         }
         move.deadline = loop.schedule(() -> move.fail(move.step == Step.STATEMENTS ? "statement_replay"
                         : move.step == Step.REPLAY ? "replay_failed" : "connect_failed",
@@ -153,7 +151,7 @@ final class SessionMove implements BackendLink.Listener {
                     + Integer.toHexString(missing) + ", MariaDB 0x" + Integer.toHexString(missingMariadb) + ")");
             return;
         }
-        link.greeted(server.connectionId(), server.capabilities());
+        link.greeted(server.connectionId());
         ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Unpooled.wrappedBuffer(login.handshake()), login.capabilities(),
                 login.mariadbCapabilities(), link.channel().alloc(), login.user());
         step = Step.AUTH;
@@ -216,19 +214,15 @@ final class SessionMove implements BackendLink.Listener {
 
     /** Sends the next replay statement, then the statement replay, or completes. */
     private void next() {
-        ByteBuf payload = replay.poll();
-        if (payload == null && statements != null) {
+        ByteBuf command = replay.poll();
+        if (command != null) {
+            link.send(command);
+        } else if (statements != null) {
             step = Step.STATEMENTS;
             link.send(statements.start(link.channel().alloc()));
-            return;
+        } else {
+            complete();
         }
-        if (payload == null) {
-            step = Step.DONE;
-            deadline.cancel(false);
-            result.complete(link);
-            return;
-        }
-        link.send(Packets.frame(link.channel().alloc(), 0, payload));
     }
 
     @Override
