@@ -266,6 +266,15 @@ public final class SqlReplicationActions implements ReplicationActions {
             }
             closed = true;
             connections.forEach((node, c) -> {
+                // Released before the connection closes: a server frees a closed connection's locks only once its
+                // thread has noticed, so another instance asking right after would find the lock still taken.
+                try (PreparedStatement p = c.prepareStatement("DO RELEASE_LOCK(?)")) {
+                    p.setQueryTimeout(2);
+                    p.setString(1, lockName);
+                    p.execute();
+                } catch (SQLException e) {
+                    // the connection is gone already, and its lock with it
+                }
                 closeQuietly(c);
                 Set<Long> own = ownLockConnections.get(node.name());
                 if (own != null) {
