@@ -122,6 +122,21 @@ final class FuzzSeeds {
         write(root, "handshakeV10", "seed-baton-greeting", batonGreeting());
         write(root, "handshakeResponse41", "seed-connector-j-response", response);
         write(root, "handshakeResponse41", "seed-ssl-request", java.util.Arrays.copyOf(response, 32));
+
+        byte[] v2Signature = bytes(0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A);
+        write(root, "proxyHeader", "seed-v1-tcp4-then-response", concat(bytes(0x00),
+                ascii("PROXY TCP4 10.1.2.3 10.0.0.1 51234 6033\r\n"), frame(1, response)));
+        write(root, "proxyHeader", "seed-v1-tcp6-in-reads", concat(bytes(0x02, 5, 20),
+                ascii("PROXY TCP6 2001:db8::7 2001:db8::1 40000 6033\r\n")));
+        write(root, "proxyHeader", "seed-v1-unknown", concat(bytes(0x00), ascii("PROXY UNKNOWN\r\n")));
+        write(root, "proxyHeader", "seed-v2-tcp4-with-tlv", concat(bytes(0x01, 13), v2Signature,
+                bytes(0x21, 0x11, 0x00, 19, 10, 1, 2, 3, 10, 0, 0, 1, 0xC8, 0x22, 0x17, 0x91,
+                        0x04, 0x00, 0x04, 'n', 'o', 'o', 'p')));
+        write(root, "proxyHeader", "seed-v2-local", concat(bytes(0x00), v2Signature, bytes(0x20, 0x00, 0x00, 0x00)));
+        byte[] unixPaths = new byte[216];
+        unixPaths[0] = '/';
+        unixPaths[108] = '/';
+        write(root, "proxyHeader", "seed-v2-unix", concat(bytes(0x00), v2Signature, bytes(0x21, 0x31, 0x00, 216), unixPaths));
     }
 
     /** MariaDB 10.11's greeting with extended capabilities. */
@@ -191,6 +206,10 @@ final class FuzzSeeds {
         byte[] build() {
             return out.toByteArray();
         }
+    }
+
+    private static byte[] ascii(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     private static byte[] bytes(int... values) {

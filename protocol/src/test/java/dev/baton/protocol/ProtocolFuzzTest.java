@@ -5,6 +5,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import io.netty.util.NetUtil;
+import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.Timeout;
 
 import java.util.ArrayList;
@@ -258,6 +263,79 @@ class ProtocolFuzzTest {
             // the one exception allowed
         } finally {
             payload.release();
+        }
+    }
+
+    /**
+     * A PROXY protocol v1 or v2 header (and what follows it) cut into reads through Netty's
+     * {@code HAProxyMessageDecoder}, as Baton puts it in front of a trusted load balancer's connection. Baton relies on
+     * three things: a bad header fails with a {@code DecoderException} (Baton refuses the connection on any, since the
+     * decoder does not close it for every bad header: a v2 TLV longer than the header fails with an index error and
+     * leaves the connection open), after which Baton reads nothing more; at most one header comes out, before any
+     * other bytes; and a TCP header's source is an IP literal of its family, so the client address Baton books never
+     * needs a name lookup. Prefix: 1 byte (low nibble: number of cuts n), n read lengths.
+     */
+    @FuzzTest
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a busy loop ignores interrupts
+    void proxyHeader(byte[] input) {
+        if (input.length == 0) {
+            return;
+        }
+        List<ByteBuf> reads = cut(input);
+        EmbeddedChannel ch = new EmbeddedChannel(new HAProxyMessageDecoder());
+        int headers = 0;
+        boolean failed = false;
+        try {
+            for (ByteBuf read : reads) {
+                if (failed || !ch.isActive()) {
+                    read.release(); // Baton closed the connection on a bad header: nothing more is read
+                    continue;
+                }
+                try {
+                    ch.writeInbound(read);
+                } catch (DecoderException e) {
+                    failed = true;
+                }
+                for (Object message; (message = ch.readInbound()) != null; ) {
+                    try {
+                        if (message instanceof HAProxyMessage header) {
+                            headers++;
+                            assertEquals(1, headers, "more than one PROXY header from one connection");
+                            checkAddresses(header);
+                        } else {
+                            assertTrue(message instanceof ByteBuf, "unexpected message " + message.getClass());
+                            assertEquals(1, headers, "bytes passed on before a header was decoded");
+                        }
+                    } finally {
+                        ReferenceCountUtil.release(message);
+                    }
+                }
+            }
+        } finally {
+            try {
+                ch.finishAndReleaseAll();
+            } catch (DecoderException e) {
+                // a failure the decoder recorded while the connection closed: Baton has refused it already
+            }
+            for (ByteBuf read : reads) {
+                assertEquals(0, read.refCnt(), "a read was not released");
+            }
+        }
+    }
+
+    private static void checkAddresses(HAProxyMessage header) {
+        switch (header.proxiedProtocol()) {
+            case TCP4, UDP4 -> {
+                assertTrue(NetUtil.isValidIpV4Address(header.sourceAddress()), header.sourceAddress());
+                assertTrue(NetUtil.isValidIpV4Address(header.destinationAddress()), header.destinationAddress());
+            }
+            case TCP6, UDP6 -> {
+                assertTrue(NetUtil.isValidIpV6Address(header.sourceAddress()), header.sourceAddress());
+                assertTrue(NetUtil.isValidIpV6Address(header.destinationAddress()), header.destinationAddress());
+            }
+            default -> {
+                // UNKNOWN and AF_UNIX: Baton keeps the connection's own peer address (UNIX) or refuses the path
+            }
         }
     }
 

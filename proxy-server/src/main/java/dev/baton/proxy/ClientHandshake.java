@@ -91,6 +91,19 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
         return isV1 || isV2;
     }
 
+    /**
+     * Why the decoder refused a header: its own words, or, for a v2 header whose TLV length runs past the header's
+     * end (the decoder fails reading it, and does not close the connection itself), that.
+     */
+    static String describeHeaderFailure(Throwable cause) {
+        for (Throwable c = cause; c != null; c = c.getCause()) {
+            if (c instanceof IndexOutOfBoundsException) {
+                return "a length in it runs past its end";
+            }
+        }
+        return ClientSession.describe(cause);
+    }
+
     ClientHandshake(BatonProxy proxy, ClientSession session) {
         this.proxy = proxy;
         this.session = session;
@@ -223,8 +236,9 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
             // The decoder has dropped the connection already, as the PROXY protocol wants of a receiver.
             awaitingHeader = false;
             done = true;
-            log.warn("refusing {}: invalid PROXY protocol header: {}", client.remoteAddress(), ClientSession.describe(cause));
-            session.fail(ClientErrors.badHandshake("invalid PROXY protocol header: " + ClientSession.describe(cause)), 0);
+            String why = describeHeaderFailure(cause);
+            log.warn("refusing {}: invalid PROXY protocol header: {}", client.remoteAddress(), why);
+            session.fail(ClientErrors.badHandshake("invalid PROXY protocol header: " + why), 0);
             return;
         }
         if (!done && cause instanceof DecoderException) {

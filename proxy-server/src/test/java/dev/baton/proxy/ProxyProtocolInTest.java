@@ -108,6 +108,27 @@ class ProxyProtocolInTest {
         }
     }
 
+    @Test
+    void aV2HeaderWhoseTlvRunsPastItsEndIsRefusedThoughTheDecoderLeavesTheConnectionOpen() throws Exception {
+        try (FakeMySqlServer db = FakeMySqlServer.answeringOk();
+             BatonProxy proxy = start(config(db, List.of("127.0.0.1"), true), db);
+             RawClient client = new RawClient(proxy.address())) {
+            ByteArrayOutputStream header = new ByteArrayOutputStream();
+            header.writeBytes(new byte[]{0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
+            header.writeBytes(new byte[]{0x21, 0x11, 0x00, 19}); // PROXY, TCP over IPv4, 12 address bytes + 7 of TLV
+            header.writeBytes(new byte[]{10, 1, 2, 3, 10, 0, 0, 1, (byte) 0xC8, 0x22, 0x17, (byte) 0x91});
+            header.writeBytes(new byte[]{0x04, 0x17, (byte) 0x91, 'n', 'o', 'o', 'p'}); // a NOOP TLV "6033 bytes" long
+            client.raw(header.toByteArray());
+            byte[] err = client.read();
+            assertEquals(1043, RawClient.errorCode(err));
+            assertEquals("Bad handshake: invalid PROXY protocol header: a length in it runs past its end",
+                    RawClient.errorMessage(err));
+            await().atMost(Duration.ofSeconds(5)).until(client::closedByBaton);
+            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.activeSessions() == 0);
+            assertEquals(0, db.commands.size(), "the writer never heard of it");
+        }
+    }
+
     /** A PROXY v2 header for a TCP connection over IPv6 from 2001:db8::7 port 40000 to 2001:db8::1 port 6033. */
     private static byte[] v2Tcp6() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -31,7 +31,12 @@ final class RawClient implements AutoCloseable {
 
     /** Reads the greeting, logs in as {@code app} without a password, and returns the server's answer. */
     byte[] login() throws IOException {
-        greeting = read();
+        return loginAfterGreeting(read());
+    }
+
+    /** Logs in as {@code login()} does, to the greeting payload already read; returns the server's answer. */
+    byte[] loginAfterGreeting(byte[] greeting) throws IOException {
+        this.greeting = greeting;
         byte[] response = TestPackets.payload().int4(CAPABILITIES).int4(16 * 1024 * 1024).int1(45).zeros(23)
                 .nulString("app").int1(0).nulString("mysql_native_password").build();
         FakeMySqlServer.write(socket.getOutputStream(), 1, response);
