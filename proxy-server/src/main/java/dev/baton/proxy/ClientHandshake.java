@@ -207,8 +207,9 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
                 String real = dev.baton.proxy.config.ClientAddress.parse(header.sourceAddress());
                 log.debug("client {} is {} (PROXY protocol {})", client.remoteAddress(), real, header.protocolVersion());
                 realAddress = real;
-                realPeer = new InetSocketAddress(java.net.InetAddress.getByAddress(
-                        io.netty.util.NetUtil.createByteArrayFromIpAddressString(header.sourceAddress())), header.sourcePort());
+                byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(header.sourceAddress());
+                realPeer = literal == null ? null
+                        : new InetSocketAddress(java.net.InetAddress.getByAddress(literal), header.sourcePort());
             } // LOCAL (a load balancer's own health check) or UNKNOWN: the connection is the peer's own
         } catch (IllegalArgumentException | java.net.UnknownHostException e) {
             done = true;
@@ -299,8 +300,8 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
 
     /** The client's address and port: from a trusted peer's PROXY header, else the connection's own peer. */
     private InetSocketAddress clientPeer() {
-        if (realPeer != null) {
-            return realPeer;
+        if (realAddress != null) {
+            return realPeer; // never the load balancer's address in place of its client's
         }
         return client.remoteAddress() instanceof InetSocketAddress a ? a : null;
     }
