@@ -3,6 +3,7 @@ package dev.baton.proxy;
 import dev.baton.protocol.PacketFramer;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
+import dev.baton.routing.ProxyProtocolVersion;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -54,6 +55,8 @@ final class BackendLink {
     }
 
     private final Node node;
+    /** Whom the PROXY protocol header names as the client; null: Baton itself (see {@link #proxyHeaderFrom}). */
+    private InetSocketAddress proxyHeaderSource;
     private Channel channel;
     private Listener listener;
     private boolean framed = true;
@@ -73,11 +76,22 @@ final class BackendLink {
     }
 
     /**
+     * Names {@code client} as the source of this link's PROXY protocol header, sent first on connect when
+     * {@code cluster.proxy-protocol} is on; without it the header names Baton's own address. Call before
+     * {@link #connect}.
+     */
+    BackendLink proxyHeaderFrom(InetSocketAddress client) {
+        this.proxyHeaderSource = client;
+        return this;
+    }
+
+    /**
      * Connects on {@code loop}. The listener hears the greeting as the first packet, or {@link Listener#onClosed}
      * (possibly before this returns) if there is none within {@code timeout}.
      */
     void connect(BatonProxy proxy, EventLoop loop, Duration timeout) {
         String what = "writer " + node;
+        ProxyProtocolVersion proxyProtocol = proxy.config().cluster().proxyProtocol();
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(proxy.transport().clientChannel())
@@ -89,6 +103,9 @@ final class BackendLink {
         bootstrap.handler(new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
+                if (proxyProtocol != ProxyProtocolVersion.OFF) {
+                    ch.pipeline().addLast(ProxyHeaderWriter.NAME, new ProxyHeaderWriter(proxyProtocol, proxyHeaderSource));
+                }
                 ch.pipeline().addLast(FRAMER, new PacketFramer(FRAMED_MAX_PAYLOAD));
                 ch.pipeline().addLast(HANDLER, new Handler());
             }

@@ -69,7 +69,8 @@ public final class BatonProxy implements AutoCloseable {
         this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
         this.accountHashes = config.sessions().move() && config.cluster().monitor() != null
-                ? new AccountHashes(config.cluster().monitor()) : null;
+                ? new AccountHashes(dev.baton.routing.core.MonitorConnector.of(config.cluster()), config.cluster().monitor().user())
+                : null;
         this.metrics = new BatonMetrics(this);
         this.acceptGroup = transport.newGroup(1);
         this.ioGroup = transport.newGroup(config.ioThreads());

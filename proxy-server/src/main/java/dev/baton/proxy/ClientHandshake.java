@@ -49,6 +49,8 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
     private boolean awaitingHeader;
     /** The client's own address from a PROXY header, or null: the connection's peer is the client. */
     private String realAddress;
+    /** The same with its port, for the PROXY protocol header Baton sends the servers; null with realAddress. */
+    private InetSocketAddress realPeer;
 
     private static final String PROXY_DECODER = "proxy-protocol";
     private static final String PROXY_SNIFFER = "proxy-protocol-refused";
@@ -218,8 +220,11 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
                 String real = dev.baton.proxy.config.ClientAddress.parse(header.sourceAddress());
                 log.debug("client {} is {} (PROXY protocol {})", client.remoteAddress(), real, header.protocolVersion());
                 realAddress = real;
+                byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(header.sourceAddress());
+                realPeer = literal == null ? null
+                        : new InetSocketAddress(java.net.InetAddress.getByAddress(literal), header.sourcePort());
             } // LOCAL (a load balancer's own health check) or UNKNOWN: the connection is the peer's own
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | java.net.UnknownHostException e) {
             done = true;
             session.fail(ClientErrors.badHandshake("invalid PROXY protocol header: " + e.getMessage()), 0);
             return;
@@ -290,7 +295,7 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
             client.config().setAutoRead(false);
             finish(ctx);
             handedOver = true;
-            session.admitted(offered, parsed, frame, (ClientQuota.Slot) admission);
+            session.admitted(offered, parsed, frame, (ClientQuota.Slot) admission, clientPeer());
         } catch (MalformedPacketException e) {
             finish(ctx);
             session.fail(ClientErrors.badHandshake(e.getMessage()), sequenceId + 1);
@@ -305,6 +310,14 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
     private void finish(ChannelHandlerContext ctx) {
         done = true;
         ctx.pipeline().remove(this);
+    }
+
+    /** The client's address and port: from a trusted peer's PROXY header, else the connection's own peer. */
+    private InetSocketAddress clientPeer() {
+        if (realAddress != null) {
+            return realPeer; // never the load balancer's address in place of its client's
+        }
+        return client.remoteAddress() instanceof InetSocketAddress a ? a : null;
     }
 
     private String clientAddress() {

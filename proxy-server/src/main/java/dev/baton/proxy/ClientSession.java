@@ -94,6 +94,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean flushClient;
     private ErrPacket rejection;
     private ClientQuota.Slot slot;
+    /** The client's address and port as its PROXY protocol header (if any) named it; every backend link names it. */
+    private java.net.InetSocketAddress clientPeer;
     private Switchover.Drain drain;
     private int rejectionSequence;
     /** The greeting Baton sent the client. */
@@ -186,7 +188,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * The client's handshake response passed {@link ClientHandshake}'s checks and the quota admitted it: connect to
      * the writer, or wait for one. The session owns {@code frame} from here.
      */
-    void admitted(HandshakeV10 offered, HandshakeResponse41 response, ByteBuf frame, ClientQuota.Slot slot) {
+    void admitted(HandshakeV10 offered, HandshakeResponse41 response, ByteBuf frame, ClientQuota.Slot slot,
+                  java.net.InetSocketAddress clientPeer) {
         if (phase == Phase.CLOSED) { // the login deadline passed meanwhile
             frame.release();
             slot.release();
@@ -196,6 +199,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.response = response;
         this.heldResponse = frame;
         this.slot = slot;
+        this.clientPeer = clientPeer;
         this.user = response.user();
         this.lastAuthSequence = Packets.sequenceId(frame);
         phase = Phase.CONNECTING;
@@ -258,7 +262,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void connect() {
-        link = BackendLink.to(backendNode, new LinkEvents());
+        link = BackendLink.to(backendNode, new LinkEvents()).proxyHeaderFrom(clientPeer);
         link.connect(proxy, client.eventLoop(), proxy.config().connectTimeout());
     }
 
@@ -472,7 +476,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 notMoved("prepared_statement", e.getMessage());
                 return;
             }
-            SessionMove.start(proxy, loop, to, login, sql, database, prepared, timeout)
+            SessionMove.start(proxy, loop, to, clientPeer, login, sql, database, prepared, timeout)
                     .whenComplete((moved, failed) -> {
                         if (failed != null) {
                             moveFailed(failed);

@@ -6,6 +6,7 @@ import dev.baton.protocol.HandshakeV10;
 import dev.baton.protocol.PacketFramer;
 import dev.baton.protocol.Packets;
 import dev.baton.routing.Node;
+import dev.baton.routing.ProxyProtocolVersion;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -68,6 +69,10 @@ final class ServerGreetings {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        ProxyProtocolVersion proxyProtocol = proxy.config().cluster().proxyProtocol();
+                        if (proxyProtocol != ProxyProtocolVersion.OFF) { // Baton's own connection: it names Baton
+                            ch.pipeline().addLast(ProxyHeaderWriter.NAME, new ProxyHeaderWriter(proxyProtocol, null));
+                        }
                         ch.pipeline().addLast(new PacketFramer(ClientSession.HANDSHAKE_MAX_PAYLOAD));
                         ch.pipeline().addLast(new GreetingReader(node, started));
                     }

@@ -16,6 +16,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -75,24 +76,26 @@ final class SessionMove implements BackendLink.Listener {
     private int sequence;
     private ScheduledFuture<?> deadline;
 
-    private SessionMove(Node node, Login login, StatementReplay statements) {
+    private SessionMove(Node node, InetSocketAddress client, Login login, StatementReplay statements) {
         this.login = login;
         this.statements = statements;
-        this.link = BackendLink.to(node, this);
+        this.link = BackendLink.to(node, this).proxyHeaderFrom(client);
     }
 
     /**
      * Starts building a link to {@code node}.
      *
+     * @param client     the session's client, whom the link's PROXY protocol header names as the first link's did
      * @param statements the SQL statements that rebuild the session's state, in order
      * @param database   the database to make current after them, or null
      * @param prepared   prepares the session's server-side statements again, last; null when it has none
      * @param timeout    how long the whole move may take, from connect to the last statement's answer
      */
-    static CompletableFuture<BackendLink> start(BatonProxy proxy, EventLoop loop, Node node, Login login,
+    static CompletableFuture<BackendLink> start(BatonProxy proxy, EventLoop loop, Node node, InetSocketAddress client,
+                                                Login login,
                                                 List<String> statements, String database, StatementReplay prepared,
                                                 Duration timeout) {
-        SessionMove move = new SessionMove(node, login, prepared);
+        SessionMove move = new SessionMove(node, client, login, prepared);
         ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
         for (String sql : statements) {
             move.replay.add(ClientSession.query(alloc, sql));

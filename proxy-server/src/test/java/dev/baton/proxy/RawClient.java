@@ -49,6 +49,11 @@ final class RawClient implements AutoCloseable {
         return greeting;
     }
 
+    /** The client's end of the connection, as Baton sees it. */
+    InetSocketAddress localAddress() {
+        return (InetSocketAddress) socket.getLocalSocketAddress();
+    }
+
     /** Writes bytes as they are, before anything else (a load balancer's PROXY protocol header). */
     void raw(byte[] bytes) throws IOException {
         socket.getOutputStream().write(bytes);

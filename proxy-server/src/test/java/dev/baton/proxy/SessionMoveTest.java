@@ -401,7 +401,7 @@ class SessionMoveTest {
     private static CompletableFuture<BackendLink> move(HostPort to, SessionMove.Login login, List<String> statements,
                                                        String database, Duration timeout) throws Exception {
         EventLoop loop = loops.next();
-        return loop.submit(() -> SessionMove.start(proxy, loop, new Node("db2", to, 2), login, statements, database, null, timeout))
+        return loop.submit(() -> SessionMove.start(proxy, loop, new Node("db2", to, 2), null, login, statements, database, null, timeout))
                 .get(5, TimeUnit.SECONDS);
     }
 

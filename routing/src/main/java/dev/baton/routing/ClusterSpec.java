@@ -14,12 +14,27 @@ import java.util.List;
  * @param schema       the schema in the cluster where the shared writer record lives
  * @param instanceName this Baton instance's name, recorded with every writer change it makes
  * @param replication  how a primary/replica cluster is repaired (null for other kinds)
+ * @param proxyProtocol the PROXY protocol header Baton sends first on every connection to a node, clients' and the
+ *                      monitor's alike ({@code cluster.proxy-protocol}); never null
  */
 public record ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean failback, Duration connectWait,
-                          String schema, String instanceName, ReplicationSettings replication) {
+                          String schema, String instanceName, ReplicationSettings replication,
+                          ProxyProtocolVersion proxyProtocol) {
 
     public ClusterSpec {
         nodes = List.copyOf(nodes);
+        proxyProtocol = proxyProtocol == null ? ProxyProtocolVersion.OFF : proxyProtocol;
+    }
+
+    /** A spec whose connections carry no PROXY protocol header. */
+    public ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean failback, Duration connectWait,
+                       String schema, String instanceName, ReplicationSettings replication) {
+        this(nodes, monitor, failback, connectWait, schema, instanceName, replication, ProxyProtocolVersion.OFF);
+    }
+
+    /** This spec with connections to the nodes led by a PROXY protocol header of {@code version}. */
+    public ClusterSpec withProxyProtocol(ProxyProtocolVersion version) {
+        return new ClusterSpec(nodes, monitor, failback, connectWait, schema, instanceName, replication, version);
     }
 
     /** A spec with no replication settings (every kind but primary/replica). */

@@ -4,6 +4,7 @@ import dev.baton.routing.ClientQuota;
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
+import dev.baton.routing.ProxyProtocolVersion;
 import dev.baton.routing.TopologyType;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -39,7 +40,7 @@ public final class ConfigLoader {
     private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry");
     private static final Set<String> ADMIN_KEYS = Set.of("listen", "token", "token-env");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema",
-            "replication", "failover", "rejoin");
+            "replication", "failover", "rejoin", "proxy-protocol");
     private static final Set<String> MONITORED_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
     private static final Set<String> REPLICATION_ONLY_KEYS = Set.of("replication", "failover", "rejoin");
     private static final Set<String> REPLICATION_KEYS = Set.of("user", "password", "password-env");
@@ -145,7 +146,7 @@ public final class ConfigLoader {
         List<Node> nodes = nodes(cluster.get("nodes"));
         String instanceName = top.containsKey("instance-name") ? string(top.get("instance-name"), "instance-name", true)
                 : defaultInstanceName(listen);
-        ClusterSpec spec = clusterSpec(type, cluster, nodes, instanceName);
+        ClusterSpec spec = clusterSpec(type, cluster, nodes, instanceName).withProxyProtocol(proxyProtocolOut(cluster));
         try {
             type.create(spec).close(); // the topology's own rules, such as 'single' taking one node
         } catch (IllegalArgumentException e) {
@@ -201,6 +202,29 @@ public final class ConfigLoader {
             require = b;
         }
         return new BatonConfig.ProxyProtocol(acceptFrom, require);
+    }
+
+    /**
+     * {@code cluster.proxy-protocol}: the PROXY protocol header Baton sends the servers. YAML reads a bare {@code off}
+     * as a boolean, so false is read as off.
+     */
+    private ProxyProtocolVersion proxyProtocolOut(Map<String, Object> cluster) throws ConfigException {
+        if (!cluster.containsKey("proxy-protocol")) {
+            return ProxyProtocolVersion.OFF;
+        }
+        Object value = cluster.get("proxy-protocol");
+        if (Boolean.FALSE.equals(value)) {
+            return ProxyProtocolVersion.OFF;
+        }
+        try {
+            if (value instanceof String name) {
+                return ProxyProtocolVersion.byConfigName(name);
+            }
+            throw new IllegalArgumentException("expected v1, v2 or off, got " + describe(value));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, "cluster.proxy-protocol", e.getMessage() + " (the PROXY protocol header "
+                    + "Baton sends the servers)");
+        }
     }
 
     private BatonConfig.Sessions sessions(Object value) throws ConfigException {

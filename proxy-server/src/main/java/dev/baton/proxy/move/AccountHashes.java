@@ -59,8 +59,12 @@ public final class AccountHashes implements AutoCloseable {
 
     /** Reads as the monitor user, connecting as the monitor's checks do. */
     public AccountHashes(ClusterSpec.MonitorSettings monitor) {
-        this(new AccountTable(new MonitorConnector(monitor), monitor.user())::read, monitor.user(), DEFAULT_KEEP_FOR,
-                Ticker.systemTicker());
+        this(new MonitorConnector(monitor), monitor.user());
+    }
+
+    /** Reads as {@code monitorUser} over {@code connector}, the monitor's own connections (PROXY header included). */
+    public AccountHashes(MonitorConnector connector, String monitorUser) {
+        this(new AccountTable(connector, monitorUser)::read, monitorUser, DEFAULT_KEEP_FOR, Ticker.systemTicker());
     }
 
     AccountHashes(ReadRows table, String monitorUser, Duration keepFor, Ticker ticker) {

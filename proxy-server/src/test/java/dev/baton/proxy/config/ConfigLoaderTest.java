@@ -1,6 +1,7 @@
 package dev.baton.proxy.config;
 
 import dev.baton.routing.ClusterSpec;
+import dev.baton.routing.ProxyProtocolVersion;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.TopologyType;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,17 @@ class ConfigLoaderTest {
         assertEquals(Duration.ofSeconds(3), config.connectTimeout());
         assertEquals(Duration.ofSeconds(10), config.handshakeTimeout());
         assertEquals(Duration.ofSeconds(5), config.closeTimeout());
+    }
+
+    @Test
+    void proxyProtocolTowardsTheServersIsOffUnlessTheClusterNamesAVersion() throws ConfigException {
+        assertEquals(ProxyProtocolVersion.OFF, ConfigLoader.parse("baton.yaml", NODES).cluster().proxyProtocol());
+        assertEquals(ProxyProtocolVersion.OFF, ConfigLoader.parse("baton.yaml", NODES + "  proxy-protocol: off\n")
+                .cluster().proxyProtocol());
+        assertEquals(ProxyProtocolVersion.V1, ConfigLoader.parse("baton.yaml", NODES + "  proxy-protocol: v1\n")
+                .cluster().proxyProtocol());
+        assertEquals(ProxyProtocolVersion.V2, ConfigLoader.parse("baton.yaml", REPLICATION_NODES
+                + "  replication: {user: repl, password: r}\n  proxy-protocol: v2\n").cluster().proxyProtocol());
     }
 
     @Test
@@ -93,6 +105,11 @@ class ConfigLoaderTest {
             "proxy protocol bad network | %NODES%proxy-protocol:\\n  accept-from: [10.0.0.0/33] | baton.yaml: proxy-protocol.accept-from: '10.0.0.0/33' has a prefix length outside 0..32",
             "proxy protocol host name | %NODES%proxy-protocol:\\n  accept-from: [lb.example] | baton.yaml: proxy-protocol.accept-from: 'lb.example' is not an IP address (write it like 10.0.0.12 or ::1)",
             "proxy protocol unknown key | %NODES%proxy-protocol:\\n  accept-from: [10.0.0.1]\\n  version: 2 | baton.yaml: proxy-protocol.version: unknown key (known here: accept-from, require)",
+            "proxy protocol out unknown version | %NODES%  proxy-protocol: v3 | baton.yaml: cluster.proxy-protocol: expected v1, v2 or off, got 'v3' (the PROXY protocol header Baton sends the servers)",
+            "proxy protocol out as a number | %NODES%  proxy-protocol: 2 | baton.yaml: cluster.proxy-protocol: expected v1, v2 or off, got '2' (the PROXY protocol header Baton sends the servers)",
+            "proxy protocol out on | %NODES%  proxy-protocol: on | baton.yaml: cluster.proxy-protocol: expected v1, v2 or off, got 'true' (the PROXY protocol header Baton sends the servers)",
+            "proxy protocol out upper case | %NODES%  proxy-protocol: V2 | baton.yaml: cluster.proxy-protocol: expected v1, v2 or off, got 'V2' (the PROXY protocol header Baton sends the servers)",
+            "proxy protocol out as a mapping | %NODES%  proxy-protocol: {version: v2} | baton.yaml: cluster.proxy-protocol: expected v1, v2 or off, got a mapping (the PROXY protocol header Baton sends the servers)",
             "bad duration | %NODES%timeouts:\\n  connect: soon | baton.yaml: timeouts.connect: 'soon' is not a duration (examples: 500ms, 3s, 1m)",
             "galera without monitor | cluster:\\n  type: galera\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor: missing (type 'galera' needs at least monitor.user and a password)",
             "galera without password | cluster:\\n  type: galera\\n  monitor: {user: m}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password: missing (or name an environment variable in password-env)",
@@ -151,7 +168,7 @@ class ConfigLoaderTest {
             "failback refused | %R%  replication: {user: repl, password: r}\\n  failback: true | baton.yaml: cluster.failback: true is not supported for type 'primary-replica': a primary is moved back only by an operator, with 'baton switchover NODE'; set failback: false",
             "bad connect wait | %R%  replication: {user: repl, password: r}\\n  connect-wait: soon | baton.yaml: cluster.connect-wait: 'soon' is not a duration (examples: 500ms, 3s, 1m)",
             "bad schema | %R%  replication: {user: repl, password: r}\\n  schema: 'a-b' | baton.yaml: cluster.schema: 'a-b' may only use letters, digits and '_'",
-            "unknown cluster key | %R%  replication: {user: repl, password: r}\\n  promote: auto | baton.yaml: cluster.promote: unknown key (known here: connect-wait, failback, failover, monitor, nodes, rejoin, replication, schema, type)",
+            "unknown cluster key | %R%  replication: {user: repl, password: r}\\n  promote: auto | baton.yaml: cluster.promote: unknown key (known here: connect-wait, failback, failover, monitor, nodes, proxy-protocol, rejoin, replication, schema, type)",
             "without monitor | cluster:\\n  type: primary-replica\\n  replication: {user: repl, password: r}\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: b, address: h:2} | baton.yaml: cluster.monitor: missing (type 'primary-replica' needs at least monitor.user and a password)",
             "one node | cluster:\\n  type: primary-replica\\n  monitor: {user: m, password: p}\\n  replication: {user: repl, password: r}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.nodes: cluster type 'primary-replica' needs at least 2 nodes (3 recommended), got 1",
             "replication for galera | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  replication: {user: repl, password: r}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.replication: applies to cluster type 'primary-replica' only",

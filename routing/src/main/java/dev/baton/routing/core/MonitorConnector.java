@@ -2,6 +2,7 @@ package dev.baton.routing.core;
 
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.Node;
+import dev.baton.routing.ProxyProtocolVersion;
 
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
@@ -15,13 +16,28 @@ import java.util.Properties;
  * Opens the monitor user's connections to a node over Connector/J, the same way for every kind of cluster: a fresh
  * connection with connect and read timeouts and no TLS, which its user closes cleanly (COM_QUIT) so checks never
  * count as aborted connections against {@code max_connect_errors}; and says in an operator's words why one failed.
+ * With {@code cluster.proxy-protocol} on, each connection starts with a PROXY protocol header naming Baton's own address
+ * ({@link ProxyHeaderSocketFactory}), as the sessions' connections name their clients.
  */
 public final class MonitorConnector {
 
     private final ClusterSpec.MonitorSettings settings;
+    private final ProxyProtocolVersion proxyProtocol;
 
+    /** Connections with no PROXY protocol header. */
     public MonitorConnector(ClusterSpec.MonitorSettings settings) {
+        this(settings, ProxyProtocolVersion.OFF);
+    }
+
+    /** Connections led by a PROXY protocol header of {@code proxyProtocol} (none for OFF). */
+    public MonitorConnector(ClusterSpec.MonitorSettings settings, ProxyProtocolVersion proxyProtocol) {
         this.settings = settings;
+        this.proxyProtocol = proxyProtocol;
+    }
+
+    /** The monitor connections {@code spec} asks for: its monitor settings and its PROXY protocol header. */
+    public static MonitorConnector of(ClusterSpec spec) {
+        return new MonitorConnector(spec.monitor(), spec.proxyProtocol());
     }
 
     /** A monitor connection to {@code node} whose connect and reads may each take the check's timeout. */
@@ -44,6 +60,9 @@ public final class MonitorConnector {
         p.setProperty("connectionAttributes", "program_name:baton-monitor");
         p.setProperty("useLocalSessionState", "true");
         p.setProperty("cacheServerConfiguration", "true");
+        if (proxyProtocol != ProxyProtocolVersion.OFF) {
+            p.setProperty("socketFactory", ProxyHeaderSocketFactory.className(proxyProtocol));
+        }
         return DriverManager.getConnection("jdbc:mysql://" + node.address() + "/", p);
     }
 

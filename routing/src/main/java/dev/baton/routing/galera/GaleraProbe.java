@@ -33,7 +33,12 @@ public final class GaleraProbe implements dev.baton.routing.core.NodeProbe {
     private final Clock clock;
 
     public GaleraProbe(ClusterSpec.MonitorSettings settings, Clock clock) {
-        this.connector = new MonitorConnector(settings);
+        this(new MonitorConnector(settings), clock);
+    }
+
+    /** A probe that connects with {@code connector} (which carries the cluster's PROXY protocol setting). */
+    public GaleraProbe(MonitorConnector connector, Clock clock) {
+        this.connector = connector;
         this.clock = clock;
     }
 

@@ -60,7 +60,7 @@ public final class GaleraTopology implements ClusterTopology {
         }
         this.spec = spec;
         ClusterSpec.MonitorSettings settings = spec.monitor();
-        GaleraProbe probe = new GaleraProbe(settings, clock);
+        GaleraProbe probe = new GaleraProbe(dev.baton.routing.core.MonitorConnector.of(spec), clock);
         this.threads = new MonitorThreads(spec.nodes());
         this.events = new ClusterEvents(clock);
         this.store = new SqlWriterRecordStore(spec.schema(), probe::connect, settings.timeout());

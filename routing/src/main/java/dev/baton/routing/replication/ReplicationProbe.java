@@ -42,7 +42,12 @@ public final class ReplicationProbe implements NodeProbe {
 
     /** A probe that reads Baton's books from {@code schema} ({@code cluster.schema}) on every check. */
     public ReplicationProbe(ClusterSpec.MonitorSettings settings, String schema, Clock clock) {
-        this.connector = new MonitorConnector(settings);
+        this(new MonitorConnector(settings), settings, schema, clock);
+    }
+
+    /** A probe that connects with {@code connector} (which carries the cluster's PROXY protocol setting). */
+    public ReplicationProbe(MonitorConnector connector, ClusterSpec.MonitorSettings settings, String schema, Clock clock) {
+        this.connector = connector;
         this.books = new SqlWriterRecordStore(schema, connector::connect, settings.timeout());
         this.clock = clock;
     }

@@ -48,7 +48,7 @@ public final class ReplicationTopology implements ClusterTopology {
 
     public ReplicationTopology(ClusterSpec spec, Clock clock) {
         this(require(spec), clock, new SqlReplicationActions(spec, clock), new SqlWriterRecordStore(spec.schema(),
-                new dev.baton.routing.core.MonitorConnector(spec.monitor())::connect, spec.monitor().timeout()));
+                dev.baton.routing.core.MonitorConnector.of(spec)::connect, spec.monitor().timeout()));
     }
 
     ReplicationTopology(ClusterSpec spec, Clock clock, ReplicationActions actions, DrainBook book) {

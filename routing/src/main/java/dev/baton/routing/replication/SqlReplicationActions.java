@@ -65,8 +65,8 @@ public final class SqlReplicationActions implements ReplicationActions {
             throw new IllegalArgumentException("a primary/replica cluster needs monitor and replication settings");
         }
         this.spec = spec;
-        this.connector = new MonitorConnector(spec.monitor());
-        this.probe = new ReplicationProbe(spec.monitor(), spec.schema(), clock);
+        this.connector = MonitorConnector.of(spec);
+        this.probe = new ReplicationProbe(connector, spec.monitor(), spec.schema(), clock);
         this.store = new SqlWriterRecordStore(spec.schema(), connector::connect, spec.monitor().timeout());
         String name = spec.schema() + ".cluster";
         this.lockName = name.length() <= 64 ? name : spec.schema().substring(0, 56) + ".cluster"; // GET_LOCK's limit
