@@ -3,6 +3,7 @@ package dev.baton.it;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.baton.it.fixture.BatonCommand;
 import dev.baton.it.fixture.LocalMariaDb;
 import dev.baton.it.fixture.RunningBaton;
 import dev.baton.it.fixture.TestCertificates;
@@ -25,6 +26,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.math.BigInteger;
 import java.net.Socket;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -126,7 +130,8 @@ class TlsClientIT {
         try (RunningBaton baton = baton(tls(certs.serverCert(), certs.serverKey(), null, false)); Logged logged = new Logged()) {
             SQLException e = assertThrows(SQLException.class, () -> DriverManager.getConnection(
                     baton.mysqlUrl("tls", "sslMode=VERIFY_CA&" + trust(otherCaTrustStore)), "app", "app"));
-            assertTrue(causes(e).contains("PKIX path"), causes(e));
+            assertTrue(causes(e).contains("SSLHandshakeException") && causes(e).contains("does not chain with any of the trust anchors"),
+                    causes(e));
             await().atMost(Duration.ofSeconds(5)).until(() -> logged.contains("TLS handshake with 127.0.0.1:"));
             baton.awaitNoSessions(Duration.ofSeconds(10));
         }
@@ -180,7 +185,7 @@ class TlsClientIT {
         try (RunningBaton baton = baton(tls(cert, key, null, false));
              Connection before = DriverManager.getConnection(baton.mysqlUrl("tls", "sslMode=VERIFY_CA&" + trust(caTrustStore)),
                      "app", "app")) {
-            double expiryBefore = expiryMetric(baton);
+            assertEquals(secondsUntil(certs.serverCert()), expiryMetric(baton), 5, "seconds until the certificate expires");
             assertEquals(serial(certs.serverCert()), peerSerial(baton.port()));
 
             Path rotated = certs.issue("rotated");
@@ -190,19 +195,67 @@ class TlsClientIT {
             await("the new certificate serves").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500))
                     .until(() -> peerSerial(baton.port()).equals(serial(rotated)));
             assertNotEquals(serial(certs.serverCert()), serial(rotated));
-            assertTrue(expiryMetric(baton) > expiryBefore, "the expiry metric follows the new certificate");
+            assertEquals(secondsUntil(rotated), expiryMetric(baton), 5);
             try (Statement s = before.createStatement(); ResultSet rs = s.executeQuery("SELECT 'still here'")) {
                 assertTrue(rs.next());
                 assertEquals("still here", rs.getString(1), "the session opened before the rotation keeps working");
             }
+
+            // Rotated to a certificate that has expired (a mistake an alert on the metric must catch).
+            Files.copy(certs.expiredKey(), key, StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(certs.expiredCert(), cert, StandardCopyOption.REPLACE_EXISTING);
+            await("the metric follows the certificate").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> expiryMetric(baton) < 0);
+            assertEquals(secondsUntil(certs.expiredCert()), expiryMetric(baton), 5);
         }
+    }
+
+    @Test
+    void theStatusShowsTheServingCertificateAndTheReloadEndpointSwitchesToNewFilesOrKeepsTheOld() throws Exception {
+        Path dir = Files.createDirectories(certs.dir().resolve("reloading"));
+        Path cert = dir.resolve("server.pem");
+        Path key = dir.resolve("server.key");
+        Files.copy(certs.serverCert(), cert, StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(certs.serverKey(), key, StandardCopyOption.REPLACE_EXISTING);
+        try (RunningBaton baton = baton(tls(cert, key, null, false))) {
+            String url = "http://127.0.0.1:" + baton.proxy().adminAddress().getPort();
+            BatonCommand.Result status = BatonCommand.run("status", "--url", url);
+            assertEquals(0, status.exit(), status.err());
+            X509Certificate first = certificate(certs.serverCert());
+            assertTrue(status.out().contains("tls:         certificate CN=localhost (serial " + first.getSerialNumber().toString(16)
+                    + ") expires " + first.getNotAfter().toInstant()), status.out());
+
+            Path next = certs.issue("reloaded");
+            Files.copy(certs.key("reloaded"), key, StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(next, cert, StandardCopyOption.REPLACE_EXISTING);
+            HttpResponse<String> reloaded = post(url + "/api/v1/tls/reload");
+            assertEquals(200, reloaded.statusCode(), reloaded.body());
+            assertTrue(reloaded.body().contains("\"serial\":\"" + serial(next).toString(16) + "\""), reloaded.body());
+            assertTrue(reloaded.body().contains("\"certificate_expires\":\"" + certificate(next).getNotAfter().toInstant() + "\""),
+                    reloaded.body());
+            assertEquals(serial(next), peerSerial(baton.port()), "a new client sees the new certificate at once");
+
+            Files.writeString(key, "not a key any more");
+            HttpResponse<String> refused = post(url + "/api/v1/tls/reload");
+            assertEquals(409, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("holds no PEM private key"), refused.body());
+            assertEquals(serial(next), peerSerial(baton.port()), "the old certificate keeps serving");
+        }
+    }
+
+    private static HttpResponse<String> post(String url) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(java.net.URI.create(url))
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
     void withACaAClientCertificateFromItIsAcceptedNoneIsAcceptedAndOneFromAnotherCaIsRefused() throws Exception {
         try (RunningBaton baton = baton(tls(certs.serverCert(), certs.serverKey(), certs.ca(), false))) {
             Path clientStore = keyStore(certs.clientCert(), certs.clientKey(), "client.p12");
-            Path strangerStore = keyStore(certs.strangerCert(), certs.strangerKey(), "stranger.p12");
+            KeyStore strangerStore = KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(keyStore(certs.strangerCert(), certs.strangerKey(), "stranger.p12"))) {
+                strangerStore.load(in, PASSWORD.toCharArray());
+            }
             String withCert = "sslMode=VERIFY_CA&" + trust(caTrustStore) + "&clientCertificateKeyStoreUrl=file:" + clientStore
                     + "&clientCertificateKeyStorePassword=" + PASSWORD + "&clientCertificateKeyStoreType=PKCS12";
             try (Connection c = DriverManager.getConnection(baton.mysqlUrl("tls", withCert), "app", "app");
@@ -213,9 +266,11 @@ class TlsClientIT {
                     "app", "app"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT 1")) {
                 assertTrue(rs.next(), "a client without a certificate is accepted");
             }
-            String withStranger = "sslMode=VERIFY_CA&" + trust(caTrustStore) + "&clientCertificateKeyStoreUrl=file:"
-                    + strangerStore + "&clientCertificateKeyStorePassword=" + PASSWORD + "&clientCertificateKeyStoreType=PKCS12";
-            assertThrows(SQLException.class, () -> DriverManager.getConnection(baton.mysqlUrl("tls", withStranger), "app", "app"));
+            try (Logged logged = new Logged()) {
+                // A JDK client offers only a certificate from a CA the server names; this one insists on its own.
+                assertThrows(IOException.class, () -> handshakeAndRead(baton.port(), insistingOn(strangerStore)));
+                await().atMost(Duration.ofSeconds(5)).until(() -> logged.contains("TLS handshake with 127.0.0.1:"));
+            }
             baton.awaitNoSessions(Duration.ofSeconds(10));
         }
     }
@@ -288,6 +343,102 @@ class TlsClientIT {
         return out.toString();
     }
 
+    private static double secondsUntil(Path pem) throws Exception {
+        return (certificate(pem).getNotAfter().getTime() - System.currentTimeMillis()) / 1000.0;
+    }
+
+    /** A key manager that presents the store's one certificate whatever CAs the server asks for. */
+    private static javax.net.ssl.KeyManager[] insistingOn(KeyStore store) throws Exception {
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance("SunX509");
+        kmf.init(store, PASSWORD.toCharArray());
+        javax.net.ssl.X509KeyManager real = (javax.net.ssl.X509KeyManager) kmf.getKeyManagers()[0];
+        return new javax.net.ssl.KeyManager[] {new javax.net.ssl.X509ExtendedKeyManager() {
+            @Override
+            public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+                return new String[] {"client"};
+            }
+
+            @Override
+            public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, Socket socket) {
+                return "client";
+            }
+
+            @Override
+            public String chooseEngineClientAlias(String[] keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+                return "client";
+            }
+
+            @Override
+            public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+                return null;
+            }
+
+            @Override
+            public String chooseServerAlias(String keyType, java.security.Principal[] issuers, Socket socket) {
+                return null;
+            }
+
+            @Override
+            public X509Certificate[] getCertificateChain(String alias) {
+                return real.getCertificateChain(alias);
+            }
+
+            @Override
+            public java.security.PrivateKey getPrivateKey(String alias) {
+                return real.getPrivateKey(alias);
+            }
+        }};
+    }
+
+    /**
+     * A TLS handshake with Baton presenting {@code keyManagers}' certificate, then a read: Baton's verdict on a
+     * client certificate reaches a TLS 1.3 client only after its own side of the handshake is done.
+     */
+    private static void handshakeAndRead(int port, javax.net.ssl.KeyManager[] keyManagers) throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(5000);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keyManagers, trustingCa(), null);
+            try (SSLSocket tls = startTls(socket, context, port)) {
+                tls.startHandshake();
+                int b;
+                try {
+                    b = tls.getInputStream().read();
+                } catch (java.net.SocketTimeoutException e) {
+                    throw new AssertionError("Baton accepted the certificate and waits for the handshake response", e);
+                }
+                if (b < 0) {
+                    throw new IOException("closed by Baton");
+                }
+            }
+        }
+    }
+
+    private static javax.net.ssl.TrustManager[] trustingCa() throws Exception {
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", certificate(certs.ca()));
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        return tmf.getTrustManagers();
+    }
+
+    /** Reads Baton's greeting from {@code socket}, sends an SSLRequest (sequence id 1) and wraps the socket in TLS. */
+    private static SSLSocket startTls(Socket socket, SSLContext context, int port) throws IOException {
+        InputStream in = socket.getInputStream();
+        byte[] header = in.readNBytes(4);
+        in.readNBytes((header[0] & 0xFF) | (header[1] & 0xFF) << 8); // the greeting
+        ByteArrayOutputStream request = new ByteArrayOutputStream();
+        int capabilities = 0x200 | 0x800 | 0x8000 | 0x80000; // PROTOCOL_41, SSL, SECURE_CONNECTION, PLUGIN_AUTH
+        request.writeBytes(new byte[] {32, 0, 0, 1});
+        request.writeBytes(new byte[] {(byte) capabilities, (byte) (capabilities >> 8), (byte) (capabilities >> 16), 0});
+        request.writeBytes(new byte[] {0, 0, 0, 1, 45}); // max packet size, character set
+        request.writeBytes(new byte[23]);
+        socket.getOutputStream().write(request.toByteArray());
+        socket.getOutputStream().flush();
+        return (SSLSocket) context.getSocketFactory().createSocket(socket, "127.0.0.1", port, false);
+    }
+
     private static double expiryMetric(RunningBaton baton) {
         for (String line : baton.proxy().scrapeMetrics().split("\n")) {
             if (line.startsWith("baton_tls_certificate_expiry_seconds ")) {
@@ -304,25 +455,9 @@ class TlsClientIT {
     private static BigInteger peerSerial(int port) throws Exception {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(5000);
-            InputStream in = socket.getInputStream();
-            byte[] header = in.readNBytes(4);
-            in.readNBytes((header[0] & 0xFF) | (header[1] & 0xFF) << 8); // the greeting
-            ByteArrayOutputStream request = new ByteArrayOutputStream();
-            int capabilities = 0x200 | 0x800 | 0x8000 | 0x80000; // PROTOCOL_41, SSL, SECURE_CONNECTION, PLUGIN_AUTH
-            request.writeBytes(new byte[] {32, 0, 0, 1});
-            request.writeBytes(new byte[] {(byte) capabilities, (byte) (capabilities >> 8), (byte) (capabilities >> 16), 0});
-            request.writeBytes(new byte[] {0, 0, 0, 1, 45}); // max packet size, character set
-            request.writeBytes(new byte[23]);
-            socket.getOutputStream().write(request.toByteArray());
-            socket.getOutputStream().flush();
-            KeyStore trust = KeyStore.getInstance("PKCS12");
-            trust.load(null, null);
-            trust.setCertificateEntry("ca", certificate(certs.ca()));
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(trust);
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, tmf.getTrustManagers(), null);
-            try (SSLSocket tls = (SSLSocket) context.getSocketFactory().createSocket(socket, "127.0.0.1", port, false)) {
+            context.init(null, trustingCa(), null);
+            try (SSLSocket tls = startTls(socket, context, port)) {
                 tls.startHandshake();
                 return ((X509Certificate) tls.getSession().getPeerCertificates()[0]).getSerialNumber();
             }
