@@ -27,7 +27,7 @@ class SslRequestRandomTest {
         for (int n = 0; n < PAYLOADS; n++) {
             byte[] payload = payload(random);
             String name = "payload " + n + ": " + HexFormat.of().formatHex(payload);
-            ByteBuf buf = Unpooled.wrappedBuffer(payload);
+            ByteBuf buf = Unpooled.buffer(payload.length + 1).writeBytes(payload); // never the shared empty buffer
             try {
                 HandshakeResponse41 response = HandshakeResponse41.decode(buf);
                 int capabilities = payload.length >= 4 ? Unpooled.wrappedBuffer(payload).getIntLE(0) : 0;
