@@ -711,7 +711,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (!tracker.isAuthenticated() || changingTo != null && !tracker.awaitsCommand()) {
             if (!tracker.isAuthenticated()) {
                 lastAuthSequence = sequenceId;
-                if (loginShift != 0 && phase == Phase.LOGIN) { // read whole by the login's framer: the header is here
+                if (loginShift != 0 && phase == Phase.LOGIN && buf == scanning) { // a whole frame: its header is here
                     buf.setByte(index - 1, sequenceId - loginShift);
                 }
             }
