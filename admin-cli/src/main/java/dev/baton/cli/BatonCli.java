@@ -143,6 +143,10 @@ public final class BatonCli implements Runnable {
             if (s.get("warning") != null) {
                 out.printf("warning:     %s%n", s.get("warning"));
             }
+            if (s.get("tls") instanceof Map<?, ?> tls) {
+                out.printf("tls:         certificate %s (serial %s) expires %s%n", tls.get("subject"), tls.get("serial"),
+                        tls.get("certificate_expires"));
+            }
             out.println();
             out.printf("%-12s %-22s %-4s %-9s %-6s %s%n", "NODE", "ADDRESS", "PRIO", "STATE", "FLOWCTL", "REASON");
             for (Map<String, Object> n : (List<Map<String, Object>>) s.get("nodes")) {

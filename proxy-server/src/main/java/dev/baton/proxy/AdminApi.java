@@ -91,7 +91,34 @@ final class AdminApi {
         totals.put("sessions", proxy.activeSessions());
         totals.put("sessions_opened", proxy.sessionsOpened());
         out.put("totals", totals);
+        out.put("tls", proxy.clientTls() == null ? null : tls(proxy.clientTls().certificate()));
         return out;
+    }
+
+    /** The certificate Baton shows clients, as the status and a reload answer name it. */
+    private static Map<String, Object> tls(java.security.cert.X509Certificate certificate) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("certificate_expires", certificate.getNotAfter().toInstant().toString());
+        m.put("subject", certificate.getSubjectX500Principal().getName());
+        m.put("serial", certificate.getSerialNumber().toString(16));
+        return m;
+    }
+
+    /**
+     * POST /api/v1/tls/reload: reads the TLS files again now.
+     *
+     * @throws IllegalArgumentException when no tls section is configured
+     * @throws IllegalStateException    when the files cannot be used (the old certificate keeps serving)
+     */
+    static Map<String, Object> reloadTls(BatonProxy proxy) {
+        if (proxy.clientTls() == null) {
+            throw new IllegalArgumentException("TLS for clients is not configured (no tls section)");
+        }
+        ClientTls.Reload reload = proxy.clientTls().reload();
+        if (reload.refusal() != null) {
+            throw new IllegalStateException("the files cannot be used, the old certificate keeps serving: " + reload.refusal());
+        }
+        return tls(reload.serving().certificate());
     }
 
     /** A node's replication as the status shows it: role, threads, lag, positions, semi-sync, why it is left out. */

@@ -86,6 +86,13 @@ final class AdminServer {
                         return;
                     }
                 }
+            } else if (path.equals("/api/v1/tls/reload")) {
+                if (!request.method().equals(HttpMethod.POST)) {
+                    response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use POST\"}");
+                } else {
+                    offLoop(ctx, () -> AdminApi.reloadTls(proxy)); // reads files
+                    return;
+                }
             } else if (path.equals("/api/v1/switchover")) {
                 if (!request.method().equals(HttpMethod.POST)) {
                     response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"use POST\"}");

@@ -61,6 +61,11 @@ final class BatonMetrics {
                 .description("Bytes received from the writer and forwarded to clients").register(registry);
         Gauge.builder("baton.sessions", proxy, BatonProxy::activeSessions)
                 .description("Client connections open now, in any phase").register(registry);
+        if (proxy.clientTls() != null) {
+            Gauge.builder("baton.tls.certificate.expiry", proxy.clientTls(), ClientTls::secondsToExpiry).baseUnit("seconds")
+                    .description("Seconds until the certificate Baton shows clients expires (negative: expired)")
+                    .register(registry);
+        }
         failover = Timer.builder("baton.failover").publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(100)).maximumExpectedValue(Duration.ofMinutes(2))
                 .description("Time from the writer going down to a new writer, per failover").register(registry);

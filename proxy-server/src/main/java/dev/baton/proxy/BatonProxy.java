@@ -63,8 +63,13 @@ public final class BatonProxy implements AutoCloseable {
     /** Reads stored password hashes to move sessions; null when sessions.move is off or no monitor user is configured. */
     private final AccountHashes accountHashes;
 
-    private BatonProxy(BatonConfig config, ClusterTopology topology, AddressResolverGroup<? extends SocketAddress> resolver) {
+    /** TLS offered to clients; null when the config has no tls section. */
+    private final ClientTls clientTls;
+
+    private BatonProxy(BatonConfig config, ClusterTopology topology, AddressResolverGroup<? extends SocketAddress> resolver,
+                       ClientTls clientTls) {
         this.config = config;
+        this.clientTls = clientTls;
         this.resolver = resolver;
         this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
@@ -198,8 +203,21 @@ public final class BatonProxy implements AutoCloseable {
 
     private static BatonProxy start(BatonConfig config, ClusterTopology topology,
                                     AddressResolverGroup<? extends SocketAddress> resolver) throws ConfigException {
-        BatonProxy proxy = new BatonProxy(config, topology, resolver);
+        ClientTls clientTls = null;
+        if (config.tls() != null) {
+            try {
+                clientTls = new ClientTls(config.tls(), java.time.Clock.systemUTC());
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                topology.close();
+                resolver.close();
+                throw new ConfigException(config.source(), "tls", e.getMessage());
+            }
+        }
+        BatonProxy proxy = new BatonProxy(config, topology, resolver, clientTls);
         try {
+            if (clientTls != null) {
+                clientTls.watch(proxy.acceptGroup.next());
+            }
             proxy.bind();
         } catch (ConfigException | RuntimeException e) {
             proxy.close();
@@ -270,6 +288,11 @@ public final class BatonProxy implements AutoCloseable {
 
     BatonMetrics metrics() {
         return metrics;
+    }
+
+    /** TLS offered to clients, or null: clients connect without TLS. */
+    ClientTls clientTls() {
+        return clientTls;
     }
 
     /** The Prometheus text exposition, as served at /metrics. */
@@ -425,6 +448,9 @@ public final class BatonProxy implements AutoCloseable {
             admin.close().awaitUninterruptibly();
         }
         clients.close().awaitUninterruptibly();
+        if (clientTls != null) {
+            clientTls.close();
+        }
         topology.close();
         drains.shutdownNow();
         if (accountHashes != null) {

@@ -10,6 +10,7 @@ import dev.baton.protocol.ErrPacket;
 final class ClientErrors {
     static final int NO_WRITER = 9001;
     static final int ER_HANDSHAKE_ERROR = 1043;
+    static final int ER_SECURE_TRANSPORT_REQUIRED = 3159;
     static final int ER_UNKNOWN_COM_ERROR = 1047;
     static final int ER_NET_PACKETS_OUT_OF_ORDER = 1156;
     static final int ER_NET_READ_ERROR = 1158;
@@ -43,8 +44,14 @@ final class ClientErrors {
     }
 
     static ErrPacket tlsUnsupported() {
-        return new ErrPacket(ER_HANDSHAKE_ERROR, "08004", "Baton does not offer TLS yet; connect without TLS "
-                + "(Connector/J sslMode=DISABLED, mariadb client --skip-ssl) or put TLS in front of Baton");
+        return new ErrPacket(ER_HANDSHAKE_ERROR, "08004", "Baton does not offer TLS (its config has no tls section); "
+                + "connect without TLS (Connector/J sslMode=DISABLED, mariadb client --skip-ssl) or ask for tls to be set up");
+    }
+
+    /** A client without TLS where tls.require is true: the server's own words for require_secure_transport. */
+    static ErrPacket insecureTransport() {
+        return new ErrPacket(ER_SECURE_TRANSPORT_REQUIRED, "08004",
+                "Connections using insecure transport are prohibited while --require_secure_transport=ON.");
     }
 
     static ErrPacket unknownCommand(int code) {

@@ -18,6 +18,9 @@ import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import dev.baton.proxy.config.BatonConfig;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -52,6 +55,12 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
     /** The same with its port, for the PROXY protocol header Baton sends the servers; null with realAddress. */
     private InetSocketAddress realPeer;
 
+    /** TLS is up between the client and Baton (the client's SSLRequest was answered with a TLS handshake). */
+    private boolean secure;
+    /** The client's SSLRequest was read and Baton's TLS handshake with it runs. */
+    private boolean tlsStarting;
+
+    static final String TLS = "tls";
     private static final String PROXY_DECODER = "proxy-protocol";
     private static final String PROXY_SNIFFER = "proxy-protocol-refused";
 
@@ -183,12 +192,14 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
         for (int i = 0; i < scramble.length; i++) {
             scramble[i] = (byte) (1 + SCRAMBLE.nextInt(126)); // printable-range, never NUL
         }
+        // TLS is Baton's own, offered to clients only when configured; it never reaches a server (see CapabilityFlags).
+        int tls = proxy.clientTls() != null ? CapabilityFlags.CLIENT_SSL : 0;
         offered = new HandshakeV10(10, template.serverVersion(), session.connectionId(), Arrays.copyOfRange(scramble, 0, 8),
-                template.capabilities() | CapabilityFlags.CLIENT_SECURE_CONNECTION | CapabilityFlags.CLIENT_PLUGIN_AUTH,
+                template.capabilities() | CapabilityFlags.CLIENT_SECURE_CONNECTION | CapabilityFlags.CLIENT_PLUGIN_AUTH | tls,
                 template.characterSet(), template.statusFlags(), 21, template.mariadbCapabilities(),
                 Arrays.copyOf(Arrays.copyOfRange(scramble, 8, 20), 13),
                 template.authPluginName() == null ? "mysql_native_password" : template.authPluginName())
-                .withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
+                .withoutCapabilities(CapabilityFlags.UNSUPPORTED & ~tls, CapabilityFlags.UNSUPPORTED_MARIADB);
         ByteBuf out = client.alloc().buffer(128);
         offered.encode(out);
         client.writeAndFlush(Packets.frame(client.alloc(), 0, out), client.voidPromise());
@@ -201,11 +212,66 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
             onProxyHeader(ctx, header);
             return;
         }
+        if (tlsStarting && !secure && msg instanceof ByteBuf early) {
+            // TLS bytes that came with the SSLRequest, left in the framer that cut it: they belong to the TLS handler,
+            // which reads from the head of the pipeline.
+            ctx.pipeline().fireChannelRead(early);
+            return;
+        }
         if (done || offered == null) {
             ReferenceCountUtil.release(msg);
             return;
         }
         onHandshakeResponse(ctx, (ByteBuf) msg);
+    }
+
+    /**
+     * The client's SSLRequest: the TLS handler goes to the front of the pipeline and a fresh framer after it, so the
+     * handshake response that follows is read from inside TLS. Bytes the old framer still holds (the client's first
+     * TLS record) are passed to the TLS handler when the framer leaves.
+     */
+    private void startTls(ChannelHandlerContext ctx) {
+        tlsStarting = true;
+        ClientTls tls = proxy.clientTls();
+        SslHandler handler = tls.newHandler(client.alloc());
+        handler.setHandshakeTimeoutMillis(proxy.config().handshakeTimeout().toMillis());
+        ctx.pipeline().addFirst(TLS, handler);
+        ctx.pipeline().remove(ClientSession.FRAMER);
+        ctx.pipeline().addAfter(TLS, ClientSession.FRAMER, new dev.baton.protocol.PacketFramer(ClientSession.HANDSHAKE_MAX_PAYLOAD));
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent completion && tlsStarting && !done) {
+            if (completion.isSuccess()) {
+                secure = true;
+                log.debug("TLS with {} is up ({})", client.remoteAddress(),
+                        ((SslHandler) ctx.pipeline().get(TLS)).engine().getSession().getProtocol());
+            } else {
+                tlsFailed(completion.cause());
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    /** The TLS handshake failed: nothing more can be said to the client (no ERR can reach it), so it is closed. */
+    private void tlsFailed(Throwable cause) {
+        if (done) {
+            return;
+        }
+        done = true;
+        Throwable reason = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        String why = reason instanceof NotSslRecordException ? "what followed its SSLRequest is not TLS"
+                : reason.getMessage() != null ? reason.getMessage() : reason.getClass().getSimpleName();
+        log.warn("TLS handshake with {} failed: {}", clientAddressAndPort(), why);
+        session.closeQuietly();
+    }
+
+    private String clientAddressAndPort() {
+        return realAddress != null ? realAddress + " (via " + client.remoteAddress() + ")"
+                : client.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
+                ? dev.baton.proxy.config.ClientAddress.of(a.getAddress()) + ":" + a.getPort() : String.valueOf(client.remoteAddress());
     }
 
     /** A trusted peer's PROXY header: the client behind it is who quotas, metrics and logs name from now on. */
@@ -237,6 +303,10 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (tlsStarting && !secure) {
+            tlsFailed(cause);
+            return;
+        }
         if (awaitingHeader && !done) {
             // The decoder has dropped the connection already, as the PROXY protocol wants of a receiver.
             awaitingHeader = false;
@@ -264,14 +334,27 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
         try {
             HandshakeResponse41 parsed = HandshakeResponse41.decode(Packets.payload(frame));
             if (parsed.sslRequest()) {
-                finish(ctx);
-                session.fail(ClientErrors.tlsUnsupported(), sequenceId + 1);
+                if (proxy.clientTls() == null || secure || tlsStarting || sequenceId != 1) {
+                    finish(ctx);
+                    session.fail(proxy.clientTls() == null ? ClientErrors.tlsUnsupported()
+                            : ClientErrors.badHandshake("unexpected SSLRequest (sequence id " + sequenceId + ")"), sequenceId + 1);
+                    return;
+                }
+                startTls(ctx);
                 return;
             }
-            if (sequenceId != 1) {
+            int expected = secure ? 2 : 1; // Protocol::SSLRequest took sequence id 1
+            if (sequenceId != expected) {
                 finish(ctx);
-                session.fail(ClientErrors.badHandshake("handshake response has sequence id " + sequenceId + ", expected 1"),
-                        sequenceId + 1);
+                session.fail(ClientErrors.badHandshake("handshake response has sequence id " + sequenceId + ", expected "
+                        + expected), sequenceId + 1);
+                return;
+            }
+            if (!secure && proxy.clientTls() != null && proxy.clientTls().required()) {
+                log.info("refusing {} (user '{}'): it did not ask for TLS, and tls.require is true", clientAddressAndPort(),
+                        parsed.user());
+                finish(ctx);
+                session.fail(ClientErrors.insecureTransport(), sequenceId + 1);
                 return;
             }
             if ((parsed.capabilities() & CapabilityFlags.CLIENT_PLUGIN_AUTH) == 0) {

@@ -83,7 +83,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private volatile Node backendNode;
     private CommandTracker tracker;
     private String user;
+    /** The sequence id of the client's last login packet, or of the server's, as the client numbers them. */
     private int lastAuthSequence;
+    /**
+     * How far the client's numbering of the login is ahead of the server's: 1 after a TLS SSLRequest (sequence id 1,
+     * which the server never saw), else 0. Login packets are renumbered by it each way.
+     */
+    private int loginShift;
     private int serverSequence; // of the last server message seen, so an ERR can stand in for it
     private int clientSequence; // the same for the client
     /** Bounds the whole login, from Baton's greeting to the server's OK (not counting a switchover's hold). */
@@ -202,6 +208,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.clientPeer = clientPeer;
         this.user = response.user();
         this.lastAuthSequence = Packets.sequenceId(frame);
+        this.loginShift = lastAuthSequence - 1; // the handshake response is the server's sequence id 1
         phase = Phase.CONNECTING;
         chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
     }
@@ -708,6 +715,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (!tracker.isAuthenticated() || changingTo != null && !tracker.awaitsCommand()) {
             if (!tracker.isAuthenticated()) {
                 lastAuthSequence = sequenceId;
+                if (loginShift != 0 && phase == Phase.LOGIN && buf == scanning) { // a whole frame: its header is here
+                    buf.setByte(index - 1, sequenceId - loginShift);
+                }
             }
             if (authSeed != null && authAnswer == null && (length == 0 || length == NativePasswordProof.LENGTH
                     && available >= length)) {
@@ -993,8 +1003,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             heldResponse.release();
             heldResponse = null;
             phase = Phase.LOGIN;
-            link.send(Packets.frame(link.channel().alloc(), lastAuthSequence, rewritten));
-            client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as LOGIN traffic
+            link.send(Packets.frame(link.channel().alloc(), lastAuthSequence - loginShift, rewritten));
+            if (loginShift == 0) {
+                client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as LOGIN traffic
+            } // else the client's login packets are read whole, to be renumbered, until the relay starts
             client.config().setAutoRead(true);
         } catch (MalformedPacketException e) {
             refuse("writer " + backendNode + " sent an invalid greeting: " + e.getMessage());
@@ -1015,7 +1027,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         int sequenceId = Packets.sequenceId(frame);
         int length = Packets.payloadLength(frame);
-        lastAuthSequence = sequenceId;
+        lastAuthSequence = (sequenceId + loginShift) & 0xFF;
+        if (loginShift != 0) {
+            frame.setByte(frame.readerIndex() + 3, lastAuthSequence);
+        }
         noteAuthRequest(Packets.payload(frame));
         tracker.onServerMessage(sequenceId, length, frame, frame.readerIndex() + Packets.HEADER_SIZE, length);
         if (tracker.isAuthenticated()) {
@@ -1023,7 +1038,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 String usage = slot.fullMessage();
                 frame.release();
                 log.debug("refusing {} after login as '{}': {}", client.remoteAddress(), user, usage);
-                fail(ClientErrors.overQuota(usage), sequenceId);
+                fail(ClientErrors.overQuota(usage), lastAuthSequence);
                 return;
             }
             loginDeadline.cancel(false);
@@ -1047,6 +1062,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Passes the server's login OK on and relays from now on. */
     private void startRelay(ByteBuf loginOk) {
         phase = Phase.RELAY;
+        if (loginShift != 0) {
+            client.pipeline().remove(FRAMER); // the login's framer; commands are numbered alike on both sides
+        }
         if (statements != null) {
             // A session that may move reads the client's commands whole: a prepared statement's text, an execution
             // whose types must be bound again and statement ids to translate are rewritten per packet.
@@ -1313,6 +1331,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             proxy.topology().connectFailed(backendNode, reason);
         }
         fail(ClientErrors.noWriter(reason), lastAuthSequence + 1);
+    }
+
+    /** The client's connection failed below the protocol (its TLS handshake): closed without an answer. */
+    void closeQuietly() {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        phase = Phase.CLOSED;
+        if (loginDeadline != null) {
+            loginDeadline.cancel(false);
+        }
+        client.close();
     }
 
     void fail(ErrPacket error, int sequenceId) {

@@ -88,8 +88,8 @@ class ClientHandshakeTest {
             assertEquals(0xFF, err[0] & 0xFF);
             assertEquals(1043, RawClient.errorCode(err));
             assertEquals("08004", RawClient.sqlState(err));
-            assertEquals("Baton does not offer TLS yet; connect without TLS (Connector/J sslMode=DISABLED, mariadb client "
-                    + "--skip-ssl) or put TLS in front of Baton", RawClient.errorMessage(err));
+            assertEquals("Baton does not offer TLS (its config has no tls section); connect without TLS (Connector/J "
+                    + "sslMode=DISABLED, mariadb client --skip-ssl) or ask for tls to be set up", RawClient.errorMessage(err));
             assertRefusedBeforeTheWriter(client, proxy, db);
         }
     }

@@ -27,11 +27,13 @@ import java.util.List;
  * @param adminToken        bearer token the admin API requires, or null (allowed only on a loopback admin.listen)
  * @param sessions          what Baton does with open client sessions when the writer changes
  * @param proxyProtocol     which peers (load balancers) may send a PROXY protocol header naming the real client
+ * @param tls               TLS Baton offers its clients, or null: clients connect without TLS
  */
 public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
                           ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, Duration closeTimeout,
                           int ioThreads,
-                          ClientQuota.Settings quotas, String adminToken, Sessions sessions, ProxyProtocol proxyProtocol) {
+                          ClientQuota.Settings quotas, String adminToken, Sessions sessions, ProxyProtocol proxyProtocol,
+                          ClientTls tls) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6033);
     public static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", 6034);
@@ -115,7 +117,40 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     /** The same config with PROXY protocol settings. */
     public BatonConfig withProxyProtocol(ProxyProtocol settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, sessions, settings);
+                ioThreads, quotas, adminToken, sessions, settings, tls);
+    }
+
+    /** The same config with TLS for clients ({@code null}: none). */
+    public BatonConfig withTls(ClientTls settings) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
+                ioThreads, quotas, adminToken, sessions, proxyProtocol, settings);
+    }
+
+    /**
+     * TLS between clients and Baton: Baton offers it in its greeting and terminates it; Baton's own connections to
+     * the servers are not affected.
+     *
+     * @param cert       PEM certificate (chain) Baton shows clients
+     * @param key        its PEM private key, PKCS#8 or PKCS#1
+     * @param ca         PEM CA(s) client certificates are verified against, or null: no client certificates are asked for
+     * @param require    whether a client that does not ask for TLS is refused
+     * @param minVersion the oldest TLS version accepted, {@code TLSv1.2} or {@code TLSv1.3}
+     */
+    public record ClientTls(java.nio.file.Path cert, java.nio.file.Path key, java.nio.file.Path ca, boolean require,
+                            String minVersion) {
+        public static final String DEFAULT_MIN_VERSION = "TLSv1.2";
+        public static final List<String> VERSIONS = List.of("TLSv1.2", "TLSv1.3");
+
+        public ClientTls {
+            if (!VERSIONS.contains(minVersion)) {
+                throw new IllegalArgumentException("'" + minVersion + "' is not one of " + VERSIONS);
+            }
+        }
+
+        /** The protocols Baton accepts: {@link #minVersion} and later. */
+        public String[] protocols() {
+            return VERSIONS.subList(VERSIONS.indexOf(minVersion), VERSIONS.size()).toArray(String[]::new);
+        }
     }
 
     /** The cluster's servers, in config order. */
@@ -127,48 +162,48 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
         return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
                 ClusterSpec.ofNodes(List.of(new Node("db1", server, 1))), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null, Sessions.defaults(), ProxyProtocol.none());
+                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null, Sessions.defaults(), ProxyProtocol.none(), null);
     }
 
     public BatonConfig withTimeouts(Duration connect, Duration handshake) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, closeTimeout, ioThreads,
-                quotas, adminToken, sessions, proxyProtocol);
+                quotas, adminToken, sessions, proxyProtocol, tls);
     }
 
     /** The same config with another close deadline. */
     public BatonConfig withCloseTimeout(Duration close) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, close,
-                ioThreads, quotas, adminToken, sessions, proxyProtocol);
+                ioThreads, quotas, adminToken, sessions, proxyProtocol, tls);
     }
 
     /** The same config in front of another cluster. */
     public BatonConfig withCluster(TopologyType type, ClusterSpec spec) {
         return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, closeTimeout, ioThreads,
-                quotas, adminToken, sessions, proxyProtocol);
+                quotas, adminToken, sessions, proxyProtocol, tls);
     }
 
     /** The same config with an admin API token. */
     public BatonConfig withAdminToken(String token) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, token, sessions, proxyProtocol);
+                ioThreads, quotas, token, sessions, proxyProtocol, tls);
     }
 
     /** The same config with other connection budgets. */
     public BatonConfig withQuotas(ClientQuota.Settings settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, settings, adminToken, sessions, proxyProtocol);
+                ioThreads, settings, adminToken, sessions, proxyProtocol, tls);
     }
 
     /** The same config with another number of event-loop threads. */
     public BatonConfig withIoThreads(int threads) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                threads, quotas, adminToken, sessions, proxyProtocol);
+                threads, quotas, adminToken, sessions, proxyProtocol, tls);
     }
 
     /** The same config with other session settings. */
     public BatonConfig withSessions(Sessions settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, settings, proxyProtocol);
+                ioThreads, quotas, adminToken, settings, proxyProtocol, tls);
     }
 
     public static int defaultIoThreads() {

@@ -34,7 +34,8 @@ public final class ConfigLoader {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Duration MAX_DURATION = Duration.ofHours(1);
     private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name",
-            "quotas", "sessions", "proxy-protocol");
+            "quotas", "sessions", "proxy-protocol", "tls");
+    private static final Set<String> TLS_KEYS = Set.of("cert", "key", "ca", "require", "min-version");
     private static final Set<String> SESSIONS_KEYS = Set.of("move");
     private static final Set<String> PROXY_PROTOCOL_KEYS = Set.of("accept-from", "require");
     private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry");
@@ -172,8 +173,41 @@ public final class ConfigLoader {
                 : BatonConfig.Sessions.defaults();
         BatonConfig.ProxyProtocol proxyProtocol = top.containsKey("proxy-protocol") ? proxyProtocol(top.get("proxy-protocol"))
                 : BatonConfig.ProxyProtocol.none();
+        BatonConfig.ClientTls tls = top.containsKey("tls") ? tls(top.get("tls")) : null;
         return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, close, ioThreads, quotas,
-                adminToken, sessions, proxyProtocol);
+                adminToken, sessions, proxyProtocol, tls);
+    }
+
+    /** The {@code tls} section; its files are read and checked against each other now, so a config that loads serves. */
+    private BatonConfig.ClientTls tls(Object value) throws ConfigException {
+        Map<String, Object> settings = map(value, "tls");
+        checkKeys(settings, TLS_KEYS, "tls");
+        java.nio.file.Path cert = java.nio.file.Path.of(string(settings.get("cert"), "tls.cert", true));
+        java.nio.file.Path key = java.nio.file.Path.of(string(settings.get("key"), "tls.key", true));
+        String ca = string(settings.get("ca"), "tls.ca", false);
+        boolean require = false;
+        if (settings.containsKey("require")) {
+            if (!(settings.get("require") instanceof Boolean b)) {
+                throw new ConfigException(file, "tls.require", "expected true or false, got " + describe(settings.get("require")));
+            }
+            require = b;
+        }
+        String minVersion = settings.containsKey("min-version") ? string(settings.get("min-version"), "tls.min-version", true)
+                : BatonConfig.ClientTls.DEFAULT_MIN_VERSION;
+        BatonConfig.ClientTls tls;
+        try {
+            tls = new BatonConfig.ClientTls(cert, key, ca == null ? null : java.nio.file.Path.of(ca), require, minVersion);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, "tls.min-version", e.getMessage());
+        }
+        try {
+            TlsFiles.read(tls);
+        } catch (IllegalArgumentException e) {
+            String message = e.getMessage();
+            String at = message.startsWith("key ") ? "tls.key" : message.startsWith("ca ") ? "tls.ca" : "tls.cert";
+            throw new ConfigException(file, at, message);
+        }
+        return tls;
     }
 
     private BatonConfig.ProxyProtocol proxyProtocol(Object value) throws ConfigException {

@@ -4,10 +4,14 @@ import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.ProxyProtocolVersion;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.TopologyType;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +23,58 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ConfigLoaderTest {
     private static final String NODES = "cluster:\n  type: single\n  nodes:\n    - {name: db1, address: 127.0.0.1:3311}\n";
+
+    @TempDir
+    static Path tlsDir;
+    private static TestTlsFiles tls;
+
+    @BeforeAll
+    static void makeTlsFiles() throws java.io.IOException {
+        tls = TestTlsFiles.create(tlsDir);
+        Files.writeString(tlsDir.resolve("not-a-cert.pem"), "hello, I am a text file\n");
+        Files.createDirectories(tlsDir.resolve("a-directory.pem"));
+    }
+
+    @Test
+    void tlsIsOffByDefaultAndReadsAsWrittenWithPkcs8OrPkcs1Keys() throws ConfigException {
+        assertEquals(null, ConfigLoader.parse("baton.yaml", NODES).tls());
+        BatonConfig config = ConfigLoader.parse("baton.yaml", NODES + "tls:\n  cert: " + tls.serverCert() + "\n  key: "
+                + tls.serverKey() + "\n");
+        assertEquals(new BatonConfig.ClientTls(tls.serverCert(), tls.serverKey(), null, false, "TLSv1.2"), config.tls());
+        assertEquals(List.of("TLSv1.2", "TLSv1.3"), List.of(config.tls().protocols()));
+
+        BatonConfig pkcs1 = ConfigLoader.parse("baton.yaml", NODES + "tls:\n  cert: " + tls.serverCert() + "\n  key: "
+                + tls.serverKeyPkcs1() + "\n  ca: " + tls.serverCert() + "\n  require: true\n  min-version: TLSv1.3\n");
+        assertEquals(new BatonConfig.ClientTls(tls.serverCert(), tls.serverKeyPkcs1(), tls.serverCert(), true, "TLSv1.3"),
+                pkcs1.tls());
+        assertEquals(List.of("TLSv1.3"), List.of(pkcs1.tls().protocols()));
+        assertEquals(TlsFiles.read(config.tls()).key(), TlsFiles.read(pkcs1.tls()).key(), "the same key, either way");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "no cert | tls:\\n  key: %KEY% | baton.yaml: tls.cert: missing",
+            "no key | tls:\\n  cert: %CERT% | baton.yaml: tls.key: missing",
+            "missing cert file | tls:\\n  cert: %DIR%/nope.pem\\n  key: %KEY% | baton.yaml: tls.cert: cert file %DIR%/nope.pem does not exist",
+            "missing key file | tls:\\n  cert: %CERT%\\n  key: %DIR%/nope.key | baton.yaml: tls.key: key file %DIR%/nope.key does not exist",
+            "unreadable cert | tls:\\n  cert: %DIR%/a-directory.pem\\n  key: %KEY% | baton.yaml: tls.cert: cert file %DIR%/a-directory.pem is not a regular file",
+            "unreadable key | tls:\\n  cert: %CERT%\\n  key: %DIR%/a-directory.pem | baton.yaml: tls.key: key file %DIR%/a-directory.pem is not a regular file",
+            "cert not a certificate | tls:\\n  cert: %DIR%/not-a-cert.pem\\n  key: %KEY% | baton.yaml: tls.cert: cert file %DIR%/not-a-cert.pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            "key is a certificate | tls:\\n  cert: %CERT%\\n  key: %CERT% | baton.yaml: tls.key: key file %CERT% holds no PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)",
+            "key of another certificate | tls:\\n  cert: %CERT%\\n  key: %DIR%/stranger.key | baton.yaml: tls.key: key file %DIR%/stranger.key is not the private key of the certificate in %CERT%",
+            "bad min version | tls:\\n  cert: %CERT%\\n  key: %KEY%\\n  min-version: TLSv1.1 | baton.yaml: tls.min-version: 'TLSv1.1' is not one of [TLSv1.2, TLSv1.3]",
+            "require not boolean | tls:\\n  cert: %CERT%\\n  key: %KEY%\\n  require: yes-please | baton.yaml: tls.require: expected true or false, got 'yes-please'",
+            "ca missing | tls:\\n  cert: %CERT%\\n  key: %KEY%\\n  ca: %DIR%/no-ca.pem | baton.yaml: tls.ca: ca file %DIR%/no-ca.pem does not exist",
+            "ca unreadable | tls:\\n  cert: %CERT%\\n  key: %KEY%\\n  ca: %DIR%/a-directory.pem | baton.yaml: tls.ca: ca file %DIR%/a-directory.pem is not a regular file",
+            "ca not a certificate | tls:\\n  cert: %CERT%\\n  key: %KEY%\\n  ca: %DIR%/not-a-cert.pem | baton.yaml: tls.ca: ca file %DIR%/not-a-cert.pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            "unknown tls key | tls:\\n  cert: %CERT%\\n  key: %KEY%\\n  verify: true | baton.yaml: tls.verify: unknown key (known here: ca, cert, key, min-version, require)",
+    })
+    void badTlsConfigIsOneLineNamingFileKeyAndProblem(String name, String yaml, String expected) {
+        String dir = tlsDir.toString();
+        java.util.function.UnaryOperator<String> fill = text -> text.replace("%CERT%", tls.serverCert().toString())
+                .replace("%KEY%", tls.serverKey().toString()).replace("%DIR%", dir);
+        assertEquals(fill.apply(expected), error(NODES + fill.apply(yaml.replace("\\n", "\n"))));
+    }
 
     private static String error(String yaml) {
         return assertThrows(ConfigException.class, () -> ConfigLoader.parse("baton.yaml", yaml)).getMessage();
@@ -83,7 +139,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, proxy-protocol, quotas, sessions, timeouts)",
+            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, proxy-protocol, quotas, sessions, timeouts, tls)",
             "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen, token, token-env)",
             "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
             "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
