@@ -4,7 +4,8 @@
 # Never leaves the Debian mariadb service running: tests and demos start their own servers on loopback.
 set -euo pipefail
 
-packages=(mariadb-server galera-4 mariadb-client rsync sysbench haproxy socat prometheus "$@")
+# systemd: TarballIT checks the shipped unit with systemd-analyze verify (no systemd needs to run).
+packages=(mariadb-server galera-4 mariadb-client rsync sysbench haproxy socat prometheus systemd "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,57 +3,118 @@ package dev.baton.proxy;
 import dev.baton.proxy.config.BatonConfig;
 import dev.baton.proxy.config.ConfigException;
 import dev.baton.proxy.config.ConfigLoader;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 
 /**
- * {@code baton-proxy --config FILE}. Exit code 2 with one line on standard error for anything that stops it from
- * starting: bad arguments, a config problem, an address it cannot listen on.
+ * {@code baton-proxy --config FILE}, {@code --check-config FILE}, {@code --version}, {@code --help}. Exit code 2 with
+ * one line on standard error for anything that stops it from starting: bad arguments, a config problem, an address
+ * it cannot listen on.
  */
-public final class BatonProxyMain {
+@Command(name = "baton-proxy", mixinStandardHelpOptions = true, versionProvider = BatonProxyMain.Version.class,
+        usageHelpAutoWidth = true,
+        description = "Starts Baton with the YAML config FILE (keys in docs/configuration.md).",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:--check-config found the config valid; --help, --version",
+                "2:bad arguments, a config problem, an address Baton cannot listen on"})
+public final class BatonProxyMain implements Callable<Integer> {
+    private static final String USAGE = "(usage: baton-proxy --config FILE)";
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "The config to start Baton with.")
+    Path config;
+
+    @Option(names = "--check-config", paramLabel = "FILE",
+            description = "Loads and validates FILE, prints what it describes or its one-line error, and exits; starts nothing.")
+    Path checkConfig;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** The running Baton once {@code --config} has started it; null for every other use. */
+    private BatonProxy started;
+
     private BatonProxyMain() {
     }
 
     public static void main(String[] args) {
-        Path config = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--config", "-c" -> {
-                    if (i + 1 >= args.length) {
-                        exit("baton-proxy: --config needs a file (usage: baton-proxy --config FILE)");
-                    }
-                    config = Path.of(args[++i]);
-                }
-                case "--help", "-h" -> {
-                    System.out.println("usage: baton-proxy --config FILE\n"
-                            + "Starts Baton with the YAML config FILE (keys in docs/configuration.md).");
-                    return;
-                }
-                case "--version" -> {
-                    System.out.println("baton-proxy " + version());
-                    return;
-                }
-                default -> {
-                    if (args[i].startsWith("--config=")) {
-                        config = Path.of(args[i].substring("--config=".length()));
-                    } else {
-                        exit("baton-proxy: unknown argument '" + args[i] + "' (usage: baton-proxy --config FILE)");
-                    }
-                }
+        BatonProxyMain main = new BatonProxyMain();
+        int exit = run(main, new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+        if (main.started == null) {
+            System.exit(exit);
+        }
+        BatonProxy proxy = main.started;
+        Runtime.getRuntime().addShutdownHook(new Thread(proxy::close, "baton-shutdown"));
+    }
+
+    /** Runs the command line with the given streams and returns the exit code; {@code --config} starts Baton. */
+    static int run(PrintWriter out, PrintWriter err, String... args) {
+        return run(new BatonProxyMain(), out, err, args);
+    }
+
+    private static int run(BatonProxyMain main, PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = new CommandLine(main);
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setParameterExceptionHandler((e, a) -> {
+            if (e instanceof CommandLine.UnmatchedArgumentException unmatched && !unmatched.getUnmatched().isEmpty()) {
+                err.println("baton-proxy: unknown argument '" + unmatched.getUnmatched().get(0) + "' " + USAGE);
+            } else if (e instanceof CommandLine.MissingParameterException missing && missing.getMissing().size() == 1
+                    && missing.getMissing().get(0) instanceof CommandLine.Model.OptionSpec option) {
+                err.println("baton-proxy: " + option.longestName() + " needs a file " + USAGE);
+            } else {
+                err.println("baton-proxy: " + e.getMessage() + " " + USAGE);
             }
+            return 2;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        if (config != null && checkConfig != null) {
+            err.println("baton-proxy: give either --config or --check-config, not both " + USAGE);
+            return 2;
+        }
+        if (checkConfig != null) {
+            return check(checkConfig, spec.commandLine().getOut(), err);
         }
         if (config == null) {
-            exit("baton-proxy: no config given (usage: baton-proxy --config FILE)");
+            err.println("baton-proxy: no config given " + USAGE);
+            return 2;
         }
-        BatonProxy proxy;
         try {
-            BatonConfig loaded = ConfigLoader.load(config);
-            proxy = BatonProxy.start(loaded);
+            started = BatonProxy.start(ConfigLoader.load(config));
         } catch (ConfigException e) {
-            exit(e.getMessage());
-            return;
+            err.println(e.getMessage());
+            return 2;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(proxy::close, "baton-shutdown"));
+        return 0;
+    }
+
+    /** {@code --check-config}: what the file describes, with any warning, or its one-line error. */
+    private static int check(Path file, PrintWriter out, PrintWriter err) {
+        BatonConfig loaded;
+        try {
+            loaded = ConfigLoader.load(file, warning -> err.println("warning: " + warning));
+        } catch (ConfigException e) {
+            err.println(e.getMessage());
+            return 2;
+        }
+        out.println("config OK: " + summary(loaded));
+        return 0;
+    }
+
+    static String summary(BatonConfig config) {
+        return config.clusterType().configName() + " cluster of " + config.nodes().size() + " node(s) "
+                + config.nodes().stream().map(Object::toString).collect(Collectors.joining(", ", "[", "]"))
+                + ", listen " + config.listen() + ", admin " + config.adminListen();
     }
 
     static String version() {
@@ -61,8 +122,11 @@ public final class BatonProxyMain {
         return v == null ? "development build" : v;
     }
 
-    private static void exit(String line) {
-        System.err.println(line);
-        System.exit(2);
+    /** {@code --version}: the version the jar's manifest names. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[]{"baton-proxy " + version()};
+        }
     }
 }
