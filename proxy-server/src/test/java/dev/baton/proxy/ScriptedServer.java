@@ -72,6 +72,19 @@ final class ScriptedServer implements AutoCloseable {
             FakeMySqlServer.write(out, sequenceId, payload);
         }
 
+        /**
+         * Sends packets numbered from {@code firstSequenceId} in one write, as a server sends a short result set: a peer
+         * that hangs up after the first one cannot make the rest fail.
+         */
+        void sendTogether(int firstSequenceId, byte[]... payloads) throws IOException {
+            java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < payloads.length; i++) {
+                FakeMySqlServer.write(all, firstSequenceId + i, payloads[i]);
+            }
+            out.write(all.toByteArray());
+            out.flush();
+        }
+
         /** The next packet; fails if the peer closes first or nothing comes within five seconds. */
         Frame receive() throws IOException {
             byte[] header = in.readNBytes(4);
