@@ -79,6 +79,9 @@ public final class BatonCli implements Runnable {
             if (response.statusCode() == 200) {
                 out.println("ok: writer " + field(body, "writer") + " (epoch " + field(body, "epoch") + "), "
                         + field(body, "sessions") + " client session(s)");
+                if (!"?".equals(field(body, "warning"))) {
+                    out.println("warning: " + field(body, "warning"));
+                }
                 return 0;
             }
             if (response.statusCode() == 503) {
