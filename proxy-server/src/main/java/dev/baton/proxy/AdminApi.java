@@ -141,6 +141,8 @@ final class AdminApi {
             return out;
         }
         if (TopologyType.SINGLE.configName().equals(proxy.topology().type())) {
+            finding(findings, "nodes configured", "warn", "1 node(s); the Rancher HA guide suggests 3, so one can be "
+                    + "backed up or maintained while two serve");
             single(findings, nodes.get(0), reports, proxy.quota().settings().maxTotal() + BatonProxy.MONITOR_CONNECTIONS);
             oneWriter(findings, proxy);
             Map<String, Object> out = new LinkedHashMap<>();
