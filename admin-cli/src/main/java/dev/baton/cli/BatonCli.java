@@ -79,6 +79,9 @@ public final class BatonCli implements Runnable {
             if (response.statusCode() == 200) {
                 out.println("ok: writer " + field(body, "writer") + " (epoch " + field(body, "epoch") + "), "
                         + field(body, "sessions") + " client session(s)");
+                if (!"?".equals(field(body, "warning"))) {
+                    out.println("warning: " + field(body, "warning"));
+                }
                 return 0;
             }
             if (response.statusCode() == 503) {
@@ -158,7 +161,8 @@ public final class BatonCli implements Runnable {
                 out.printf("%-12s %-22s %-4s %-9s %-6s %s%n", n.get("name"), n.get("address"), whole(n.get("priority")), state,
                         n.get("flow_control_paused") == null || n.get("replication") != null ? "-"
                                 : String.format("%.2f", (Double) n.get("flow_control_paused")),
-                        n.get("down_reason") == null ? "" : n.get("down_reason"));
+                        n.get("down_reason") != null ? n.get("down_reason")
+                                : n.get("not_monitored_reason") != null ? n.get("not_monitored_reason") : "");
             }
             boolean replicationShown = false;
             for (Map<String, Object> n : (List<Map<String, Object>>) s.get("nodes")) {

@@ -101,7 +101,8 @@ class AdminApiIT {
         BatonCommand.Result r = baton("check", "--url", url, "--token", TOKEN);
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains("WARN  nodes configured: 1 node(s); the Rancher HA guide suggests 3"), r.out());
-        assertTrue(r.out().contains("WARN  nodes reachable and Synced: cluster type 'single' is not monitored"), r.out());
+        assertTrue(r.out().contains("WARN  node reachable and writable: not monitored (no monitor user: cluster.monitor "
+                + "is not configured)"), r.out());
         assertTrue(r.out().contains("PASS  one writer: every session goes to db1 (epoch 1)"), r.out());
     }
 }

@@ -63,6 +63,7 @@ final class AdminApi {
             n.put("monitored", r != null);
             n.put("up", r == null ? null : r.up());
             n.put("down_reason", r == null ? null : r.reason());
+            n.put("not_monitored_reason", r == null ? NOT_MONITORED : null);
             n.put("last_check", r == null || r.lastCheck() == null ? null : r.lastCheck().toString());
             n.put("flow_control_paused", r == null ? null : r.flowControlPaused());
             n.put("recv_queue", r == null ? null : r.localRecvQueue());
@@ -166,6 +167,15 @@ final class AdminApi {
             out.put("findings", findings);
             return out;
         }
+        if (TopologyType.SINGLE.configName().equals(proxy.topology().type())) {
+            finding(findings, "nodes configured", "warn", "1 node(s); the Rancher HA guide suggests 3, so one can be "
+                    + "backed up or maintained while two serve");
+            single(findings, nodes.get(0), reports, proxy.quota().settings().maxTotal() + BatonProxy.MONITOR_CONNECTIONS);
+            oneWriter(findings, proxy);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("findings", findings);
+            return out;
+        }
         int needed = Math.max(250, proxy.quota().settings().maxTotal() + BatonProxy.MONITOR_CONNECTIONS);
         finding(findings, "nodes configured", nodes.size() >= 3 ? "pass" : "warn",
                 nodes.size() + " node(s); the Rancher HA guide suggests 3, so one can be backed up or maintained while two serve");
@@ -201,6 +211,31 @@ final class AdminApi {
         out.put("findings", findings);
         return out;
     }
+
+    /**
+     * A single server: whether it answered the monitor's last check (reachable, the monitor user's login accepted,
+     * read_only OFF) and whether its max_connections leaves room for {@code quotas.max-total}. Without a monitor user
+     * nothing was checked, which is a warning: Baton cannot tell.
+     */
+    private static void single(List<Object> findings, Node node, List<NodeReport> reports, long needed) {
+        if (reports.isEmpty()) {
+            finding(findings, "node reachable and writable", "warn", NOT_MONITORED + "; add cluster.monitor (user and "
+                    + "password) so Baton checks " + node.name() + " and its max_connections");
+            return;
+        }
+        NodeReport r = reports.get(0);
+        finding(findings, "node reachable and writable", r.up() ? "pass" : "fail", r.up()
+                ? node.name() + " answered the monitor's last check" + (r.lastCheck() == null ? "" : " at " + r.lastCheck())
+                : node.name() + ": " + r.reason());
+        if (r.maxConnections() > 0) {
+            finding(findings, "max_connections on " + node.name(), r.maxConnections() >= needed ? "pass" : "fail",
+                    "max_connections=" + r.maxConnections() + "; needs at least " + needed
+                            + " (quotas.max-total plus Baton's monitor connections)");
+        }
+    }
+
+    /** Why a node has no health to show: only a {@code single} cluster may run without a monitor user. */
+    static final String NOT_MONITORED = "not monitored (no monitor user: cluster.monitor is not configured)";
 
     /**
      * With sessions.move on, whether the monitor user can read the stored password hashes on each node, which moving

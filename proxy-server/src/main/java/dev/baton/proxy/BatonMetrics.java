@@ -225,13 +225,13 @@ final class BatonMetrics {
                 String node = report.node();
                 Gauge.builder("baton.node.up", () -> find(node).up() ? 1 : 0).tag("node", node)
                         .description("1 if the node may be the writer, else 0").register(registry);
-                if (report.replication() == null) {
+                if (dev.baton.routing.TopologyType.GALERA.configName().equals(proxy.topology().type())) {
                     Gauge.builder("baton.node.flow.control.paused", () -> find(node).flowControlPaused()).tag("node", node)
                             .description("wsrep_flow_control_paused: fraction of time replication was paused by flow control")
                             .register(registry);
                     Gauge.builder("baton.node.recv.queue", () -> find(node).localRecvQueue()).tag("node", node)
                             .description("wsrep_local_recv_queue: write sets waiting to be applied").register(registry);
-                } else {
+                } else if (dev.baton.routing.TopologyType.PRIMARY_REPLICA.configName().equals(proxy.topology().type())) {
                     registerReplication(node);
                 }
             }

@@ -73,13 +73,16 @@ public final class BatonProxy implements AutoCloseable {
         this.resolver = resolver;
         this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
+        // A single server has no other writer to move sessions to.
         this.accountHashes = config.sessions().move() && config.cluster().monitor() != null
+                && config.clusterType() != dev.baton.routing.TopologyType.SINGLE
                 ? new AccountHashes(dev.baton.routing.core.MonitorConnector.of(config.cluster()), config.cluster().monitor().user())
                 : null;
         this.metrics = new BatonMetrics(this);
         this.acceptGroup = transport.newGroup(1);
         this.ioGroup = transport.newGroup(config.ioThreads());
         topology.onWriterChange(this::writerChanged);
+        topology.onNodeChecked(() -> checkWriterCapacity(topology.currentWriter()));
     }
 
     /** Drains this instance's sessions when a planned switchover's hand-over appears in the writer record. */
@@ -106,7 +109,8 @@ public final class BatonProxy implements AutoCloseable {
 
     /**
      * The warning when the writer's max_connections is below what Baton may open on it (quotas.max-total plus its
-     * monitor's connections), or null. Checked at start and on every writer change.
+     * monitor's connections), or null. Checked on every writer change and, for a topology whose writer never changes
+     * ({@code single}), after every check of its node; logged when it appears or its text changes.
      */
     public String capacityWarning() {
         return capacityWarning;
@@ -123,10 +127,13 @@ public final class BatonProxy implements AutoCloseable {
         }
         int needed = config.quotas().maxTotal() + MONITOR_CONNECTIONS;
         if (max < needed) {
-            capacityWarning = "writer " + w.node().name() + " has max_connections=" + max + ", below quotas.max-total "
+            String warning = "writer " + w.node().name() + " has max_connections=" + max + ", below quotas.max-total "
                     + config.quotas().maxTotal() + " plus " + MONITOR_CONNECTIONS + " monitor connections: raise "
                     + "max_connections to at least " + needed + " or lower quotas.max-total";
-            log.warn(capacityWarning);
+            if (!warning.equals(capacityWarning)) {
+                log.warn(warning);
+            }
+            capacityWarning = warning;
         } else {
             capacityWarning = null;
         }

@@ -32,6 +32,14 @@ public interface ClusterTopology extends AutoCloseable {
     default void onWriterChange(Consumer<WriterChange> listener) {
     }
 
+    /**
+     * Registers a listener called (on the topology's own thread) after every applied health check, for topologies
+     * whose writer never changes ({@code single}): their checks are the only moment a node's max_connections is
+     * learned. Topologies that elect tell through {@link #onWriterChange} instead.
+     */
+    default void onNodeChecked(Runnable listener) {
+    }
+
     /** How long a new client may wait for a writer while there is none (during an election). */
     default java.time.Duration connectWait() {
         return java.time.Duration.ZERO;

@@ -337,12 +337,18 @@ public final class ConfigLoader {
         }
         if (type == TopologyType.SINGLE) {
             for (String key : MONITORED_ONLY_KEYS) {
-                if (cluster.containsKey(key)) {
+                if (cluster.containsKey(key) && !key.equals("monitor")) {
                     throw new ConfigException(file, "cluster." + key,
                             "applies to cluster types 'galera' and 'primary-replica' only");
                 }
             }
-            return new ClusterSpec(nodes, null, false, Duration.ZERO, "baton", instanceName);
+            // Optional here: without it the server is not checked, as before monitoring existed for 'single'.
+            if (cluster.get("monitor") instanceof Map<?, ?> section && section.containsKey("record-max-age")) {
+                throw new ConfigException(file, "cluster.monitor.record-max-age",
+                        "applies to cluster types 'galera' and 'primary-replica' only (a single server has no writer record)");
+            }
+            ClusterSpec.MonitorSettings monitor = cluster.containsKey("monitor") ? monitor(cluster, type) : null;
+            return new ClusterSpec(nodes, monitor, false, Duration.ZERO, "baton", instanceName);
         }
         ClusterSpec.ReplicationSettings replication = null;
         if (type == TopologyType.PRIMARY_REPLICA) {

@@ -18,6 +18,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -105,6 +106,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void singleIsNotMonitoredWithoutAMonitorSectionAndMonitoredWithOne() throws ConfigException {
+        assertNull(ConfigLoader.parse("baton.yaml", NODES).cluster().monitor());
+        BatonConfig config = ConfigLoader.parse("baton.yaml", NODES + "  monitor: {user: baton_monitor, password: s3cret, interval: 2s}\n");
+        assertEquals("baton_monitor", config.cluster().monitor().user());
+        assertEquals("s3cret", config.cluster().monitor().password());
+        assertEquals(Duration.ofSeconds(2), config.cluster().monitor().interval());
+        assertEquals(3, config.cluster().monitor().fall());
+    }
+
+    @Test
     void sessionsMoveByDefaultAndStayWhereTheyAreWhenMoveIsOff() throws ConfigException {
         assertTrue(ConfigLoader.parse("baton.yaml", NODES).sessions().move());
         assertTrue(ConfigLoader.parse("baton.yaml", NODES + "sessions: {}\n").sessions().move());
@@ -170,7 +181,9 @@ class ConfigLoaderTest {
             "galera without monitor | cluster:\\n  type: galera\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor: missing (type 'galera' needs at least monitor.user and a password)",
             "galera without password | cluster:\\n  type: galera\\n  monitor: {user: m}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password: missing (or name an environment variable in password-env)",
             "unset password variable | cluster:\\n  type: galera\\n  monitor: {user: m, password-env: BATON_NO_SUCH_VARIABLE}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.password-env: environment variable BATON_NO_SUCH_VARIABLE is not set",
-            "monitor for single | %NODES%  monitor: {user: m, password: p} | baton.yaml: cluster.monitor: applies to cluster types 'galera' and 'primary-replica' only",
+            "record age for single | %NODES%  monitor: {user: m, password: p, record-max-age: 5s} | baton.yaml: cluster.monitor.record-max-age: applies to cluster types 'galera' and 'primary-replica' only (a single server has no writer record)",
+            "single monitor without password | %NODES%  monitor: {user: m} | baton.yaml: cluster.monitor.password: missing (or name an environment variable in password-env)",
+            "failback for single | %NODES%  failback: true | baton.yaml: cluster.failback: applies to cluster types 'galera' and 'primary-replica' only",
             "unknown monitor key | cluster:\\n  type: galera\\n  monitor: {user: m, password: p, intervall: 1s}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.monitor.intervall: unknown key (known here: fall, interval, password, password-env, record-max-age, rise, timeout, user)",
             "failback not boolean | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  failback: sometimes\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.failback: expected true or false, got 'sometimes'",
             "unknown quota key | %NODES%quotas:\\n  key: rack | baton.yaml: quotas.key: unknown quota key 'rack' (known: client-address, user, user-and-address)",
