@@ -49,7 +49,7 @@ public final class SingleNodeTopology implements ClusterTopology {
     }
 
     private SingleNodeTopology(ClusterSpec spec, Clock clock, MonitorThreads threads) {
-        this(spec, spec.monitor() == null ? null : new SingleNodeProbe(spec.monitor(), clock),
+        this(spec, spec.monitor() == null ? null : new SingleNodeProbe(spec, clock),
                 threads == null ? null : threads::checker, threads == null ? null : threads.scheduler(),
                 threads == null ? null : threads.decider(), clock, threads);
     }

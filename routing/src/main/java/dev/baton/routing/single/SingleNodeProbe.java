@@ -23,8 +23,9 @@ public final class SingleNodeProbe implements NodeProbe {
     private final MonitorConnector connector;
     private final Clock clock;
 
-    public SingleNodeProbe(ClusterSpec.MonitorSettings settings, Clock clock) {
-        this.connector = new MonitorConnector(settings);
+    /** A probe whose connections follow {@code spec}'s monitor settings and its PROXY protocol towards the servers. */
+    public SingleNodeProbe(ClusterSpec spec, Clock clock) {
+        this.connector = MonitorConnector.of(spec);
         this.clock = clock;
     }
 
