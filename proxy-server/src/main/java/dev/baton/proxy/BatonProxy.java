@@ -63,8 +63,17 @@ public final class BatonProxy implements AutoCloseable {
     /** Reads stored password hashes to move sessions; null when sessions.move is off or no monitor user is configured. */
     private final AccountHashes accountHashes;
 
-    private BatonProxy(BatonConfig config, ClusterTopology topology, AddressResolverGroup<? extends SocketAddress> resolver) {
+    /** TLS to the servers (cluster.tls), for client sessions and moved sessions. */
+    private final ServerTlsContext serverTls;
+
+    private BatonProxy(BatonConfig config, ClusterTopology topology, AddressResolverGroup<? extends SocketAddress> resolver)
+            throws ConfigException {
         this.config = config;
+        try {
+            this.serverTls = ServerTlsContext.of(config.cluster().tls());
+        } catch (javax.net.ssl.SSLException e) {
+            throw new ConfigException(config.source(), "cluster.tls", "cannot use the certificate files: " + e.getMessage());
+        }
         this.resolver = resolver;
         this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
@@ -74,6 +83,11 @@ public final class BatonProxy implements AutoCloseable {
         this.acceptGroup = transport.newGroup(1);
         this.ioGroup = transport.newGroup(config.ioThreads());
         topology.onWriterChange(this::writerChanged);
+    }
+
+    /** Baton's TLS to the database servers. */
+    ServerTlsContext serverTls() {
+        return serverTls;
     }
 
     /** Drains this instance's sessions when a planned switchover's hand-over appears in the writer record. */

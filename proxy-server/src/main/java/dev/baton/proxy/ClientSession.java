@@ -84,6 +84,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private CommandTracker tracker;
     private String user;
     private int lastAuthSequence;
+    /**
+     * During LOGIN: the server leg's sequence ids minus the client leg's (the two legs may differ in TLS, and a TLS
+     * leg sends its handshake response one packet later, after an SSLRequest); 0 from RELAY on. Sequence ids held
+     * in this session are the client's.
+     */
+    private int loginOffset;
     private int serverSequence; // of the last server message seen, so an ERR can stand in for it
     private int clientSequence; // the same for the client
     /** Bounds the whole login, from Baton's greeting to the server's OK (not counting a switchover's hold). */
@@ -688,6 +694,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         proxy.metrics().clientBytes(buf.readableBytes());
+        if (loginOffset != 0 && phase == Phase.LOGIN) { // one whole packet (the client is framed then)
+            buf.setByte(buf.readerIndex() + 3, buf.getUnsignedByte(buf.readerIndex() + 3) + loginOffset);
+        }
         if (rewrites == null) {
             link.write(buf);
         } else {
@@ -926,6 +935,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (phase == Phase.RELAY && !serverSaidGoodbye) {
                 proxy.linkLost(from.node()); // the server gave no reason: the other sessions on it doubt theirs
             }
+            if (phase == Phase.LOGIN && !tracker.authenticationFailed()) {
+                // Lost before the login ended (TLS to the server failed, or the server closed): tell the client why.
+                log.warn("login of client {} failed: {}", client.remoteAddress(), reason);
+                fail(ClientErrors.noWriter(reason), lastAuthSequence + 1);
+                return;
+            }
             if (phase == Phase.RELAY && !serverSaidGoodbye && tracker.isQuiet() && whyNotMovable() == null) {
                 log.debug("backend link of idle client {} was lost ({}): waiting for a writer to move it to",
                         client.remoteAddress(), reason);
@@ -989,8 +1004,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             heldResponse.release();
             heldResponse = null;
             phase = Phase.LOGIN;
-            link.send(Packets.frame(link.channel().alloc(), lastAuthSequence, rewritten));
-            client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as LOGIN traffic
+            int sent;
+            try {
+                sent = link.login(proxy.serverTls(), greeting.capabilities(), Packets.sequenceId(frame), rewritten);
+            } catch (BackendLink.TlsRefused e) {
+                log.warn("refusing client {}: {}", client.remoteAddress(), e.getMessage());
+                fail(ClientErrors.noWriter(e.getMessage()), lastAuthSequence + 1);
+                return;
+            }
+            loginOffset = sent - lastAuthSequence;
+            if (loginOffset == 0) {
+                client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as LOGIN traffic
+            } // else the client's login packets stay whole, so their sequence ids can be translated
             client.config().setAutoRead(true);
         } catch (MalformedPacketException e) {
             refuse("writer " + backendNode + " sent an invalid greeting: " + e.getMessage());
@@ -1008,6 +1033,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (heldLoginOk != null) {
             onTrackingArmed(frame);
             return;
+        }
+        if (loginOffset != 0) { // the server's numbering, one TLS request ahead or behind the client's
+            frame.setByte(frame.readerIndex() + 3, Packets.sequenceId(frame) - loginOffset);
         }
         int sequenceId = Packets.sequenceId(frame);
         int length = Packets.payloadLength(frame);
@@ -1043,10 +1071,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Passes the server's login OK on and relays from now on. */
     private void startRelay(ByteBuf loginOk) {
         phase = Phase.RELAY;
-        if (statements != null) {
+        boolean framedForLogin = loginOffset != 0;
+        loginOffset = 0; // commands number their packets from 0 on both legs
+        if (statements != null && !framedForLogin) {
             // A session that may move reads the client's commands whole: a prepared statement's text, an execution
             // whose types must be bound again and statement ids to translate are rewritten per packet.
             client.pipeline().addBefore(client.pipeline().context(this).name(), FRAMER, new PacketFramer(Packets.MAX_PAYLOAD));
+        } else if (statements == null && framedForLogin) {
+            client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as RELAY traffic
         }
         if (hiddenTracking) {
             int payloadLength = ResponseStatus.hideSessionState(loginOk, loginOk.readerIndex());

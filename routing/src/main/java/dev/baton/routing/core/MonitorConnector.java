@@ -2,6 +2,7 @@ package dev.baton.routing.core;
 
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.Node;
+import dev.baton.routing.ServerTls;
 
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
@@ -13,7 +14,7 @@ import java.util.Properties;
 
 /**
  * Opens the monitor user's connections to a node over Connector/J, the same way for every kind of cluster: a fresh
- * connection with connect and read timeouts and no TLS, which its user closes cleanly (COM_QUIT) so checks never
+ * connection with connect and read timeouts and the cluster's TLS setting ({@link ServerTls}), which its user closes cleanly (COM_QUIT) so checks never
  * count as aborted connections against {@code max_connect_errors}; and says in an operator's words why one failed.
  */
 public final class MonitorConnector {
@@ -39,12 +40,39 @@ public final class MonitorConnector {
         p.setProperty("password", settings.password());
         p.setProperty("connectTimeout", String.valueOf(settings.timeout().toMillis()));
         p.setProperty("socketTimeout", String.valueOf(readTimeout.toMillis()));
-        p.setProperty("sslMode", "DISABLED");
-        p.setProperty("allowPublicKeyRetrieval", "true");
+        tls(p, settings.tls());
         p.setProperty("connectionAttributes", "program_name:baton-monitor");
         p.setProperty("useLocalSessionState", "true");
         p.setProperty("cacheServerConfiguration", "true");
         return DriverManager.getConnection("jdbc:mysql://" + node.address() + "/", p);
+    }
+
+    /**
+     * Connector/J's TLS properties for {@code tls}: its sslMode of the same name, the CA and client certificate as
+     * key stores ({@link MonitorKeyStores}); only the CA is trusted, not the JDK's default authorities.
+     */
+    static void tls(Properties p, ServerTls tls) {
+        p.setProperty("sslMode", tls.mode().name());
+        if (!tls.mode().wanted()) {
+            // caching_sha2_password's full authentication over a plain connection sends the password encrypted with
+            // the server's RSA key, which Connector/J must fetch. Over TLS the password travels inside TLS and no key
+            // is fetched: allowing it there would let a man in the middle of an unverified setup hand over its own.
+            p.setProperty("allowPublicKeyRetrieval", "true");
+            return;
+        }
+        MonitorKeyStores stores = MonitorKeyStores.of(tls);
+        if (stores.trustUrl() != null) {
+            p.setProperty("trustCertificateKeyStoreUrl", stores.trustUrl());
+            p.setProperty("trustCertificateKeyStoreType", "PKCS12");
+            p.setProperty("trustCertificateKeyStorePassword", stores.password());
+            p.setProperty("fallbackToSystemTrustStore", "false");
+        }
+        if (stores.clientUrl() != null) {
+            p.setProperty("clientCertificateKeyStoreUrl", stores.clientUrl());
+            p.setProperty("clientCertificateKeyStoreType", "PKCS12");
+            p.setProperty("clientCertificateKeyStorePassword", stores.password());
+            p.setProperty("fallbackToSystemKeyStore", "false");
+        }
     }
 
     /**
