@@ -40,7 +40,11 @@ public final class MonitorConnector {
         p.setProperty("password", settings.password());
         p.setProperty("connectTimeout", String.valueOf(settings.timeout().toMillis()));
         p.setProperty("socketTimeout", String.valueOf(readTimeout.toMillis()));
-        tls(p, settings.tls());
+        try {
+            tls(p, settings.tls());
+        } catch (RuntimeException e) { // the key store files could not be made: a failed check that says why
+            throw new SQLException("cannot use the certificate files of cluster.tls: " + e.getMessage(), "08000", e);
+        }
         p.setProperty("connectionAttributes", "program_name:baton-monitor");
         p.setProperty("useLocalSessionState", "true");
         p.setProperty("cacheServerConfiguration", "true");
