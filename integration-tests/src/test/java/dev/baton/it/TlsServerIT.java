@@ -109,11 +109,20 @@ class TlsServerIT {
         }
     }
 
+    /** Sends a 200 KB query, larger than any packet of the login. */
+    private static int lengthOfALongLiteral(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT LENGTH('" + "x".repeat(200_000) + "')")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
     @Test
     void aPlainClientReachesAServerThatRequiresSecureTransportThroughBatonsVerifiedTls() throws Exception {
         serve(certs.serverCert(), certs.serverKey());
         try (RunningBaton baton = baton(verifyCa()); Connection c = plainClient(baton, "app", "app")) {
             assertTrue(sslVersion(c).startsWith("TLSv1."), "the server leg is TLS: " + sslVersion(c));
+            assertEquals(200_000, lengthOfALongLiteral(c), "a query larger than any login packet goes through");
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT CURRENT_USER()")) {
                 rs.next();
                 assertEquals("app@%", rs.getString(1));
@@ -265,6 +274,7 @@ class TlsServerIT {
                 try (Connection c = plainClient(baton, "app", "app"); Statement s = c.createStatement()) {
                     s.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE'");
                     assertTrue(sslVersion(c).startsWith("TLSv1."), sslVersion(c));
+                    assertEquals(200_000, lengthOfALongLiteral(c), "a movable session reads whole packets of any size");
                     String admin = "http://127.0.0.1:" + baton.proxy().adminAddress().getPort();
                     BatonCommand.Result r = BatonCommand.run("switchover", "db2", "--drain-timeout", "5s", "--url", admin,
                             "--json");

@@ -1015,7 +1015,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             loginOffset = sent - lastAuthSequence;
             if (loginOffset == 0) {
                 client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as LOGIN traffic
-            } // else the client's login packets stay whole, so their sequence ids can be translated
+            } else { // the client's packets stay whole, so their sequence ids can be translated; no longer handshake-sized
+                client.pipeline().replace(FRAMER, FRAMER, new PacketFramer(Packets.MAX_PAYLOAD));
+            }
             client.config().setAutoRead(true);
         } catch (MalformedPacketException e) {
             refuse("writer " + backendNode + " sent an invalid greeting: " + e.getMessage());
