@@ -47,7 +47,8 @@ public final class CapabilityFlags {
     /**
      * What Baton removes from the server greeting because it cannot honour it yet: compression and TLS change the
      * framing of every later byte; optional and cached result-set metadata change the shape of result sets Baton
-     * tracks; progress reports and COM_MULTI add packets Baton does not count.
+     * tracks; progress reports and COM_MULTI add packets Baton does not count. Baton's own TLS to a server is not
+     * negotiated through the client: it sets CLIENT_SSL in its own request to the server.
      */
     public static final int UNSUPPORTED = CLIENT_COMPRESS | CLIENT_SSL | CLIENT_ZSTD_COMPRESSION_ALGORITHM
             | CLIENT_OPTIONAL_RESULTSET_METADATA | CLIENT_SSL_VERIFY_SERVER_CERT;

@@ -81,6 +81,7 @@ public final class MonitorConnector {
 
     /**
      * Why a check failed, in one line: "no answer within N ms" (connect or read timed out), "connection refused",
+     * "TLS handshake failed (...): ..." (a certificate refused, say),
      * "unreachable: ..." for other network failures, else the server's or driver's first message line (for
      * example access denied).
      */
@@ -91,6 +92,14 @@ public final class MonitorConnector {
             }
             if (cause instanceof ConnectException) {
                 return "connection refused";
+            }
+            if (cause instanceof javax.net.ssl.SSLHandshakeException) {
+                Throwable root = cause;
+                while (root.getCause() != null) {
+                    root = root.getCause();
+                }
+                return "TLS handshake failed (cluster.tls.mode " + settings.tls().mode().configName() + "): "
+                        + root.getMessage();
             }
         }
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
