@@ -48,8 +48,8 @@ public final class CapabilityFlags {
      * What Baton removes from the server greeting because it cannot honour it yet: compression and TLS change the
      * framing of every later byte; optional and cached result-set metadata change the shape of result sets Baton
      * tracks; progress reports and COM_MULTI add packets Baton does not count. {@link #CLIENT_SSL} is never passed
-     * between client and server: Baton offers it to clients itself when it terminates their TLS, and removes it
-     * from every handshake response it relays to a server.
+     * between client and server: Baton offers it to clients itself when it terminates their TLS, removes it from
+     * every handshake response it relays to a server, and sets it in its own SSLRequest when it opens TLS to a server.
      */
     public static final int UNSUPPORTED = CLIENT_COMPRESS | CLIENT_SSL | CLIENT_ZSTD_COMPRESSION_ALGORITHM
             | CLIENT_OPTIONAL_RESULTSET_METADATA | CLIENT_SSL_VERIFY_SERVER_CERT;

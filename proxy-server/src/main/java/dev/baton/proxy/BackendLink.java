@@ -1,6 +1,10 @@
 package dev.baton.proxy;
 
+import dev.baton.protocol.CapabilityFlags;
 import dev.baton.protocol.PacketFramer;
+import dev.baton.protocol.Packets;
+import dev.baton.protocol.SslRequest;
+import dev.baton.routing.ServerTls;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
 import dev.baton.routing.ProxyProtocolVersion;
@@ -14,11 +18,15 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 
 import java.net.InetSocketAddress;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -28,6 +36,9 @@ import java.util.concurrent.TimeUnit;
  * {@link #unframed()}. The listener can be replaced, so a link built in the background (a session being moved to a
  * new writer) is driven by its own login until the session swaps it in.
  *
+ * <p>With TLS to the servers ({@link ServerTlsContext}), {@link #login} sends an SSLRequest after the greeting and the
+ * handshake response inside TLS, one sequence id later than without.
+ *
  * <p>Every callback runs on the link's event loop, which is the client channel's: nothing here needs a lock.
  */
 final class BackendLink {
@@ -35,6 +46,14 @@ final class BackendLink {
     static final int FRAMED_MAX_PAYLOAD = 64 * 1024;
     private static final String FRAMER = "framer";
     private static final String HANDLER = "link";
+    private static final String TLS = "tls";
+
+    /** The server's greeting does not offer TLS, and the configured mode requires it. */
+    static final class TlsRefused extends Exception {
+        TlsRefused(String message) {
+            super(message, null, false, false);
+        }
+    }
 
     /** What happens on the link, in its event loop. */
     interface Listener {
@@ -61,6 +80,8 @@ final class BackendLink {
     private Listener listener;
     private boolean framed = true;
     private boolean closedReported;
+    /** Between the SSLRequest and the end of the TLS handshake: a failure then is TLS's. */
+    private boolean tlsHandshaking;
     private ScheduledFuture<?> deadline;
     /** The server's thread id for this connection, from its greeting; 0 until then. */
     private volatile long threadId;
@@ -181,6 +202,75 @@ final class BackendLink {
         }
     }
 
+    /**
+     * Sends the login's handshake response (a HandshakeResponse41 payload, which this link owns from here) as the
+     * answer to the greeting with {@code greetingSequence}: directly, or, when {@code tls} wants TLS and the
+     * greeting's {@code serverCapabilities} offer CLIENT_SSL, as an SSLRequest followed, once the TLS handshake
+     * succeeded, by the response with CLIENT_SSL set inside TLS. A failed handshake reaches
+     * {@link Listener#onClosed} with a reason that names TLS and the node.
+     *
+     * @return the sequence id the response goes out with (the greeting's + 1, or + 2 after an SSLRequest); the
+     *         server's next packet is one more
+     * @throws TlsRefused when the mode requires TLS and the server does not offer it ({@code response} released)
+     */
+    int login(ServerTlsContext tls, int serverCapabilities, int greetingSequence, ByteBuf response) throws TlsRefused {
+        int sequence = (greetingSequence + 1) & 0xFF;
+        boolean offered = (serverCapabilities & CapabilityFlags.CLIENT_SSL) != 0;
+        ServerTls.Mode mode = tls.mode();
+        if (!mode.wanted() || !offered && !mode.required()) {
+            send(Packets.frame(channel.alloc(), sequence, response));
+            return sequence;
+        }
+        if (!offered) {
+            response.release();
+            throw new TlsRefused("writer " + node + " does not offer TLS, which cluster.tls.mode " + mode.configName()
+                    + " requires; configure TLS on the server (ssl_cert, ssl_key) or change the mode");
+        }
+        int at = response.readerIndex() + dev.baton.protocol.HandshakeResponse41.CAPABILITIES_OFFSET;
+        response.setIntLE(at, response.getIntLE(at) | CapabilityFlags.CLIENT_SSL);
+        send(Packets.frame(channel.alloc(), sequence, SslRequest.forResponse(channel.alloc(), response)));
+        SslHandler ssl = tls.newHandler(channel.alloc(), node.address());
+        tlsHandshaking = true;
+        channel.pipeline().addFirst(TLS, ssl); // starts the handshake; the server sends nothing until it is done
+        int next = (sequence + 1) & 0xFF;
+        ssl.handshakeFuture().addListener(f -> {
+            tlsHandshaking = false;
+            if (f.isSuccess() && !closedReported) {
+                send(Packets.frame(channel.alloc(), next, response));
+            } else {
+                response.release();
+                if (!f.isSuccess()) {
+                    reportClosed(tlsFailure(f.cause()));
+                }
+            }
+        });
+        return next;
+    }
+
+    /** Why the TLS handshake with this link's node failed, for the client's ERR and the log. */
+    private String tlsFailure(Throwable cause) {
+        String why = null;
+        for (Throwable c = cause; c != null && why == null; c = c.getCause()) {
+            if (c instanceof CertificateExpiredException || c instanceof CertificateNotYetValidException) {
+                why = "certificate is not valid now (" + c.getMessage() + ")";
+            } else if (c instanceof CertPathBuilderException) {
+                why = "certificate is not signed by a CA in cluster.tls.ca";
+            } else if (c.getClass() == java.security.cert.CertificateException.class && c.getCause() == null) {
+                // the JDK's host name check, which runs after the chain was found good
+                why = "certificate does not name the node: " + c.getMessage();
+            }
+        }
+        if (why == null) {
+            Throwable root = cause;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            why = root instanceof java.security.cert.CertificateException ? "certificate rejected: " + root.getMessage()
+                    : ClientSession.describe(root);
+        }
+        return "TLS to writer " + node + " failed: " + why;
+    }
+
     /** Sends one packet and flushes. */
     void send(ByteBuf frame) {
         channel.writeAndFlush(frame, channel.voidPromise());
@@ -264,11 +354,20 @@ final class BackendLink {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            if (tlsHandshaking) {
+                reportClosed("TLS to writer " + node + " failed: the connection closed during the TLS handshake");
+                return;
+            }
             reportClosed("writer " + node + " closed the connection" + (threadId == 0 ? " before greeting" : ""));
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (tlsHandshaking || cause instanceof io.netty.handler.codec.DecoderException
+                    && cause.getCause() instanceof javax.net.ssl.SSLException) {
+                reportClosed(tlsFailure(cause));
+                return;
+            }
             reportClosed("writer " + node + " failed" + (threadId == 0 ? " during the greeting: " : ": ")
                     + ClientSession.describe(cause));
         }

@@ -65,11 +65,18 @@ public final class BatonProxy implements AutoCloseable {
 
     /** TLS offered to clients; null when the config has no tls section. */
     private final ClientTls clientTls;
+    /** TLS to the servers (cluster.tls), for client sessions and moved sessions. */
+    private final ServerTlsContext serverTls;
 
     private BatonProxy(BatonConfig config, ClusterTopology topology, AddressResolverGroup<? extends SocketAddress> resolver,
-                       ClientTls clientTls) {
+                       ClientTls clientTls) throws ConfigException {
         this.config = config;
         this.clientTls = clientTls;
+        try {
+            this.serverTls = ServerTlsContext.of(config.cluster().tls());
+        } catch (javax.net.ssl.SSLException e) {
+            throw new ConfigException(config.source(), "cluster.tls", "cannot use the certificate files: " + e.getMessage());
+        }
         this.resolver = resolver;
         this.topology = topology;
         this.quota = new ClientQuota(config.quotas());
@@ -83,6 +90,11 @@ public final class BatonProxy implements AutoCloseable {
         this.ioGroup = transport.newGroup(config.ioThreads());
         topology.onWriterChange(this::writerChanged);
         topology.onNodeChecked(() -> checkWriterCapacity(topology.currentWriter()));
+    }
+
+    /** Baton's TLS to the database servers. */
+    ServerTlsContext serverTls() {
+        return serverTls;
     }
 
     /** Drains this instance's sessions when a planned switchover's hand-over appears in the writer record. */
@@ -220,7 +232,14 @@ public final class BatonProxy implements AutoCloseable {
                 throw new ConfigException(config.source(), "tls", e.getMessage());
             }
         }
-        BatonProxy proxy = new BatonProxy(config, topology, resolver, clientTls);
+        BatonProxy proxy;
+        try {
+            proxy = new BatonProxy(config, topology, resolver, clientTls);
+        } catch (ConfigException e) { // the server leg's certificate files: nothing is started yet but the topology
+            topology.close();
+            resolver.close();
+            throw e;
+        }
         try {
             if (clientTls != null) {
                 clientTls.watch(proxy.acceptGroup.next());

@@ -86,10 +86,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** The sequence id of the client's last login packet, or of the server's, as the client numbers them. */
     private int lastAuthSequence;
     /**
-     * How far the client's numbering of the login is ahead of the server's: 1 after a TLS SSLRequest (sequence id 1,
-     * which the server never saw), else 0. Login packets are renumbered by it each way.
+     * During LOGIN: the server leg's sequence ids minus the client leg's (the two legs may differ in TLS, and a TLS
+     * leg sends its handshake response one packet later, after an SSLRequest); 0 from RELAY on. Sequence ids held
+     * in this session are the client's.
      */
-    private int loginShift;
+    private int loginOffset;
     private int serverSequence; // of the last server message seen, so an ERR can stand in for it
     private int clientSequence; // the same for the client
     /** Bounds the whole login, from Baton's greeting to the server's OK (not counting a switchover's hold). */
@@ -208,7 +209,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.clientPeer = clientPeer;
         this.user = response.user();
         this.lastAuthSequence = Packets.sequenceId(frame);
-        this.loginShift = lastAuthSequence - 1; // the handshake response is the server's sequence id 1
         phase = Phase.CONNECTING;
         chooseWriter(System.nanoTime() + proxy.topology().connectWait().toNanos());
     }
@@ -699,6 +699,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         proxy.metrics().clientBytes(buf.readableBytes());
+        if (loginOffset != 0 && phase == Phase.LOGIN) { // one whole packet (the client is framed then)
+            buf.setByte(buf.readerIndex() + 3, buf.getUnsignedByte(buf.readerIndex() + 3) + loginOffset);
+        }
         if (rewrites == null) {
             link.write(buf);
         } else {
@@ -715,9 +718,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (!tracker.isAuthenticated() || changingTo != null && !tracker.awaitsCommand()) {
             if (!tracker.isAuthenticated()) {
                 lastAuthSequence = sequenceId;
-                if (loginShift != 0 && phase == Phase.LOGIN && buf == scanning) { // a whole frame: its header is here
-                    buf.setByte(index - 1, sequenceId - loginShift);
-                }
             }
             if (authSeed != null && authAnswer == null && (length == 0 || length == NativePasswordProof.LENGTH
                     && available >= length)) {
@@ -940,6 +940,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (phase == Phase.RELAY && !serverSaidGoodbye) {
                 proxy.linkLost(from.node()); // the server gave no reason: the other sessions on it doubt theirs
             }
+            if (phase == Phase.LOGIN && !tracker.authenticationFailed()) {
+                // Lost before the login ended (TLS to the server failed, or the server closed): tell the client why.
+                log.warn("login of client {} failed: {}", client.remoteAddress(), reason);
+                fail(ClientErrors.noWriter(reason), lastAuthSequence + 1);
+                return;
+            }
             if (phase == Phase.RELAY && !serverSaidGoodbye && tracker.isQuiet() && whyNotMovable() == null) {
                 log.debug("backend link of idle client {} was lost ({}): waiting for a writer to move it to",
                         client.remoteAddress(), reason);
@@ -1003,10 +1009,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             heldResponse.release();
             heldResponse = null;
             phase = Phase.LOGIN;
-            link.send(Packets.frame(link.channel().alloc(), lastAuthSequence - loginShift, rewritten));
-            if (loginShift == 0) {
+            int sent;
+            try {
+                sent = link.login(proxy.serverTls(), greeting.capabilities(), Packets.sequenceId(frame), rewritten);
+            } catch (BackendLink.TlsRefused e) {
+                log.warn("refusing client {}: {}", client.remoteAddress(), e.getMessage());
+                fail(ClientErrors.noWriter(e.getMessage()), lastAuthSequence + 1);
+                return;
+            }
+            loginOffset = sent - lastAuthSequence;
+            if (loginOffset == 0) {
                 client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as LOGIN traffic
-            } // else the client's login packets are read whole, to be renumbered, until the relay starts
+            } else { // the client's packets stay whole, so their sequence ids can be translated; no longer handshake-sized
+                client.pipeline().replace(FRAMER, FRAMER, new PacketFramer(Packets.MAX_PAYLOAD));
+            }
             client.config().setAutoRead(true);
         } catch (MalformedPacketException e) {
             refuse("writer " + backendNode + " sent an invalid greeting: " + e.getMessage());
@@ -1025,12 +1041,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             onTrackingArmed(frame);
             return;
         }
+        if (loginOffset != 0) { // the server's numbering, one TLS request ahead or behind the client's
+            frame.setByte(frame.readerIndex() + 3, Packets.sequenceId(frame) - loginOffset);
+        }
         int sequenceId = Packets.sequenceId(frame);
         int length = Packets.payloadLength(frame);
-        lastAuthSequence = (sequenceId + loginShift) & 0xFF;
-        if (loginShift != 0) {
-            frame.setByte(frame.readerIndex() + 3, lastAuthSequence);
-        }
+        lastAuthSequence = sequenceId;
         noteAuthRequest(Packets.payload(frame));
         tracker.onServerMessage(sequenceId, length, frame, frame.readerIndex() + Packets.HEADER_SIZE, length);
         if (tracker.isAuthenticated()) {
@@ -1062,13 +1078,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Passes the server's login OK on and relays from now on. */
     private void startRelay(ByteBuf loginOk) {
         phase = Phase.RELAY;
-        if (loginShift != 0) {
-            client.pipeline().remove(FRAMER); // the login's framer; commands are numbered alike on both sides
-        }
-        if (statements != null) {
+        boolean framedForLogin = loginOffset != 0;
+        loginOffset = 0; // commands number their packets from 0 on both legs
+        if (statements != null && !framedForLogin) {
             // A session that may move reads the client's commands whole: a prepared statement's text, an execution
             // whose types must be bound again and statement ids to translate are rewritten per packet.
             client.pipeline().addBefore(client.pipeline().context(this).name(), FRAMER, new PacketFramer(Packets.MAX_PAYLOAD));
+        } else if (statements == null && framedForLogin) {
+            client.pipeline().remove(FRAMER); // any bytes it still holds reach channelRead as RELAY traffic
         }
         if (hiddenTracking) {
             int payloadLength = ResponseStatus.hideSessionState(loginOk, loginOk.readerIndex());

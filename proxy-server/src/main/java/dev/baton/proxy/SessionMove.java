@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Builds a session's new backend link on another node, in the background: connects, logs in as the session's user
  * with the client's own handshake response (rewritten as for the first login, {@link ForcedAuthSwitch}) and an answer
- * to the new server's scramble computed from {@code stage1} ({@link NativePasswordProof}), then runs the statements
+ * to the new server's scramble computed from {@code stage1} ({@link NativePasswordProof}), with TLS to the server as
+ * configured ({@link BackendLink#login}), then runs the statements
  * that rebuild the session's state. It completes with the link, ready for the session to swap in and relay, or with a
  * {@link NotMoved} naming why not; the link is closed then.
  *
@@ -70,14 +71,17 @@ final class SessionMove implements BackendLink.Listener {
     /** The framed commands that rebuild the session's state, in order. */
     private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>();
     private final BackendLink link;
+    /** TLS to the new node, as for every server connection. */
+    private final ServerTlsContext tls;
     /** Prepares the session's statements again, after the state replay; null when it has none. */
     private final StatementReplay statements;
     private Step step = Step.GREETING;
     private int sequence;
     private ScheduledFuture<?> deadline;
 
-    private SessionMove(Node node, InetSocketAddress client, Login login, StatementReplay statements) {
+    private SessionMove(Node node, InetSocketAddress client, Login login, StatementReplay statements, ServerTlsContext tls) {
         this.login = login;
+        this.tls = tls;
         this.statements = statements;
         this.link = BackendLink.to(node, this).proxyHeaderFrom(client);
     }
@@ -95,7 +99,7 @@ final class SessionMove implements BackendLink.Listener {
                                                 Login login,
                                                 List<String> statements, String database, StatementReplay prepared,
                                                 Duration timeout) {
-        SessionMove move = new SessionMove(node, client, login, prepared);
+        SessionMove move = new SessionMove(node, client, login, prepared, proxy.serverTls());
         ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
         for (String sql : statements) {
             move.replay.add(ClientSession.query(alloc, sql));
@@ -144,7 +148,8 @@ final class SessionMove implements BackendLink.Listener {
             fail("connect_failed", link.node() + " refused the connection: " + ErrPacket.decode(payload).message());
             return;
         }
-        HandshakeV10 server = HandshakeV10.decode(payload.duplicate())
+        HandshakeV10 greeting = HandshakeV10.decode(payload.duplicate());
+        HandshakeV10 server = greeting
                 .withoutCapabilities(CapabilityFlags.UNSUPPORTED, CapabilityFlags.UNSUPPORTED_MARIADB);
         int missing = login.capabilities() & ~server.capabilities() & ~CapabilityFlags.CLIENT_MYSQL;
         int missingMariadb = (login.capabilities() & CapabilityFlags.CLIENT_MYSQL) == 0
@@ -158,7 +163,11 @@ final class SessionMove implements BackendLink.Listener {
         ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Unpooled.wrappedBuffer(login.handshake()), login.capabilities(),
                 login.mariadbCapabilities(), link.channel().alloc(), login.user());
         step = Step.AUTH;
-        link.send(Packets.frame(link.channel().alloc(), sequence + 1, rewritten));
+        try {
+            link.login(tls, greeting.capabilities(), sequence, rewritten); // with TLS as for the session's first login
+        } catch (BackendLink.TlsRefused e) {
+            fail("connect_failed", e.getMessage());
+        }
     }
 
     private void auth(ByteBuf payload, int first) {

@@ -16,25 +16,35 @@ import java.util.List;
  * @param replication  how a primary/replica cluster is repaired (null for other kinds)
  * @param proxyProtocol the PROXY protocol header Baton sends first on every connection to a node, clients' and the
  *                      monitor's alike ({@code cluster.proxy-protocol}); never null
+ * @param tls          how Baton's connections to the servers use TLS: client sessions, moved sessions and the
+ *                     monitor (whose settings are given the same, so both always agree)
  */
 public record ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean failback, Duration connectWait,
                           String schema, String instanceName, ReplicationSettings replication,
-                          ProxyProtocolVersion proxyProtocol) {
+                          ProxyProtocolVersion proxyProtocol, ServerTls tls) {
 
     public ClusterSpec {
         nodes = List.copyOf(nodes);
         proxyProtocol = proxyProtocol == null ? ProxyProtocolVersion.OFF : proxyProtocol;
+        tls = tls == null ? ServerTls.DISABLED : tls;
+        monitor = monitor == null ? null : monitor.withTls(tls);
     }
 
-    /** A spec whose connections carry no PROXY protocol header. */
+    /** A spec whose connections carry no PROXY protocol header, and whose TLS is the monitor's (disabled without one). */
     public ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean failback, Duration connectWait,
                        String schema, String instanceName, ReplicationSettings replication) {
-        this(nodes, monitor, failback, connectWait, schema, instanceName, replication, ProxyProtocolVersion.OFF);
+        this(nodes, monitor, failback, connectWait, schema, instanceName, replication, ProxyProtocolVersion.OFF,
+                monitor == null ? ServerTls.DISABLED : monitor.tls());
+    }
+
+    /** This spec with {@code tls} for every connection to the nodes, the monitor's included. */
+    public ClusterSpec withTls(ServerTls tls) {
+        return new ClusterSpec(nodes, monitor, failback, connectWait, schema, instanceName, replication, proxyProtocol, tls);
     }
 
     /** This spec with connections to the nodes led by a PROXY protocol header of {@code version}. */
     public ClusterSpec withProxyProtocol(ProxyProtocolVersion version) {
-        return new ClusterSpec(nodes, monitor, failback, connectWait, schema, instanceName, replication, version);
+        return new ClusterSpec(nodes, monitor, failback, connectWait, schema, instanceName, replication, version, tls);
     }
 
     /** A spec with no replication settings (every kind but primary/replica). */
@@ -78,13 +88,29 @@ public record ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean fai
      * @param recordMaxAge how long an instance may go without a good read of the writer record before it stops
      *                     following the record it read last and refuses clients; by default
      *                     {@code fall x (interval + timeout)}, as long as it takes a node to count as down
+     * @param tls          how the monitor's connections use TLS: the cluster's setting
      */
     public record MonitorSettings(String user, String password, Duration interval, Duration timeout, int fall, int rise,
-                                  Duration recordMaxAge) {
+                                  Duration recordMaxAge, ServerTls tls) {
 
-        /** Settings with the default record age limit. */
+        public MonitorSettings {
+            tls = tls == null ? ServerTls.DISABLED : tls;
+        }
+
+        /** Settings without TLS. */
+        public MonitorSettings(String user, String password, Duration interval, Duration timeout, int fall, int rise,
+                               Duration recordMaxAge) {
+            this(user, password, interval, timeout, fall, rise, recordMaxAge, ServerTls.DISABLED);
+        }
+
+        /** Settings with the default record age limit, without TLS. */
         public MonitorSettings(String user, String password, Duration interval, Duration timeout, int fall, int rise) {
             this(user, password, interval, timeout, fall, rise, defaultRecordMaxAge(interval, timeout, fall));
+        }
+
+        public MonitorSettings withTls(ServerTls settings) {
+            return settings.equals(tls) ? this
+                    : new MonitorSettings(user, password, interval, timeout, fall, rise, recordMaxAge, settings);
         }
 
         public static Duration defaultRecordMaxAge(Duration interval, Duration timeout, int fall) {
@@ -108,7 +134,7 @@ public record ClusterSpec(List<Node> nodes, MonitorSettings monitor, boolean fai
         @Override
         public String toString() {
             return "MonitorSettings[user=" + user + ", interval=" + interval + ", timeout=" + timeout + ", fall=" + fall
-                    + ", rise=" + rise + ", recordMaxAge=" + recordMaxAge + "]"; // never the password
+                    + ", rise=" + rise + ", recordMaxAge=" + recordMaxAge + ", tls=" + tls.mode().configName() + "]"; // never the password
         }
     }
 }

@@ -5,6 +5,7 @@ import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.HostPort;
 import dev.baton.routing.Node;
 import dev.baton.routing.ProxyProtocolVersion;
+import dev.baton.routing.ServerTls;
 import dev.baton.routing.TopologyType;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -41,7 +42,8 @@ public final class ConfigLoader {
     private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry");
     private static final Set<String> ADMIN_KEYS = Set.of("listen", "token", "token-env");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema",
-            "replication", "failover", "rejoin", "proxy-protocol");
+            "replication", "failover", "rejoin", "proxy-protocol", "tls");
+    private static final Set<String> CLUSTER_TLS_KEYS = Set.of("mode", "ca", "cert", "key");
     private static final Set<String> MONITORED_ONLY_KEYS = Set.of("monitor", "failback", "connect-wait", "schema");
     private static final Set<String> REPLICATION_ONLY_KEYS = Set.of("replication", "failover", "rejoin");
     private static final Set<String> REPLICATION_KEYS = Set.of("user", "password", "password-env");
@@ -348,7 +350,8 @@ public final class ConfigLoader {
                         "applies to cluster types 'galera' and 'primary-replica' only (a single server has no writer record)");
             }
             ClusterSpec.MonitorSettings monitor = cluster.containsKey("monitor") ? monitor(cluster, type) : null;
-            return new ClusterSpec(nodes, monitor, false, Duration.ZERO, "baton", instanceName);
+            return new ClusterSpec(nodes, monitor, false, Duration.ZERO, "baton", instanceName, null,
+                    ProxyProtocolVersion.OFF, tls(cluster)); // the PROXY protocol is set by the caller
         }
         ClusterSpec.ReplicationSettings replication = null;
         if (type == TopologyType.PRIMARY_REPLICA) {
@@ -371,7 +374,67 @@ public final class ConfigLoader {
         if (!schema.matches("[A-Za-z0-9_]{1,64}")) {
             throw new ConfigException(file, "cluster.schema", "'" + schema + "' may only use letters, digits and '_'");
         }
-        return new ClusterSpec(nodes, monitor, failback, connectWait, schema, instanceName, replication);
+        return new ClusterSpec(nodes, monitor, failback, connectWait, schema, instanceName, replication,
+                ProxyProtocolVersion.OFF, tls(cluster)); // the PROXY protocol is set by the caller
+    }
+
+    /** The {@code cluster.tls} section: TLS to the servers, for client sessions and the monitor alike. */
+    private ServerTls tls(Map<String, Object> cluster) throws ConfigException {
+        if (!cluster.containsKey("tls")) {
+            return ServerTls.DISABLED;
+        }
+        Map<String, Object> section = map(cluster.get("tls"), "cluster.tls");
+        checkKeys(section, CLUSTER_TLS_KEYS, "cluster.tls");
+        ServerTls.Mode mode;
+        try {
+            Object written = section.get("mode");
+            if (written == null || Boolean.FALSE.equals(written)) { // YAML reads a bare 'off' or 'no' as false
+                mode = ServerTls.Mode.DISABLED;
+            } else {
+                mode = ServerTls.Mode.byConfigName(written instanceof Boolean ? "true" : string(written, "cluster.tls.mode", true));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, "cluster.tls.mode", e.getMessage());
+        }
+        Path ca = readableFile(section, "ca");
+        Path cert = readableFile(section, "cert");
+        Path key = readableFile(section, "key");
+        if (mode.verifiesChain() && ca == null) {
+            throw new ConfigException(file, "cluster.tls.ca", "missing (mode " + mode.configName()
+                    + " checks the servers' certificates against this CA file, PEM)");
+        }
+        if (ca != null && !mode.verifiesChain()) {
+            warnings.accept(file + ": cluster.tls.ca: not used with mode " + mode.configName()
+                    + ", which does not check certificates; use verify-ca or verify-identity to check them");
+        }
+        if (cert != null && key == null) {
+            throw new ConfigException(file, "cluster.tls.key", "missing (cluster.tls.cert needs its private key, PEM)");
+        }
+        if (key != null && cert == null) {
+            throw new ConfigException(file, "cluster.tls.cert", "missing (cluster.tls.key needs its certificate, PEM)");
+        }
+        ServerTls tls = new ServerTls(mode, ca, cert, key);
+        try {
+            dev.baton.proxy.ServerTlsContext.of(tls); // the PEM files are read now, not at the first connection
+        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            throw new ConfigException(file, "cluster.tls", "cannot use the certificate files: " + root.getMessage());
+        }
+        return tls;
+    }
+
+    private Path readableFile(Map<String, Object> section, String key) throws ConfigException {
+        if (!section.containsKey(key)) {
+            return null;
+        }
+        Path path = Path.of(string(section.get(key), "cluster.tls." + key, true));
+        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+            throw new ConfigException(file, "cluster.tls." + key, path + " is not a readable file");
+        }
+        return path;
     }
 
     /** The replication section and the failover and rejoin modes of a primary/replica cluster. */

@@ -3,6 +3,7 @@ package dev.baton.proxy.config;
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.ProxyProtocolVersion;
 import dev.baton.routing.HostPort;
+import dev.baton.routing.ServerTls;
 import dev.baton.routing.TopologyType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -202,6 +203,15 @@ class ConfigLoaderTest {
             "unknown timeout | %NODES%timeouts:\\n  idle: 1s | baton.yaml: timeouts.idle: unknown key (known here: close, connect, handshake)",
             "io threads not a number | %NODES%io-threads: many | baton.yaml: io-threads: expected a whole number, got 'many'",
             "io threads zero | %NODES%io-threads: 0 | baton.yaml: io-threads: 0 is outside 1..256",
+            "tls unknown mode | %NODES%  tls:\\n    mode: verify-full | baton.yaml: cluster.tls.mode: 'verify-full' is not a TLS mode (disabled, preferred, required, verify-ca, verify-identity)",
+            "tls mode as a boolean | %NODES%  tls:\\n    mode: on | baton.yaml: cluster.tls.mode: 'true' is not a TLS mode (disabled, preferred, required, verify-ca, verify-identity)",
+            "tls verify-ca without ca | %NODES%  tls:\\n    mode: verify-ca | baton.yaml: cluster.tls.ca: missing (mode verify-ca checks the servers' certificates against this CA file, PEM)",
+            "tls verify-identity without ca | %NODES%  tls:\\n    mode: verify-identity | baton.yaml: cluster.tls.ca: missing (mode verify-identity checks the servers' certificates against this CA file, PEM)",
+            "tls ca not a file | %NODES%  tls:\\n    mode: verify-ca\\n    ca: /no/such/ca.pem | baton.yaml: cluster.tls.ca: /no/such/ca.pem is not a readable file",
+            "tls cert without key | %NODES%  tls:\\n    mode: required\\n    cert: pom.xml | baton.yaml: cluster.tls.key: missing (cluster.tls.cert needs its private key, PEM)",
+            "tls key without cert | %NODES%  tls:\\n    mode: required\\n    key: pom.xml | baton.yaml: cluster.tls.cert: missing (cluster.tls.key needs its certificate, PEM)",
+            "tls unknown key | %NODES%  tls:\\n    mode: required\\n    verify: true | baton.yaml: cluster.tls.verify: unknown key (known here: ca, cert, key, mode)",
+            "tls not a mapping | %NODES%  tls: required | baton.yaml: cluster.tls: expected a mapping of keys, got 'required'",
             "cluster not a map | cluster: single | baton.yaml: cluster: expected a mapping of keys, got 'single'",
             "empty file | \"\" | baton.yaml: file is empty; it needs at least a 'cluster' section",
             "broken yaml | cluster: [ | baton.yaml: not valid YAML at line 1: expected the node content, but found '<stream end>'",
@@ -237,7 +247,7 @@ class ConfigLoaderTest {
             "failback refused | %R%  replication: {user: repl, password: r}\\n  failback: true | baton.yaml: cluster.failback: true is not supported for type 'primary-replica': a primary is moved back only by an operator, with 'baton switchover NODE'; set failback: false",
             "bad connect wait | %R%  replication: {user: repl, password: r}\\n  connect-wait: soon | baton.yaml: cluster.connect-wait: 'soon' is not a duration (examples: 500ms, 3s, 1m)",
             "bad schema | %R%  replication: {user: repl, password: r}\\n  schema: 'a-b' | baton.yaml: cluster.schema: 'a-b' may only use letters, digits and '_'",
-            "unknown cluster key | %R%  replication: {user: repl, password: r}\\n  promote: auto | baton.yaml: cluster.promote: unknown key (known here: connect-wait, failback, failover, monitor, nodes, proxy-protocol, rejoin, replication, schema, type)",
+            "unknown cluster key | %R%  replication: {user: repl, password: r}\\n  promote: auto | baton.yaml: cluster.promote: unknown key (known here: connect-wait, failback, failover, monitor, nodes, proxy-protocol, rejoin, replication, schema, tls, type)",
             "without monitor | cluster:\\n  type: primary-replica\\n  replication: {user: repl, password: r}\\n  nodes:\\n    - {name: a, address: h:1}\\n    - {name: b, address: h:2} | baton.yaml: cluster.monitor: missing (type 'primary-replica' needs at least monitor.user and a password)",
             "one node | cluster:\\n  type: primary-replica\\n  monitor: {user: m, password: p}\\n  replication: {user: repl, password: r}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.nodes: cluster type 'primary-replica' needs at least 2 nodes (3 recommended), got 1",
             "replication for galera | cluster:\\n  type: galera\\n  monitor: {user: m, password: p}\\n  replication: {user: repl, password: r}\\n  nodes:\\n    - {name: a, address: h:1} | baton.yaml: cluster.replication: applies to cluster type 'primary-replica' only",
@@ -273,6 +283,25 @@ class ConfigLoaderTest {
         assertEquals("m", config.cluster().monitor().user());
         assertFalse(replication.toString().contains("repl-secret"), "the password never reaches a log line");
         assertEquals(List.of(), warnings);
+    }
+
+    @Test
+    void tlsToTheServersIsOffUnlessConfiguredAndTheMonitorGetsTheSameSetting() throws ConfigException {
+        BatonConfig plain = ConfigLoader.parse("baton.yaml", REPLICATION_NODES + "  replication: {user: repl, password: r}\n");
+        assertEquals(ServerTls.DISABLED, plain.cluster().tls());
+        assertEquals(ServerTls.DISABLED, plain.cluster().monitor().tls());
+        BatonConfig offWord = ConfigLoader.parse("baton.yaml", NODES + "  tls:\n    mode: off\n");
+        assertEquals(ServerTls.Mode.DISABLED, offWord.cluster().tls().mode());
+        BatonConfig required = ConfigLoader.parse("baton.yaml", REPLICATION_NODES
+                + "  replication: {user: repl, password: r}\n  tls:\n    mode: required\n");
+        assertEquals(ServerTls.Mode.REQUIRED, required.cluster().tls().mode());
+        assertEquals(required.cluster().tls(), required.cluster().monitor().tls());
+    }
+
+    @Test
+    void tlsFilesThatAreNotPemStopBatonAtStartNamingTheSection() {
+        String message = error(NODES + "  tls:\n    mode: required\n    cert: pom.xml\n    key: pom.xml\n");
+        assertTrue(message.startsWith("baton.yaml: cluster.tls: cannot use the certificate files: "), message);
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.baton.routing.core;
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.Node;
 import dev.baton.routing.ProxyProtocolVersion;
+import dev.baton.routing.ServerTls;
 
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
@@ -14,7 +15,7 @@ import java.util.Properties;
 
 /**
  * Opens the monitor user's connections to a node over Connector/J, the same way for every kind of cluster: a fresh
- * connection with connect and read timeouts and no TLS, which its user closes cleanly (COM_QUIT) so checks never
+ * connection with connect and read timeouts and the cluster's TLS setting ({@link ServerTls}), which its user closes cleanly (COM_QUIT) so checks never
  * count as aborted connections against {@code max_connect_errors}; and says in an operator's words why one failed.
  * With {@code cluster.proxy-protocol} on, each connection starts with a PROXY protocol header naming Baton's own address
  * ({@link ProxyHeaderSocketFactory}), as the sessions' connections name their clients.
@@ -55,8 +56,11 @@ public final class MonitorConnector {
         p.setProperty("password", settings.password());
         p.setProperty("connectTimeout", String.valueOf(settings.timeout().toMillis()));
         p.setProperty("socketTimeout", String.valueOf(readTimeout.toMillis()));
-        p.setProperty("sslMode", "DISABLED");
-        p.setProperty("allowPublicKeyRetrieval", "true");
+        try {
+            tls(p, settings.tls());
+        } catch (RuntimeException e) { // the key store files could not be made: a failed check that says why
+            throw new SQLException("cannot use the certificate files of cluster.tls: " + e.getMessage(), "08000", e);
+        }
         p.setProperty("connectionAttributes", "program_name:baton-monitor");
         p.setProperty("useLocalSessionState", "true");
         p.setProperty("cacheServerConfiguration", "true");
@@ -67,7 +71,36 @@ public final class MonitorConnector {
     }
 
     /**
+     * Connector/J's TLS properties for {@code tls}: its sslMode of the same name, the CA and client certificate as
+     * key stores ({@link MonitorKeyStores}); only the CA is trusted, not the JDK's default authorities.
+     */
+    static void tls(Properties p, ServerTls tls) {
+        p.setProperty("sslMode", tls.mode().name());
+        if (!tls.mode().wanted()) {
+            // caching_sha2_password's full authentication over a plain connection sends the password encrypted with
+            // the server's RSA key, which Connector/J must fetch. Over TLS the password travels inside TLS and no key
+            // is fetched: allowing it there would let a man in the middle of an unverified setup hand over its own.
+            p.setProperty("allowPublicKeyRetrieval", "true");
+            return;
+        }
+        MonitorKeyStores stores = MonitorKeyStores.of(tls);
+        if (stores.trustUrl() != null) {
+            p.setProperty("trustCertificateKeyStoreUrl", stores.trustUrl());
+            p.setProperty("trustCertificateKeyStoreType", "PKCS12");
+            p.setProperty("trustCertificateKeyStorePassword", stores.password());
+            p.setProperty("fallbackToSystemTrustStore", "false");
+        }
+        if (stores.clientUrl() != null) {
+            p.setProperty("clientCertificateKeyStoreUrl", stores.clientUrl());
+            p.setProperty("clientCertificateKeyStoreType", "PKCS12");
+            p.setProperty("clientCertificateKeyStorePassword", stores.password());
+            p.setProperty("fallbackToSystemKeyStore", "false");
+        }
+    }
+
+    /**
      * Why a check failed, in one line: "no answer within N ms" (connect or read timed out), "connection refused",
+     * "TLS handshake failed (...): ..." (a certificate refused, say),
      * "unreachable: ..." for other network failures, else the server's or driver's first message line (for
      * example access denied).
      */
@@ -78,6 +111,14 @@ public final class MonitorConnector {
             }
             if (cause instanceof ConnectException) {
                 return "connection refused";
+            }
+            if (cause instanceof javax.net.ssl.SSLHandshakeException) {
+                Throwable root = cause;
+                while (root.getCause() != null) {
+                    root = root.getCause();
+                }
+                return "TLS handshake failed (cluster.tls.mode " + settings.tls().mode().configName() + "): "
+                        + root.getMessage();
             }
         }
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
