@@ -32,9 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Baton opens TLS to the database servers (cluster.tls) while its clients connect in the clear: a server that
- * requires secure transport, accounts that REQUIRE SSL or X509, certificates Baton must refuse, and a session moved
- * to a new primary over TLS. One server serves whichever certificate a test installs (copied over the files its
+ * Baton opens TLS to the database servers (cluster.tls), whether its clients connect in the clear or over TLS of
+ * their own: a server that requires secure transport, accounts that REQUIRE SSL or X509, certificates Baton must
+ * refuse, and a session moved to a new primary over TLS. One server serves whichever certificate a test installs (copied over the files its
  * my.cnf names, then FLUSH SSL).
  */
 class TlsServerIT {
@@ -126,6 +126,60 @@ class TlsServerIT {
                 rs.next();
                 assertEquals("app@%", rs.getString(1));
             }
+        }
+    }
+
+    @Test
+    void tlsOnBothLegsCarriesEveryDriversLoginAndLargeQueriesWhateverEachLegNumbers() throws Exception {
+        serve(certs.serverCert(), certs.serverKey());
+        BatonConfig.ClientTls clientLeg = new BatonConfig.ClientTls(certs.serverCert(), certs.serverKey(), null, false, "TLSv1.2");
+        BatonConfig base = RunningBaton.single(new HostPort(db.host(), db.port()));
+        try (RunningBaton baton = RunningBaton.start(base.withCluster(base.clusterType(), base.cluster().withTls(verifyCa()))
+                .withTls(clientLeg))) {
+            // The mariadb CLI verifying Baton's certificate; Baton verifying the server's (both legs send their handshake
+            // response at sequence id 2).
+            Process p = new ProcessBuilder("mariadb", "--no-defaults", "-h127.0.0.1", "-P" + baton.port(), "-uapp", "-papp",
+                    "--ssl-verify-server-cert", "--ssl-ca=" + certs.ca(), "-N", "-B", "-e",
+                    "status; " + SSL_VERSION).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), out);
+            assertTrue(out.matches("(?s).*SSL:\\s+Cipher in use is \\S+.*"), "the client's leg is TLS: " + out);
+            assertTrue(out.matches("(?s).*\\nTLSv1\\.[23]\\s*$"), "the server's leg is TLS: " + out);
+
+            // MariaDB Connector/J over TLS with ed25519; Connector/J over TLS and in the clear (offsets 0 and +1).
+            try (Connection c = DriverManager.getConnection(baton.mariadbUrl("", "sslMode=trust"), "app_ed", "app")) {
+                assertTrue(sslVersion(c).startsWith("TLSv1."));
+                assertEquals(200_000, lengthOfALongLiteral(c));
+            }
+            try (Connection c = DriverManager.getConnection(baton.mysqlUrl("", "sslMode=REQUIRED"), "secure", "x")) {
+                assertTrue(sslVersion(c).startsWith("TLSv1."), "a REQUIRE SSL account over two TLS legs");
+                assertEquals(200_000, lengthOfALongLiteral(c));
+            }
+            try (Connection c = plainClient(baton, "app", "app")) {
+                assertTrue(sslVersion(c).startsWith("TLSv1."));
+            }
+            // A wrong password over both legs is the server's own refusal, numbered as the client expects.
+            SQLException refused = assertThrows(SQLException.class, () -> DriverManager.getConnection(
+                    baton.mysqlUrl("", "sslMode=REQUIRED"), "app", "wrong").close());
+            assertEquals(1045, refused.getErrorCode(), refused.getMessage());
+            baton.awaitNoSessions(Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void aTlsClientReachesAPlainServerThroughBaton() throws Exception {
+        LocalMariaDb plain = LocalMariaDb.shared();
+        BatonConfig.ClientTls clientLeg = new BatonConfig.ClientTls(certs.serverCert(), certs.serverKey(), null, false,
+                "TLSv1.2");
+        try (RunningBaton baton = RunningBaton.start(RunningBaton.single(new HostPort(plain.host(), plain.port()))
+                .withTls(clientLeg));
+             Connection c = DriverManager.getConnection(baton.mysqlUrl("", "sslMode=REQUIRED"), "app", "app")) {
+            assertEquals("", sslVersion(c), "the server's leg is plain");
+            assertEquals(200_000, lengthOfALongLiteral(c), "the client's leg (offset -1 during the login) relays");
+            SQLException refused = assertThrows(SQLException.class, () -> DriverManager.getConnection(
+                    baton.mysqlUrl("", "sslMode=REQUIRED"), "app", "wrong").close());
+            assertEquals(1045, refused.getErrorCode(), refused.getMessage());
         }
     }
 
