@@ -10,13 +10,13 @@ final class LogLimit {
     private final int perInterval;
     private final long intervalNanos;
     private long intervalStart;
+    private boolean begun;
     private int used;
     private long suppressed;
 
     LogLimit(int perInterval, Duration interval) {
         this.perInterval = perInterval;
         this.intervalNanos = interval.toNanos();
-        this.intervalStart = System.nanoTime() - intervalNanos;
     }
 
     /** -1 if this event is not to be logged; else how many were left out since the last one logged. */
@@ -25,7 +25,8 @@ final class LogLimit {
     }
 
     synchronized long tryAcquire(long now) {
-        if (now - intervalStart >= intervalNanos) {
+        if (!begun || now - intervalStart >= intervalNanos) {
+            begun = true;
             intervalStart = now;
             used = 0;
         }

@@ -232,8 +232,10 @@ public final class ClientQuota {
         private final long since;
         private final CompletableFuture<Slot> granted = new CompletableFuture<>();
         /** Guarded by the quota's lock. */
-        private Ending ending = Ending.NONE;
+        private volatile Ending ending = Ending.NONE;
         private Slot slot;
+        /** When the wait ended (ticker), once it has. */
+        private volatile long endedAt;
 
         private Waiter(String client, boolean counted, long arrival, long since) {
             this.client = client;
@@ -253,7 +255,8 @@ public final class ClientQuota {
 
         /** How long the client has waited (so far, or until it got its slot or gave up). */
         public Duration waited() {
-            return Duration.ofNanos(Math.max(0, ticker.read() - since));
+            long end = ending == Ending.NONE ? ticker.read() : endedAt;
+            return Duration.ofNanos(Math.max(0, end - since));
         }
 
         /**
@@ -297,6 +300,7 @@ public final class ClientQuota {
 
         /** Out of the line, under the lock. */
         private void leave(Ending how) {
+            endedAt = ticker.read();
             ending = how;
             waiting.decrementAndGet();
             update(client, u -> {
