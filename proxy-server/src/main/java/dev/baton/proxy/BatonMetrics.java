@@ -45,6 +45,7 @@ final class BatonMetrics {
     private final Map<String, List<Meter>> clientMeters = new HashMap<>();
     private final Set<String> nodeMetersRegistered = new HashSet<>();
     private final Timer failover;
+    private final Timer quotaWait;
     private final Counter sessionsMoved;
 
     BatonMetrics(BatonProxy proxy) {
@@ -69,6 +70,13 @@ final class BatonMetrics {
         failover = Timer.builder("baton.failover").publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(100)).maximumExpectedValue(Duration.ofMinutes(2))
                 .description("Time from the writer going down to a new writer, per failover").register(registry);
+        quotaWait = Timer.builder("baton.quota.wait")
+                .serviceLevelObjectives(Duration.ofMillis(10), Duration.ofMillis(100), Duration.ofMillis(500),
+                        Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
+                        Duration.ofSeconds(30))
+                .description("Time clients over their quota waited before they got a slot (quotas.wait)").register(registry);
+        FunctionCounter.builder("baton.quota.wait.timeouts", proxy.quota(), ClientQuota::waitTimeouts)
+                .description("Clients refused because their quota wait (quotas.wait) ran out").register(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -131,6 +139,11 @@ final class BatonMetrics {
     private Counter writerChanges(String reason) {
         return Counter.builder("baton.writer.changes").tag("reason", reason)
                 .description("Changes of where new sessions go, by kind of reason").register(registry);
+    }
+
+    /** A client over its quota got a slot after waiting this long. */
+    void quotaWaited(Duration waited) {
+        quotaWait.record(waited);
     }
 
     void clientBytes(int n) {
@@ -208,6 +221,9 @@ final class BatonMetrics {
                             .tag("client", client).description("Connections a client may hold").register(registry),
                     FunctionCounter.builder("baton.client.connections.rejected", quota, q -> q.usageOf(client).rejected())
                             .tag("client", client).description("Connections refused because the client was over its quota")
+                            .register(registry),
+                    Gauge.builder("baton.quota.waiting.clients", quota, q -> q.waitingFor(client))
+                            .tag("client", client).description("Connections waiting now for one of the client's slots")
                             .register(registry)));
         }
         clientMeters.entrySet().removeIf(e -> {

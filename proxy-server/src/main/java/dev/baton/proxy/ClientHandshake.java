@@ -23,6 +23,8 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import dev.baton.proxy.config.BatonConfig;
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
@@ -37,6 +39,13 @@ import java.util.Arrays;
  * (from the writer's last greeting, fetched once if no node ever greeted Baton), reads the response whole, checks
  * it and asks the quota; then it hands the session the admitted response and removes itself from the pipeline.
  * Nothing has been sent to any server by then.
+ *
+ * <p>A client over its quota with {@code quotas.wait} above zero waits here, its response held and no server
+ * connection open, until the quota grants it a slot (the grant arrives on whatever thread freed the slot and is
+ * moved to the client's event loop) or its wait ends: {@code quotas.wait}, or the client's login time
+ * ({@code timeouts.handshake}, counted from the connection's start) if that ends first, so the refusal it gets is
+ * the quota's ERR 1040, naming how long it waited. Baton keeps reading the connection meanwhile only to see at once
+ * a client that hangs up: it leaves the line then, and takes no slot.
  */
 final class ClientHandshake extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientHandshake.class);
@@ -50,6 +59,19 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
     private boolean done;
     /** A trusted peer's PROXY header is awaited before Baton greets. */
     private boolean awaitingHeader;
+    /** When the connection started (System.nanoTime), from which the client's login time counts. */
+    private long startedAt;
+    /** This client's place in the quota's line, while it waits for a slot; null otherwise. */
+    private ClientQuota.Waiter waiter;
+    /** While waiting: the handshake response (owned here until handed over or released), parsed, and its sequence id. */
+    private ByteBuf waitingFrame;
+    private HandshakeResponse41 waitingResponse;
+    private int waitingSequenceId;
+    private ScheduledFuture<?> waitEnd;
+    /** The wait ends this long before the login deadline, so that the quota's answer, not the deadline's, is sent. */
+    private static final long LOGIN_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** One line per client refused after waiting, at most 10 a second for all clients together. */
+    private static final LogLimit REFUSED_AFTER_WAIT = new LogLimit(10, Duration.ofSeconds(1));
     /** The client's own address from a PROXY header, or null: the connection's peer is the client. */
     private String realAddress;
     /** The same with its port, for the PROXY protocol header Baton sends the servers; null with realAddress. */
@@ -123,6 +145,7 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        startedAt = System.nanoTime();
         client.config().setAutoRead(false); // nothing to read until the client has seen a greeting
         session.activate(client);
         BatonConfig.ProxyProtocol proxyProtocol = proxy.config().proxyProtocol();
@@ -218,6 +241,14 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
             ctx.pipeline().fireChannelRead(early);
             return;
         }
+        if (waiter != null) {
+            // A client says nothing between its handshake response and the server's answer.
+            ReferenceCountUtil.release(msg);
+            leaveLine("sent a packet while waiting for a quota slot");
+            finish(ctx);
+            session.fail(ClientErrors.badHandshake("packet received before the login was answered"), waitingSequenceId + 2);
+            return;
+        }
         if (done || offered == null) {
             ReferenceCountUtil.release(msg);
             return;
@@ -302,6 +333,12 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        leaveLine("hung up while waiting for a quota slot");
+        ctx.fireChannelInactive();
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (tlsStarting && !secure) {
             tlsFailed(cause);
@@ -368,11 +405,17 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
             // max-total only (reserve); the user's own count follows the server's OK.
             ClientQuota.Key key = proxy.quota().settings().key();
             String clientKey = key.of(clientAddress(), parsed.user());
-            ClientQuota.Admission admission = key.knownAtAccept() ? proxy.quota().admit(clientKey) : proxy.quota().reserve(clientKey);
+            ClientQuota.Admission admission = key.knownAtAccept() ? proxy.quota().admitOrWait(clientKey)
+                    : proxy.quota().reserveOrWait(clientKey);
             if (admission instanceof ClientQuota.Rejected rejected) {
                 log.debug("refusing {}: {}", client.remoteAddress(), rejected.message());
                 finish(ctx);
                 session.fail(ClientErrors.overQuota(rejected.message()), sequenceId + 1);
+                return;
+            }
+            if (admission instanceof ClientQuota.Waiter inLine) {
+                handedOver = true; // held while waiting
+                waitForSlot(ctx, inLine, parsed, frame, sequenceId);
                 return;
             }
             client.config().setAutoRead(false);
@@ -386,6 +429,88 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
             if (!handedOver) {
                 frame.release();
             }
+        }
+    }
+
+    /**
+     * Holds the response until the quota grants a slot or the wait ends: {@code quotas.wait}, capped by what is left
+     * of the client's login time.
+     */
+    private void waitForSlot(ChannelHandlerContext ctx, ClientQuota.Waiter inLine, HandshakeResponse41 parsed, ByteBuf frame,
+                             int sequenceId) {
+        waiter = inLine;
+        waitingFrame = frame;
+        waitingResponse = parsed;
+        waitingSequenceId = sequenceId;
+        long loginLeft = startedAt + proxy.config().handshakeTimeout().toNanos() - System.nanoTime() - LOGIN_MARGIN_NANOS;
+        long wait = Math.max(0, Math.min(proxy.quota().settings().maxWait().toNanos(), loginLeft));
+        log.debug("client {} waits up to {} ms for a quota slot of {}", clientAddressAndPort(),
+                TimeUnit.NANOSECONDS.toMillis(wait), inLine.client());
+        waitEnd = client.eventLoop().schedule(() -> waitOver(ctx, inLine), wait, TimeUnit.NANOSECONDS);
+        inLine.granted().thenAccept(slot -> {
+            try {
+                client.eventLoop().execute(() -> slotGranted(ctx, inLine, slot));
+            } catch (RejectedExecutionException e) {
+                slot.release(); // Baton is shutting down
+            }
+        });
+    }
+
+    /** The quota granted the waiting client a slot: the session takes over, as for a client admitted at once. */
+    private void slotGranted(ChannelHandlerContext ctx, ClientQuota.Waiter inLine, ClientQuota.Slot slot) {
+        if (waiter != inLine || done || session.isClosed() || !client.isActive()) {
+            slot.release(); // the client left or was refused meanwhile
+            return;
+        }
+        waiter = null;
+        waitEnd.cancel(false);
+        Duration waited = inLine.waited();
+        proxy.metrics().quotaWaited(waited);
+        log.debug("client {} got a quota slot of {} after waiting {} ms", clientAddressAndPort(), inLine.client(),
+                waited.toMillis());
+        ByteBuf frame = waitingFrame;
+        waitingFrame = null;
+        client.config().setAutoRead(false);
+        finish(ctx);
+        session.admitted(offered, waitingResponse, frame, slot, clientPeer());
+    }
+
+    /** The client's wait is over without a slot: ERR 1040, naming how long it waited. */
+    private void waitOver(ChannelHandlerContext ctx, ClientQuota.Waiter inLine) {
+        if (waiter != inLine) {
+            return;
+        }
+        ClientQuota.Rejected rejected = inLine.timeOut();
+        if (rejected == null) {
+            return; // granted just now: slotGranted is on its way
+        }
+        waiter = null;
+        releaseWaitingFrame();
+        long suppressed = REFUSED_AFTER_WAIT.tryAcquire();
+        if (suppressed >= 0) {
+            log.info("refusing {} (user '{}'): {}{}", clientAddressAndPort(), waitingResponse.user(), rejected.message(),
+                    suppressed > 0 ? " (" + suppressed + " more refused after waiting not logged)" : "");
+        }
+        finish(ctx);
+        session.fail(ClientErrors.overQuota(rejected.message()), waitingSequenceId + 1);
+    }
+
+    /** A waiting client leaves the line (it hung up or misbehaved): no slot stays taken, no waiter remains. */
+    private void leaveLine(String why) {
+        if (waiter == null) {
+            return;
+        }
+        log.debug("client {} {} after {} ms", clientAddressAndPort(), why, waiter.waited().toMillis());
+        waiter.cancel();
+        waiter = null;
+        waitEnd.cancel(false);
+        releaseWaitingFrame();
+    }
+
+    private void releaseWaitingFrame() {
+        if (waitingFrame != null) {
+            waitingFrame.release();
+            waitingFrame = null;
         }
     }
 

@@ -123,4 +123,296 @@ class ClientQuotaTest {
         var r = assertInstanceOf(ClientQuota.Rejected.class, q.reserve("c"));
         assertEquals("Baton has 2/2 connections in all (client c has 0/50)", r.message());
     }
+
+    // ---- waiting for a slot (quotas.wait) ----------------------------------------------------------------------
+
+    private ClientQuota waiting(ClientQuota.Key key, int perClient, int maxTotal) {
+        return new ClientQuota(new ClientQuota.Settings(key, perClient, maxTotal, Map.of(), Duration.ofMinutes(10),
+                Duration.ofSeconds(10)), ticker);
+    }
+
+    private static ClientQuota.Slot grantedSlot(ClientQuota.Waiter w) {
+        return w.granted().toCompletableFuture().getNow(null);
+    }
+
+    @Test
+    void withoutAWaitAClientOverItsBudgetIsRefusedAtOnceAsBefore() {
+        ClientQuota q = quota(1, 10, Map.of());
+        assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("a"));
+        var r = assertInstanceOf(ClientQuota.Rejected.class, q.admitOrWait("a"));
+        assertEquals("client a has 1/1 connections", r.message());
+        assertEquals(0, q.waiting());
+    }
+
+    @Test
+    void waitersOfOneClientGetItsFreedSlotsInArrivalOrder() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 2, 250);
+        var first = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("10.0.0.12"));
+        var second = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("10.0.0.12"));
+        var w1 = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("10.0.0.12"));
+        var w2 = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("10.0.0.12"));
+        assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("10.0.0.13"), "other clients are unaffected");
+        assertEquals(2, q.waitingFor("10.0.0.12"));
+        assertEquals(2, q.waiting());
+
+        second.release();
+        assertTrue(grantedSlot(w1) != null, "the longest waiter gets the slot");
+        assertEquals(null, grantedSlot(w2));
+        assertEquals(2, q.usageOf("10.0.0.12").connections(), "the slot changed hands, the budget holds");
+        assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("10.0.0.12"), "a newcomer queues behind w2");
+
+        first.release();
+        assertTrue(grantedSlot(w2) != null);
+        assertEquals(1, q.waiting());
+        assertEquals(3, q.total(), "two for 10.0.0.12, one for 10.0.0.13");
+    }
+
+    @Test
+    void aWaiterBlockedByMaxTotalGetsASlotAnyClientGivesBack() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 10, 2);
+        q.admitOrWait("a");
+        var b = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("b"));
+        var c = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("c"));
+        assertEquals(2, q.total());
+
+        b.release();
+        assertTrue(grantedSlot(c) != null);
+        assertEquals(2, q.total(), "never above max-total");
+        assertEquals(1, q.usageOf("c").connections());
+    }
+
+    @Test
+    void whenBothCapsAreFullTheFreedPlaceGoesToTheLongestWaiterWhoseOwnBudgetHasRoom() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 1, 2);
+        var a = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("a"));
+        var b = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("b"));
+        var bWaiter = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("b")); // b full, total full
+        var cWaiter = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("c")); // total full
+
+        a.release(); // room in the total, none in b's budget: c, though it came later
+        assertEquals(null, grantedSlot(bWaiter));
+        assertTrue(grantedSlot(cWaiter) != null);
+
+        var aWaiter = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("a"));
+        b.release(); // b's own slot and a place in the total: b's waiter came before a's
+        assertTrue(grantedSlot(bWaiter) != null);
+        assertEquals(null, grantedSlot(aWaiter));
+        assertEquals(2, q.total());
+    }
+
+    @Test
+    void aSlotAClientGivesBackGoesToItsOwnOlderWaiterBeforeYoungerWaitersForTheTotal() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 1, 2);
+        var a = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("a"));
+        q.admitOrWait("b");
+        var aWaiter = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("a"));
+        var cWaiter = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("c"));
+        a.release();
+        assertTrue(grantedSlot(aWaiter) != null);
+        assertEquals(null, grantedSlot(cWaiter));
+    }
+
+    @Test
+    void aClientThatLeavesWhileWaitingLeavesTheLineAtOnceAndTakesNoSlot() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 1, 250);
+        var held = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("a"));
+        var gone = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("a"));
+        var next = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("a"));
+        gone.cancel();
+        assertEquals(1, q.waitingFor("a"));
+        held.release();
+        assertEquals(null, grantedSlot(gone), "no phantom waiter takes the slot");
+        assertTrue(grantedSlot(next) != null);
+        assertEquals(null, gone.timeOut(), "a wait ends once");
+        grantedSlot(next).release();
+        assertEquals(0, q.total());
+        assertEquals(0, q.waiting());
+    }
+
+    @Test
+    void aClientThatLeavesJustAfterItsSlotWasGrantedGivesTheSlotBack() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 1, 250);
+        var held = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("a"));
+        var w = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("a"));
+        held.release();
+        assertEquals(1, q.total());
+        w.cancel();
+        assertEquals(0, q.total());
+        assertEquals(0, q.usageOf("a").connections());
+    }
+
+    @Test
+    void aWaiterWhoseTimeRunsOutIsRefusedNamingHowLongItWaited() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 1, 250);
+        var held = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("a"));
+        var w = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("a"));
+        nanos.addAndGet(Duration.ofSeconds(10).toNanos());
+        ClientQuota.Rejected r = w.timeOut();
+        assertEquals("client a has 1/1 connections after waiting 10000 ms for one to close (quotas.wait)", r.message());
+        assertEquals(0, q.waiting());
+        assertEquals(1, q.waitTimeouts());
+        assertEquals(1, q.usageOf("a").rejected());
+        held.release();
+        assertEquals(null, grantedSlot(w), "a refused waiter gets nothing later");
+        assertEquals(0, q.total());
+    }
+
+    @Test
+    void aWaiterRefusedForTheTotalSaysSo() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 5, 1);
+        q.admitOrWait("a");
+        var w = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("b"));
+        nanos.addAndGet(Duration.ofMillis(2500).toNanos());
+        assertEquals("Baton has 1/1 connections in all (client b has 0/5) after waiting 2500 ms for one to close "
+                + "(quotas.wait)", w.timeOut().message());
+    }
+
+    @Test
+    void aWaiterForAUserHoldsTheFreedSlotUntilItsLoginIsConfirmed() {
+        ClientQuota q = waiting(ClientQuota.Key.USER, 1, 250);
+        var held = assertInstanceOf(ClientQuota.Slot.class, q.reserveOrWait("app"));
+        assertTrue(held.confirm());
+        var w1 = assertInstanceOf(ClientQuota.Waiter.class, q.reserveOrWait("app"));
+        var w2 = assertInstanceOf(ClientQuota.Waiter.class, q.reserveOrWait("app"));
+        held.release();
+        ClientQuota.Slot s1 = grantedSlot(w1);
+        assertTrue(s1 != null);
+        assertEquals(null, grantedSlot(w2), "one freed slot lets one waiter through, not all of them");
+        assertTrue(s1.confirm());
+        assertEquals(1, q.usageOf("app").connections());
+        s1.release();
+        ClientQuota.Slot s2 = grantedSlot(w2);
+        assertTrue(s2 != null);
+        s2.release(); // its login failed: the slot goes back unconfirmed
+        assertEquals(0, q.total());
+        assertInstanceOf(ClientQuota.Slot.class, q.reserveOrWait("app"), "nothing held back for anyone");
+    }
+
+    @Test
+    void aClientWithWaitersIsNeverForgotten() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 1, 250);
+        var held = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("a"));
+        var w = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("a"));
+        held.release();
+        grantedSlot(w).release();
+        var again = assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("b"));
+        var waiter = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("b"));
+        again.release(); // waiter holds b's slot now
+        grantedSlot(waiter).release();
+        assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("c"));
+        assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("c"));
+        nanos.addAndGet(Duration.ofMinutes(11).toNanos());
+        assertEquals(List.of("c"), q.usage().stream().map(ClientQuota.ClientUsage::client).toList());
+        assertEquals(1, q.waitingFor("c"));
+    }
+
+    @Test
+    void aSeededSimulationOfArrivalsAndDeparturesKeepsBothCapsAndEveryLineInOrder() {
+        for (ClientQuota.Key key : List.of(ClientQuota.Key.CLIENT_ADDRESS, ClientQuota.Key.USER)) {
+            for (long seed = 1; seed <= 20; seed++) {
+                simulate(key, new java.util.Random(seed));
+            }
+        }
+    }
+
+    /** One waiter in the simulation, and how its wait ended (each must end exactly once). */
+    private static final class Waiting {
+        final String client;
+        final long arrival;
+        final ClientQuota.Waiter waiter;
+        int endings;
+
+        Waiting(String client, long arrival, ClientQuota.Waiter waiter) {
+            this.client = client;
+            this.arrival = arrival;
+            this.waiter = waiter;
+        }
+    }
+
+    private void simulate(ClientQuota.Key key, java.util.Random random) {
+        String[] clients = {"a", "b", "c", "d"};
+        int perClient = 1 + random.nextInt(4);
+        int maxTotal = 2 + random.nextInt(8);
+        ClientQuota q = new ClientQuota(new ClientQuota.Settings(key, perClient, maxTotal, Map.of("d", perClient + 2),
+                Duration.ofMinutes(10), Duration.ofSeconds(5)), ticker);
+        boolean byUser = key == ClientQuota.Key.USER;
+        List<ClientQuota.Slot> held = new ArrayList<>();
+        List<Waiting> inLine = new ArrayList<>();
+        List<Waiting> all = new ArrayList<>();
+        Map<String, Long> lastGrantedArrival = new java.util.HashMap<>();
+        long arrivals = 0;
+        String where = key + " seed run perClient=" + perClient + " maxTotal=" + maxTotal;
+        for (int step = 0; step < 3_000; step++) {
+            int op = random.nextInt(10);
+            if (op < 4) {
+                String c = clients[random.nextInt(clients.length)];
+                ClientQuota.Admission a = byUser ? q.reserveOrWait(c) : q.admitOrWait(c);
+                long arrival = arrivals++;
+                if (a instanceof ClientQuota.Slot s) {
+                    held.add(s);
+                } else {
+                    Waiting w = new Waiting(c, arrival, (ClientQuota.Waiter) a);
+                    w.waiter.granted().thenAccept(s -> {
+                        w.endings++;
+                        held.add(s);
+                        Long before = lastGrantedArrival.put(w.client, w.arrival);
+                        assertTrue(before == null || before < w.arrival, where + ": " + w.client + "'s line out of order");
+                    });
+                    inLine.add(w);
+                    all.add(w);
+                }
+            } else if (op < 7 && !held.isEmpty()) {
+                held.remove(random.nextInt(held.size())).release();
+            } else if (op == 7 && byUser && !held.isEmpty()) {
+                ClientQuota.Slot s = held.get(random.nextInt(held.size()));
+                if (!s.confirm()) {
+                    held.remove(s);
+                    s.release(); // refused after login
+                }
+            } else if (op == 8 && !inLine.isEmpty()) {
+                Waiting w = inLine.get(random.nextInt(inLine.size()));
+                if (w.waiter.timeOut() != null) {
+                    w.endings++;
+                }
+            } else if (op == 9 && !inLine.isEmpty()) {
+                Waiting w = inLine.get(random.nextInt(inLine.size()));
+                boolean wasGranted = w.waiter.granted().toCompletableFuture().isDone();
+                w.waiter.cancel();
+                if (!wasGranted) {
+                    w.endings++;
+                } else {
+                    held.remove(w.waiter.granted().toCompletableFuture().join()); // it gave its slot back
+                }
+            }
+            inLine.removeIf(w -> w.endings > 0);
+
+            assertTrue(q.total() <= maxTotal, where + ": total " + q.total());
+            assertEquals(held.size(), q.total(), where + ": every held slot counted once");
+            int waitingNow = 0;
+            for (String c : clients) {
+                ClientQuota.ClientUsage u = q.usageOf(c);
+                assertTrue(u.connections() <= u.limit(), where + ": " + u);
+                waitingNow += q.waitingFor(c);
+            }
+            assertEquals(inLine.size(), waitingNow, where);
+            assertEquals(inLine.size(), q.waiting(), where);
+            if (!byUser && q.total() < maxTotal) {
+                for (String c : clients) {
+                    assertTrue(q.waitingFor(c) == 0 || q.usageOf(c).connections() >= q.usageOf(c).limit(),
+                            where + ": " + c + " waits while its budget and the total have room");
+                }
+            }
+        }
+        for (Waiting w : List.copyOf(inLine)) {
+            if (w.waiter.timeOut() != null) {
+                w.endings++;
+            }
+        }
+        List.copyOf(held).forEach(ClientQuota.Slot::release);
+        for (Waiting w : all) {
+            assertEquals(1, w.endings, where + ": every wait ends exactly once");
+        }
+        assertEquals(0, q.total(), where);
+        assertEquals(0, q.waiting(), where);
+    }
 }

@@ -39,7 +39,7 @@ public final class ConfigLoader {
     private static final Set<String> TLS_KEYS = Set.of("cert", "key", "ca", "require", "min-version");
     private static final Set<String> SESSIONS_KEYS = Set.of("move");
     private static final Set<String> PROXY_PROTOCOL_KEYS = Set.of("accept-from", "require");
-    private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry");
+    private static final Set<String> QUOTA_KEYS = Set.of("key", "per-client", "max-total", "clients", "idle-expiry", "wait");
     private static final Set<String> ADMIN_KEYS = Set.of("listen", "token", "token-env");
     private static final Set<String> CLUSTER_KEYS = Set.of("type", "nodes", "monitor", "failback", "connect-wait", "schema",
             "replication", "failover", "rejoin", "proxy-protocol", "tls");
@@ -171,6 +171,11 @@ public final class ConfigLoader {
             ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
         }
         ClientQuota.Settings quotas = top.containsKey("quotas") ? quotas(top.get("quotas")) : ClientQuota.Settings.defaults();
+        if (quotas.maxWait().compareTo(handshake) >= 0) {
+            throw new ConfigException(file, "quotas.wait", quotas.maxWait().toMillis() + " ms is not shorter than "
+                    + "timeouts.handshake (" + handshake.toMillis() + " ms), which bounds the whole login including the wait; "
+                    + "lower quotas.wait or raise timeouts.handshake");
+        }
         BatonConfig.Sessions sessions = top.containsKey("sessions") ? sessions(top.get("sessions"))
                 : BatonConfig.Sessions.defaults();
         BatonConfig.ProxyProtocol proxyProtocol = top.containsKey("proxy-protocol") ? proxyProtocol(top.get("proxy-protocol"))
@@ -305,7 +310,8 @@ public final class ConfigLoader {
             }
         }
         Duration idle = duration(quotas.get("idle-expiry"), "quotas.idle-expiry", d.idleExpiry());
-        return new ClientQuota.Settings(key, perClient, maxTotal, overrides, idle);
+        Duration wait = zeroOrDuration(quotas.get("wait"), "quotas.wait", d.maxWait());
+        return new ClientQuota.Settings(key, perClient, maxTotal, overrides, idle, wait);
     }
 
     /** An override's key in the form sessions compute it: addresses normalised as {@link ClientAddress} writes them. */
@@ -606,6 +612,15 @@ public final class ConfigLoader {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file, key, "bad address: " + e.getMessage());
         }
+    }
+
+    /** A duration where zero means "not at all" (written 0, 0s, 0ms ...). */
+    private Duration zeroOrDuration(Object value, String key, Duration fallback) throws ConfigException {
+        if (value != null && DURATION.matcher(String.valueOf(value).trim()).matches()
+                && String.valueOf(value).trim().matches("0+\\s*\\D+")) {
+            return Duration.ZERO;
+        }
+        return duration(value, key, fallback);
     }
 
     private Duration duration(Object value, String key, Duration fallback) throws ConfigException {

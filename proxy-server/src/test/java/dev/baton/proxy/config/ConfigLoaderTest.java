@@ -193,7 +193,13 @@ class ConfigLoaderTest {
             "quota client without user | %NODES%quotas:\\n  key: user-and-address\\n  clients:\\n    '::1': 3 | baton.yaml: quotas.clients.::1: '::1' is not user@address (quotas.key is user-and-address)",
             "quota client with bad address | %NODES%quotas:\\n  key: user-and-address\\n  clients:\\n    app@web1: 3 | baton.yaml: quotas.clients.app@web1: 'web1' is not an IP address (write it like 10.0.0.12 or ::1)",
             "one client written twice | %NODES%quotas:\\n  clients:\\n    '::1': 2\\n    '0:0:0:0:0:0:0:1': 3 | baton.yaml: quotas.clients.0:0:0:0:0:0:0:1: names the same client as '::1'",
-            "unknown quota setting | %NODES%quotas:\\n  per-clients: 5 | baton.yaml: quotas.per-clients: unknown key (known here: clients, idle-expiry, key, max-total, per-client)",
+            "unknown quota setting | %NODES%quotas:\\n  per-clients: 5 | baton.yaml: quotas.per-clients: unknown key (known here: clients, idle-expiry, key, max-total, per-client, wait)",
+            "quota wait not a duration | %NODES%quotas:\\n  wait: a while | baton.yaml: quotas.wait: 'a while' is not a duration (examples: 500ms, 3s, 1m)",
+            "quota wait without unit | %NODES%quotas:\\n  wait: 5 | baton.yaml: quotas.wait: '5' is not a duration (examples: 500ms, 3s, 1m)",
+            "negative quota wait | %NODES%quotas:\\n  wait: -1s | baton.yaml: quotas.wait: '-1s' is not a duration (examples: 500ms, 3s, 1m)",
+            "quota wait too long | %NODES%quotas:\\n  wait: 2h | baton.yaml: quotas.wait: '2h' is longer than the most allowed, 1h",
+            "quota wait as long as the login | %NODES%quotas:\\n  wait: 10s | baton.yaml: quotas.wait: 10000 ms is not shorter than timeouts.handshake (10000 ms), which bounds the whole login including the wait; lower quotas.wait or raise timeouts.handshake",
+            "quota wait longer than a set login | %NODES%timeouts:\\n  handshake: 3s\\nquotas:\\n  wait: 5s | baton.yaml: quotas.wait: 5000 ms is not shorter than timeouts.handshake (3000 ms), which bounds the whole login including the wait; lower quotas.wait or raise timeouts.handshake",
             "admin off loopback without token | admin:\\n  listen: 0.0.0.0:6034\\n%NODES% | baton.yaml: admin.listen: 0.0.0.0:6034 is not a loopback address and no admin.token (or admin.token-env) is set; the admin API can switch the writer, so it needs a token off loopback",
             "unset admin token variable | admin:\\n  token-env: BATON_NO_SUCH_TOKEN\\n%NODES% | baton.yaml: admin.token-env: environment variable BATON_NO_SUCH_TOKEN is not set",
             "huge duration | %NODES%timeouts:\\n  connect: 99999999999999999999s | baton.yaml: timeouts.connect: '99999999999999999999s' is longer than the most allowed, 1h",
@@ -383,6 +389,17 @@ class ConfigLoaderTest {
                 + "  clients:\n    \"10.0.0.12\": 80\n").quotas();
         assertEquals(80, q.overrides().get("10.0.0.12"));
         assertEquals(250, q.maxTotal());
+    }
+
+    @Test
+    void quotaWaitIsOffByDefaultAndReadAsWritten() throws ConfigException {
+        assertEquals(java.time.Duration.ZERO, ConfigLoader.parse("baton.yaml", NODES).quotas().maxWait(),
+                "a client over budget is refused at once unless told otherwise");
+        assertEquals(java.time.Duration.ZERO, ConfigLoader.parse("baton.yaml", NODES + "quotas:\n  wait: 0s\n").quotas().maxWait());
+        assertEquals(java.time.Duration.ofSeconds(5), ConfigLoader.parse("baton.yaml", NODES + "quotas:\n  wait: 5s\n")
+                .quotas().maxWait());
+        assertEquals(java.time.Duration.ofSeconds(20), ConfigLoader.parse("baton.yaml", NODES
+                + "timeouts:\n  handshake: 30s\nquotas:\n  wait: 20s\n").quotas().maxWait());
     }
 
     @Test
