@@ -20,6 +20,11 @@
 #   BATON_IO_THREADS=   sets Baton's io-threads (default: Baton's own default)
 #   BATON_JAVA_OPTS=    extra JVM options for Baton
 #   KEEP_TMP=1          keep the temp dir (logs, data) even on success; it is always kept on failure
+#   TLS=1               also measure TLS: direct-tls (sysbench to MariaDB over TLS), baton-tls (a second Baton
+#                       with TLS on both legs: it terminates the client's TLS and opens its own to the server,
+#                       verifying the server's certificate) and haproxy-tls (the client's TLS passed through
+#                       HAProxy's TCP relay to the server; HAProxy cannot terminate MySQL's in-protocol TLS).
+#                       Their ratios are to direct-tls. TLS=0 leaves them out.
 #
 # Output: the markdown table (plus machine facts) on stdout and in bench/results/latest.md.
 # Exit status: 0 if every run completed with no reconnect and no fatal error, 1 otherwise. Deadlocks that
@@ -34,7 +39,9 @@ WORKLOADS=${WORKLOADS:-"oltp_point_select oltp_read_write"}
 THREADS=${THREADS:-"1 8"}
 TABLES=${TABLES:-4}
 TABLE_SIZE=${TABLE_SIZE:-10000}
+TLS=${TLS:-1}
 TARGETS=(direct baton haproxy)
+[[ $TLS == 1 ]] && TARGETS+=(direct-tls baton-tls haproxy-tls)
 JAR=$ROOT/proxy-server/target/baton-proxy.jar
 RESULTS_DIR=$ROOT/bench/results
 OUT=$RESULTS_DIR/latest.md
@@ -49,7 +56,7 @@ done
 
 # ---------------------------------------------------------------- dependencies and build
 "$ROOT/scripts/install-deps.sh" >&2 || die "scripts/install-deps.sh failed"
-for cmd in sysbench haproxy mariadb mariadb-admin java ss timeout; do
+for cmd in sysbench haproxy mariadb mariadb-admin java ss timeout openssl; do
   command -v "$cmd" >/dev/null || die "$cmd not found"
 done
 MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
@@ -66,6 +73,7 @@ TMP=$(mktemp -d /tmp/baton-bench.XXXXXX)
 chmod 755 "$TMP"   # mariadbd runs as mysql when we are root and must traverse it
 DB_DIR=$TMP/db
 BATON_PID=""
+BATON_TLS_PID=""
 HAPROXY_PID=""
 SB_PID=""
 DB_STARTED=no
@@ -91,6 +99,7 @@ cleanup() {
   stop_pid "$SB_PID" sysbench
   stop_pid "$HAPROXY_PID" haproxy
   stop_pid "$BATON_PID" baton
+  stop_pid "$BATON_TLS_PID" baton-tls
   [[ $DB_STARTED == yes ]] && "$ROOT/scripts/local-mariadb.sh" stop "$DB_DIR" >&2
   if [[ $rc -eq 0 && ${KEEP_TMP:-0} != 1 ]]; then
     rm -rf "$TMP"
@@ -116,8 +125,11 @@ DB_PORT=$(free_port "${DB_PORT:-3321}");             USED_PORTS+=" $DB_PORT"
 BATON_PORT=$(free_port "${BATON_PORT:-6043}");       USED_PORTS+=" $BATON_PORT"
 BATON_ADMIN_PORT=$(free_port "${BATON_ADMIN_PORT:-6044}"); USED_PORTS+=" $BATON_ADMIN_PORT"
 HAPROXY_PORT=$(free_port "${HAPROXY_PORT:-6045}");   USED_PORTS+=" $HAPROXY_PORT"
+BATON_TLS_PORT=$(free_port "${BATON_TLS_PORT:-6046}"); USED_PORTS+=" $BATON_TLS_PORT"
+BATON_TLS_ADMIN_PORT=$(free_port "${BATON_TLS_ADMIN_PORT:-6047}"); USED_PORTS+=" $BATON_TLS_ADMIN_PORT"
 
-declare -A PORT=([direct]=$DB_PORT [baton]=$BATON_PORT [haproxy]=$HAPROXY_PORT)
+declare -A PORT=([direct]=$DB_PORT [baton]=$BATON_PORT [haproxy]=$HAPROXY_PORT
+                 [direct-tls]=$DB_PORT [baton-tls]=$BATON_TLS_PORT [haproxy-tls]=$HAPROXY_PORT)
 
 sql() {  # sql PORT STATEMENT: run through a TCP port as app/app
   mariadb --no-defaults -h127.0.0.1 -P"$1" -uapp -papp --connect-timeout=2 -N -B sbtest -e "$2"
@@ -133,27 +145,68 @@ wait_sql() {  # wait_sql PORT NAME PID LOGFILE: until SELECT 1 answers through P
   done
 }
 
+# ---------------------------------------------------------------- certificates (TLS=1)
+MARIADB_EXTRA_CNF=""
+if [[ $TLS == 1 ]]; then
+  mkdir -p "$TMP/tls"
+  (
+    cd "$TMP/tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=bench CA" -keyout ca.key -out ca.pem \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+    openssl req -newkey rsa:2048 -nodes -sha256 -subj /CN=localhost -keyout server.key -out server.csr
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 2 -sha256 \
+      -extfile server.ext -out server.pem
+    # sysbench --mysql-ssl=on loads these three names from its working directory
+    openssl req -newkey rsa:2048 -nodes -sha256 -subj /CN=sysbench -keyout client-key.pem -out client.csr
+    printf 'extendedKeyUsage=clientAuth\n' > client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 -sha256 \
+      -extfile client.ext -out client-cert.pem
+    cp ca.pem cacert.pem
+  ) >"$TMP/tls/openssl.log" 2>&1 || { cat "$TMP/tls/openssl.log" >&2; die "openssl could not make the bench certificates"; }
+  chmod 755 "$TMP/tls"; chmod 644 "$TMP/tls"/*
+  MARIADB_EXTRA_CNF=$(printf 'ssl_ca=%s\nssl_cert=%s\nssl_key=%s' "$TMP/tls/ca.pem" "$TMP/tls/server.pem" "$TMP/tls/server.key")
+fi
+
 # ---------------------------------------------------------------- MariaDB
 log "starting MariaDB on 127.0.0.1:$DB_PORT in $DB_DIR"
 DB_STARTED=yes
-"$ROOT/scripts/local-mariadb.sh" start "$DB_DIR" "$DB_PORT" >&2
+MARIADB_EXTRA_CNF=$MARIADB_EXTRA_CNF "$ROOT/scripts/local-mariadb.sh" start "$DB_DIR" "$DB_PORT" >&2
 
 # ---------------------------------------------------------------- Baton
-{
-  echo "listen: 127.0.0.1:$BATON_PORT"
+baton_yaml() {  # baton_yaml PORT ADMIN_PORT TLS(0|1): a single-node config, with TLS on both legs when TLS is 1
+  echo "listen: 127.0.0.1:$1"
   echo "admin:"
-  echo "  listen: 127.0.0.1:$BATON_ADMIN_PORT"
+  echo "  listen: 127.0.0.1:$2"
   [[ -n ${BATON_IO_THREADS:-} ]] && echo "io-threads: $BATON_IO_THREADS"
+  if [[ $3 == 1 ]]; then
+    printf 'tls:\n  cert: %s\n  key: %s\n' "$TMP/tls/server.pem" "$TMP/tls/server.key"
+  fi
   echo "cluster:"
   echo "  type: single"
+  if [[ $3 == 1 ]]; then
+    printf '  tls:\n    mode: verify-ca\n    ca: %s\n' "$TMP/tls/ca.pem"
+  fi
   echo "  nodes:"
   echo "    - {name: db1, address: 127.0.0.1:$DB_PORT}"
-} > "$TMP/baton.yaml"
-log "starting Baton on 127.0.0.1:$BATON_PORT (admin $BATON_ADMIN_PORT)"
-# shellcheck disable=SC2086  # BATON_JAVA_OPTS is a list of options
-java ${BATON_JAVA_OPTS:-} -jar "$JAR" --config "$TMP/baton.yaml" </dev/null >"$TMP/baton.log" 2>&1 &
-BATON_PID=$!
-wait_sql "$BATON_PORT" Baton "$BATON_PID" "$TMP/baton.log"
+}
+start_baton() {  # start_baton NAME PORT ADMIN_PORT TLS PIDVAR: starts it (its pid in PIDVAR, for cleanup), waits until it answers
+  local name=$1 port=$2 admin=$3 tls=$4
+  baton_yaml "$port" "$admin" "$tls" > "$TMP/$name.yaml"
+  log "starting $name on 127.0.0.1:$port (admin $admin)"
+  # shellcheck disable=SC2086  # BATON_JAVA_OPTS is a list of options
+  java ${BATON_JAVA_OPTS:-} -jar "$JAR" --config "$TMP/$name.yaml" </dev/null >"$TMP/$name.log" 2>&1 &
+  printf -v "$5" '%s' "$!"
+  wait_sql "$port" "$name" "${!5}" "$TMP/$name.log"
+}
+start_baton baton "$BATON_PORT" "$BATON_ADMIN_PORT" 0 BATON_PID
+
+if [[ $TLS == 1 ]]; then
+  start_baton baton-tls "$BATON_TLS_PORT" "$BATON_TLS_ADMIN_PORT" 1 BATON_TLS_PID
+  tls_seen=$(mariadb --no-defaults -h127.0.0.1 -P"$BATON_TLS_PORT" -uapp -papp --ssl -N -B sbtest \
+    -e "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME='Ssl_version'")
+  [[ $tls_seen == TLSv1* ]] || die "baton-tls does not reach the server over TLS (Ssl_version '$tls_seen')"
+fi
 
 # ---------------------------------------------------------------- HAProxy
 cat > "$TMP/haproxy.cfg" <<CFG
@@ -181,15 +234,16 @@ wait_sql "$HAPROXY_PORT" HAProxy "$HAPROXY_PID" "$TMP/haproxy.log"
 
 # ---------------------------------------------------------------- sysbench
 mkdir -p "$TMP/runs"
-sb() {  # sb WORKLOAD PORT THREADS SECONDS COMMAND [extra...]
+sb() {  # sb WORKLOAD PORT THREADS SECONDS COMMAND [extra sysbench options...]
   local workload=$1 port=$2 threads=$3 secs=$4 cmd=$5; shift 5
   # In the background plus wait, so that a signal to this script is handled at once (bash defers traps
   # while a foreground command runs); cleanup stops it through SB_PID.
-  timeout --foreground -k 10 $((secs + 120)) sysbench "$workload" \
+  # From the certificates' directory: sysbench --mysql-ssl=on reads cacert.pem and client-*.pem from where it runs.
+  (cd "$TMP/${SB_DIR:-runs}" && exec timeout --foreground -k 10 $((secs + 120)) sysbench "$workload" \
     --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" \
     --mysql-user=app --mysql-password=app --mysql-db=sbtest \
     --tables="$TABLES" --table-size="$TABLE_SIZE" --threads="$threads" --time="$secs" \
-    --report-interval=0 "$@" "$cmd" </dev/null &
+    --report-interval=0 "$@" "$cmd" </dev/null) &
   SB_PID=$!
   local rc=0
   wait "$SB_PID" || rc=$?
@@ -201,12 +255,16 @@ log "sysbench prepare (--tables=$TABLES --table-size=$TABLE_SIZE)"
 sb oltp_read_write "$DB_PORT" "$TABLES" 0 prepare >"$TMP/prepare.log" 2>&1 \
   || { tail -n 20 "$TMP/prepare.log" >&2; die "sysbench prepare failed"; }
 
+ssl_opt() { [[ $1 == *-tls ]] && echo "--mysql-ssl=on" || true; }   # ssl_opt TARGET
+[[ $TLS == 1 ]] && SB_DIR=tls
+baseline() { [[ $1 == *-tls ]] && echo direct-tls || echo direct; }  # baseline TARGET: what its ratio is to
+
 TOTAL_ERRORS=0
 FAILED_RUNS=0
 if (( WARMUP > 0 )); then
   for t in "${TARGETS[@]}"; do
     log "warm-up: $t, oltp_point_select, 8 threads, ${WARMUP}s"
-    if ! sb oltp_point_select "${PORT[$t]}" 8 "$WARMUP" run >"$TMP/runs/warmup-$t.log" 2>&1; then
+    if ! sb oltp_point_select "${PORT[$t]}" 8 "$WARMUP" run $(ssl_opt "$t") >"$TMP/runs/warmup-$t.log" 2>&1; then
       tail -n 20 "$TMP/runs/warmup-$t.log" >&2
       log "warm-up against $t failed"
       FAILED_RUNS=$((FAILED_RUNS + 1))
@@ -249,9 +307,11 @@ for w in $WORKLOADS; do
         rc=0
         pid=""
         [[ $t == baton ]] && pid=$BATON_PID
-        [[ $t == haproxy ]] && pid=$HAPROXY_PID
+        [[ $t == baton-tls ]] && pid=$BATON_TLS_PID
+        [[ $t == haproxy || $t == haproxy-tls ]] && pid=$HAPROXY_PID
         cpu_before=$(proc_cpu_ticks "$pid")
-        sb "$w" "${PORT[$t]}" "$th" "$DURATION" run >"$f" 2>&1 || rc=$?
+        # shellcheck disable=SC2046  # ssl_opt prints one option or nothing
+        sb "$w" "${PORT[$t]}" "$th" "$DURATION" run $(ssl_opt "$t") >"$f" 2>&1 || rc=$?
         cpu_after=$(proc_cpu_ticks "$pid")
         if (( rc == 0 )) && res=$(parse "$f"); then
           read -r q l i e <<<"$res"
@@ -299,23 +359,25 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "- sysbench: $(sysbench --version)"
   echo "- Java: $(java -version 2>&1 | head -n 2 | tail -n 1)"
   echo "- Baton config: single node${BATON_IO_THREADS:+, io-threads $BATON_IO_THREADS}${BATON_JAVA_OPTS:+, JVM options '$BATON_JAVA_OPTS'}"
-  echo "- Runs: --tables=$TABLES --table-size=$TABLE_SIZE, ${DURATION}s per run, $ROUNDS round(s) alternating direct, baton, haproxy; ${WARMUP}s warm-up per target. Medians over rounds."
+  echo "- Runs: --tables=$TABLES --table-size=$TABLE_SIZE, ${DURATION}s per run, $ROUNDS round(s) alternating ${TARGETS[*]}; ${WARMUP}s warm-up per target. Medians over rounds."
+  [[ $TLS == 1 ]] && echo "- TLS rows (sysbench --mysql-ssl=on, ratios to direct-tls): baton-tls terminates the client's TLS and opens its own to the server (verify-ca); haproxy-tls relays the client's TLS to the server untouched (mode tcp cannot terminate MySQL's in-protocol TLS)."
   echo "- sysbench, MariaDB, Baton and HAProxy all share the same CPUs, so the ratios show each proxy's CPU cost per packet."
   echo "- Latency is sysbench's average per transaction (1 query for oltp_point_select, 18 for oltp_read_write)."
   echo
-  echo "| Workload | Threads | Target | qps (median) | qps / direct | avg latency ms (median) | added latency ms | proxy CPU µs/query | reconnects | retried deadlocks | qps per round |"
+  echo "| Workload | Threads | Target | qps (median) | qps / baseline | avg latency ms (median) | added latency ms | proxy CPU µs/query | reconnects | retried deadlocks | qps per round |"
   echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
   for w in $WORKLOADS; do
     for th in $THREADS; do
-      # shellcheck disable=SC2086  # the value lists are meant to split
-      dq=$(median ${QPS["$w $th direct"]:-}); dl=$(median ${LAT["$w $th direct"]:-})
       for t in "${TARGETS[@]}"; do
         key="$w $th $t"
+        b=$(baseline "$t")
+        # shellcheck disable=SC2086  # the value lists are meant to split
+        dq=$(median ${QPS["$w $th $b"]:-}); dl=$(median ${LAT["$w $th $b"]:-})
         # shellcheck disable=SC2086
         q=$(median ${QPS[$key]:-}); l=$(median ${LAT[$key]:-})
         ratio="n/a"; added="–"
         if [[ -n $q && -n $dq ]]; then ratio=$(awk -v a="$q" -v b="$dq" 'BEGIN { printf "%.2f", a / b }'); fi
-        if [[ $th == 1 && $t != direct ]]; then
+        if [[ $th == 1 && $t != "$b" ]]; then
           added="n/a"
           [[ -n $l && -n $dl ]] && added=$(awk -v a="$l" -v b="$dl" 'BEGIN { printf "%+.3f", a - b }')
         fi

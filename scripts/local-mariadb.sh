@@ -5,6 +5,7 @@
 #   local-mariadb.sh status DIR       exit 0 if running, 3 if not
 # First start creates users app/app (mysql_native_password) and app_ed/app (ed25519), both with ALL on *.*,
 # and the databases baton_test and sbtest. Root keeps an empty password (socket, or TCP from 127.0.0.1).
+# MARIADB_EXTRA_CNF (optional): more [mariadbd] lines for my.cnf, e.g. "ssl_cert=...<newline>ssl_key=...".
 set -euo pipefail
 
 die() { echo "local-mariadb: $*" >&2; exit 1; }
@@ -67,6 +68,7 @@ local_infile=ON
 performance_schema=OFF
 innodb_flush_log_at_trx_commit=2
 skip-log-bin
+${MARIADB_EXTRA_CNF:-}
 CNF
 
   if [[ ! -d $DIR/data ]]; then
