@@ -20,14 +20,15 @@ import java.util.List;
 /**
  * The admin API's JSON, the same on both ends: records in, records out, through jackson-jr. A record component's
  * JSON name is its Java name in snake_case ({@code uptimeSeconds} is {@code uptime_seconds}); a {@link Request}'s
- * components are in kebab-case ({@code drain-timeout}), like the config keys. Reading is strict: an unknown key, a
- * string where true or false belongs, or anything after the one JSON value is an error naming what is wrong.
+ * components are in kebab-case ({@code drain-timeout}), like the config keys. Reading is strict: a string where true
+ * or false belongs, or anything after the one JSON value is an error naming what is wrong, and so is an unknown key
+ * in a request. An unknown key in an answer is skipped, so an older {@code baton} reads a newer Baton's answers.
  */
 public final class AdminJson {
     private static final com.fasterxml.jackson.core.JsonFactory FACTORY = new com.fasterxml.jackson.core.JsonFactory();
     private static final JSON JSON_RECORDS = JSON.builder()
-            .enable(JSON.Feature.WRITE_NULL_PROPERTIES, JSON.Feature.WRITE_RECORD_FIELDS_IN_DECLARATION_ORDER,
-                    JSON.Feature.FAIL_ON_UNKNOWN_BEAN_PROPERTY)
+            .enable(JSON.Feature.WRITE_NULL_PROPERTIES, JSON.Feature.WRITE_RECORD_FIELDS_IN_DECLARATION_ORDER)
+            .disable(JSON.Feature.FAIL_ON_UNKNOWN_BEAN_PROPERTY)
             .disable(JSON.Feature.USE_FIELDS)
             .register(new JacksonJrExtension() {
                 @Override
@@ -63,7 +64,7 @@ public final class AdminJson {
             if (parser.nextToken() != null) {
                 throw new Invalid("unexpected text after the JSON object");
             }
-            if (type.isRecord()) {
+            if (Request.class.isAssignableFrom(type) && type.isRecord()) {
                 List<String> known = new ArrayList<>();
                 for (var component : type.getRecordComponents()) {
                     known.add(wireName(type, component.getName()));

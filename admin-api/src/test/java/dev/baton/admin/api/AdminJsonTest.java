@@ -97,6 +97,12 @@ class AdminJsonTest {
     }
 
     @Test
+    void anAnswerWithKeysANewerBatonAddedStillReads() {
+        assertEquals(new CheckReport(List.of(new CheckReport.Finding("one writer", "pass", "db1"))), AdminJson.read(CheckReport.class,
+                "{\"findings\":[{\"check\":\"one writer\",\"result\":\"pass\",\"detail\":\"db1\",\"since\":3}],\"took_ms\":2}"));
+    }
+
+    @Test
     void aValueOfTheWrongTypeIsRefusedNamingItsKey() {
         assertEquals("\"on\" must be true or false, not a string",
                 assertThrows(AdminJson.Invalid.class, () -> AdminJson.read(MaintenanceRequest.class, "{\"on\":\"yes\"}")).getMessage());
