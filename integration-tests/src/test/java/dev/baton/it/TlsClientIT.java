@@ -245,7 +245,8 @@ class TlsClientIT {
 
     private static HttpResponse<String> post(String url) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(java.net.URI.create(url))
-                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

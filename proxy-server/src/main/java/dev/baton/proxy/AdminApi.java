@@ -9,6 +9,11 @@ import dev.baton.routing.TopologyType;
 import dev.baton.routing.WriterChoice;
 import dev.baton.routing.replication.ReplicationCheck;
 
+import dev.baton.admin.api.CheckReport;
+import dev.baton.admin.api.Events;
+import dev.baton.admin.api.Health;
+import dev.baton.admin.api.Status;
+import dev.baton.admin.api.Tls;
 import dev.baton.proxy.move.AccountHashes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,90 +24,63 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 
-/** The admin API's answers, as plain maps and lists that {@link Json} writes. */
+/** The admin API's answers, as the records of {@code dev.baton.admin.api} that both the API and the CLI read. */
 final class AdminApi {
     private AdminApi() {
     }
 
-    static Map<String, Object> status(BatonProxy proxy) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("version", BatonProxyMain.version());
-        out.put("instance", proxy.config().cluster().instanceName());
-        out.put("uptime_seconds", proxy.uptimeMillis() / 1000);
-        out.put("cluster_type", proxy.topology().type());
+    static Status status(BatonProxy proxy) {
         WriterChoice choice = proxy.topology().currentWriter();
-        if (choice instanceof WriterChoice.Writer w) {
-            out.put("writer", w.node().name());
-            out.put("epoch", w.epoch());
-            out.put("no_writer_reason", null);
-        } else {
-            out.put("writer", null);
-            out.put("epoch", null);
-            out.put("no_writer_reason", ((WriterChoice.NoWriter) choice).reason());
-        }
-        Map<String, Object> handover = null;
-        if (choice instanceof WriterChoice.Writer w && w.handingOver()) {
-            handover = new LinkedHashMap<>();
-            handover.put("to", w.handover().to().name());
-            handover.put("deadline", w.handover().deadline().toString());
-            handover.put("started_by", w.handover().requestedBy());
-        }
-        out.put("handover", handover); // a planned switchover draining now: new clients wait
-        out.put("warning", proxy.capacityWarning());
+        WriterChoice.Writer writer = choice instanceof WriterChoice.Writer w ? w : null;
+        Status.Handover handover = writer != null && writer.handingOver()
+                ? new Status.Handover(writer.handover().to().name(), writer.handover().deadline().toString(),
+                        writer.handover().requestedBy())
+                : null;
         Map<String, NodeReport> reports = new LinkedHashMap<>();
         for (NodeReport r : proxy.topology().nodeReports()) {
             reports.put(r.node(), r);
         }
-        List<Object> nodes = new ArrayList<>();
+        List<Status.NodeStatus> nodes = new ArrayList<>();
         for (Node node : proxy.topology().nodes()) {
-            Map<String, Object> n = new LinkedHashMap<>();
-            n.put("name", node.name());
-            n.put("address", node.address().toString());
-            n.put("priority", node.priority());
             NodeReport r = reports.get(node.name());
-            n.put("monitored", r != null);
-            n.put("up", r == null ? null : r.up());
-            n.put("down_reason", r == null ? null : r.reason());
-            n.put("not_monitored_reason", r == null ? NOT_MONITORED : null);
-            n.put("last_check", r == null || r.lastCheck() == null ? null : r.lastCheck().toString());
-            n.put("flow_control_paused", r == null ? null : r.flowControlPaused());
-            n.put("recv_queue", r == null ? null : r.localRecvQueue());
-            n.put("max_connections", r == null || r.maxConnections() == 0 ? null : r.maxConnections());
-            n.put("writer", choice instanceof WriterChoice.Writer w && w.node().equals(node));
-            n.put("maintenance", proxy.topology().maintenance().contains(node.name()));
-            if (r != null && r.replication() != null) {
-                n.put("replication", replication(r.replication()));
-            }
-            nodes.add(n);
+            boolean monitored = r != null;
+            nodes.add(new Status.NodeStatus(node.name(), node.address().toString(), node.priority(), monitored,
+                    monitored ? r.up() : null,
+                    monitored ? r.reason() : null,
+                    monitored ? null : NOT_MONITORED,
+                    monitored && r.lastCheck() != null ? r.lastCheck().toString() : null,
+                    monitored && Double.isFinite(r.flowControlPaused()) ? r.flowControlPaused() : null,
+                    monitored ? r.localRecvQueue() : null,
+                    monitored && r.maxConnections() != 0 ? r.maxConnections() : null,
+                    writer != null && writer.node().equals(node),
+                    proxy.topology().maintenance().contains(node.name()),
+                    monitored && r.replication() != null ? replication(r.replication()) : null));
         }
-        out.put("nodes", nodes);
-        List<Object> clients = new ArrayList<>();
+        List<Status.ClientUsage> clients = new ArrayList<>();
         for (ClientQuota.ClientUsage u : proxy.quota().usage()) {
-            Map<String, Object> c = new LinkedHashMap<>();
-            c.put("client", u.client());
-            c.put("connections", u.connections());
-            c.put("limit", u.limit());
-            c.put("rejected", u.rejected());
-            clients.add(c);
+            clients.add(new Status.ClientUsage(u.client(), u.connections(), u.limit(), u.rejected()));
         }
-        out.put("clients", clients);
-        Map<String, Object> totals = new LinkedHashMap<>();
-        totals.put("connections", proxy.quota().total());
-        totals.put("max_total", proxy.quota().settings().maxTotal());
-        totals.put("sessions", proxy.activeSessions());
-        totals.put("sessions_opened", proxy.sessionsOpened());
-        out.put("totals", totals);
-        out.put("tls", proxy.clientTls() == null ? null : tls(proxy.clientTls().certificate()));
-        return out;
+        Status.Totals totals = new Status.Totals(proxy.quota().total(), proxy.quota().settings().maxTotal(),
+                proxy.activeSessions(), proxy.sessionsOpened());
+        return new Status(BatonProxyMain.version(), proxy.config().cluster().instanceName(), proxy.uptimeMillis() / 1000,
+                proxy.topology().type(), writer == null ? null : writer.node().name(), writer == null ? null : writer.epoch(),
+                writer == null ? ((WriterChoice.NoWriter) choice).reason() : null, handover, proxy.capacityWarning(), nodes,
+                clients, totals, proxy.clientTls() == null ? null : tls(proxy.clientTls().certificate()));
+    }
+
+    /** {@code GET /healthz}: 200 with the writer when Baton can route, 503 with the reason when it cannot. */
+    static Object health(BatonProxy proxy) {
+        WriterChoice choice = proxy.topology().currentWriter();
+        if (choice instanceof WriterChoice.Writer w) {
+            return new Health("ok", w.node().name(), w.epoch(), proxy.activeSessions(), proxy.capacityWarning());
+        }
+        return new Health.NoWriter("no-writer", ((WriterChoice.NoWriter) choice).reason());
     }
 
     /** The certificate Baton shows clients, as the status and a reload answer name it. */
-    private static Map<String, Object> tls(java.security.cert.X509Certificate certificate) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("certificate_expires", certificate.getNotAfter().toInstant().toString());
-        m.put("subject", certificate.getSubjectX500Principal().getName());
-        m.put("serial", certificate.getSerialNumber().toString(16));
-        return m;
+    private static Tls tls(java.security.cert.X509Certificate certificate) {
+        return new Tls(certificate.getNotAfter().toInstant().toString(), certificate.getSubjectX500Principal().getName(),
+                certificate.getSerialNumber().toString(16));
     }
 
     /**
@@ -111,7 +89,7 @@ final class AdminApi {
      * @throws IllegalArgumentException when no tls section is configured
      * @throws IllegalStateException    when the files cannot be used (the old certificate keeps serving)
      */
-    static Map<String, Object> reloadTls(BatonProxy proxy) {
+    static Tls reloadTls(BatonProxy proxy) {
         if (proxy.clientTls() == null) {
             throw new IllegalArgumentException("TLS for clients is not configured (no tls section)");
         }
@@ -123,37 +101,22 @@ final class AdminApi {
     }
 
     /** A node's replication as the status shows it: role, threads, lag, positions, semi-sync, why it is left out. */
-    private static Map<String, Object> replication(ReplicationReport r) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("role", r.role().name().toLowerCase());
-        m.put("read_only", r.readOnly());
-        m.put("source", r.source());
-        m.put("io_thread", r.ioThread() == null ? null : r.ioThread().name().toLowerCase());
-        m.put("sql_thread", r.sqlThread() == null ? null : r.sqlThread().name().toLowerCase());
-        m.put("last_io_error", r.lastIoError());
-        m.put("last_sql_error", r.lastSqlError());
-        m.put("lag_seconds", r.lagSeconds());
-        m.put("gtid_binlog_pos", r.gtidBinlogPos());
-        m.put("gtid_current_pos", r.gtidCurrentPos());
-        m.put("gtid_slave_pos", r.gtidSlavePos());
-        m.put("gtid_io_pos", r.gtidIoPos());
-        Map<String, Object> semi = new LinkedHashMap<>();
-        semi.put("source_enabled", r.semiSync().sourceEnabled());
-        semi.put("source_active", r.semiSync().sourceActive());
-        semi.put("source_clients", r.semiSync().sourceClients());
-        semi.put("replica_enabled", r.semiSync().replicaEnabled());
-        semi.put("replica_active", r.semiSync().replicaActive());
-        m.put("semi_sync", semi);
-        m.put("left_out", r.leftOut());
-        return m;
+    private static Status.Replication replication(ReplicationReport r) {
+        return new Status.Replication(r.role().name().toLowerCase(), r.readOnly(), r.source(),
+                r.ioThread() == null ? null : r.ioThread().name().toLowerCase(),
+                r.sqlThread() == null ? null : r.sqlThread().name().toLowerCase(),
+                r.lastIoError(), r.lastSqlError(), r.lagSeconds(), r.gtidBinlogPos(), r.gtidCurrentPos(), r.gtidSlavePos(),
+                r.gtidIoPos(), new Status.SemiSync(r.semiSync().sourceEnabled(), r.semiSync().sourceActive(),
+                        (long) r.semiSync().sourceClients(), r.semiSync().replicaEnabled(), r.semiSync().replicaActive()),
+                r.leftOut());
     }
 
     /**
      * The cluster against the guidance for its kind (the Rancher HA guide for Galera, what failover and rejoin need
      * for primary/replica): each finding pass, warn or fail, with what was seen.
      */
-    static Map<String, Object> check(BatonProxy proxy) {
-        List<Object> findings = new ArrayList<>();
+    static CheckReport check(BatonProxy proxy) {
+        List<CheckReport.Finding> findings = new ArrayList<>();
         List<Node> nodes = proxy.topology().nodes();
         List<NodeReport> reports = proxy.topology().nodeReports();
         if (TopologyType.PRIMARY_REPLICA.configName().equals(proxy.topology().type())) {
@@ -163,18 +126,14 @@ final class AdminApi {
             }
             oneWriter(findings, proxy);
             sessionMoves(findings, proxy);
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("findings", findings);
-            return out;
+            return new CheckReport(findings);
         }
         if (TopologyType.SINGLE.configName().equals(proxy.topology().type())) {
             finding(findings, "nodes configured", "warn", "1 node(s); the Rancher HA guide suggests 3, so one can be "
                     + "backed up or maintained while two serve");
             single(findings, nodes.get(0), reports, proxy.quota().settings().maxTotal() + BatonProxy.MONITOR_CONNECTIONS);
             oneWriter(findings, proxy);
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("findings", findings);
-            return out;
+            return new CheckReport(findings);
         }
         int needed = Math.max(250, proxy.quota().settings().maxTotal() + BatonProxy.MONITOR_CONNECTIONS);
         finding(findings, "nodes configured", nodes.size() >= 3 ? "pass" : "warn",
@@ -207,9 +166,7 @@ final class AdminApi {
         }
         oneWriter(findings, proxy);
         sessionMoves(findings, proxy);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("findings", findings);
-        return out;
+        return new CheckReport(findings);
     }
 
     /**
@@ -217,7 +174,7 @@ final class AdminApi {
      * read_only OFF) and whether its max_connections leaves room for {@code quotas.max-total}. Without a monitor user
      * nothing was checked, which is a warning: Baton cannot tell.
      */
-    private static void single(List<Object> findings, Node node, List<NodeReport> reports, long needed) {
+    private static void single(List<CheckReport.Finding> findings, Node node, List<NodeReport> reports, long needed) {
         if (reports.isEmpty()) {
             finding(findings, "node reachable and writable", "warn", NOT_MONITORED + "; add cluster.monitor (user and "
                     + "password) so Baton checks " + node.name() + " and its max_connections");
@@ -242,7 +199,7 @@ final class AdminApi {
      * a session to that node needs; a warning, because without them sessions are closed at a writer change, as with
      * sessions.move off. All nodes are asked at once.
      */
-    private static void sessionMoves(List<Object> findings, BatonProxy proxy) {
+    private static void sessionMoves(List<CheckReport.Finding> findings, BatonProxy proxy) {
         if (proxy.accountHashes().isEmpty()) {
             return;
         }
@@ -265,34 +222,22 @@ final class AdminApi {
         }
     }
 
-    private static void oneWriter(List<Object> findings, BatonProxy proxy) {
+    private static void oneWriter(List<CheckReport.Finding> findings, BatonProxy proxy) {
         WriterChoice choice = proxy.topology().currentWriter();
         finding(findings, "one writer", choice instanceof WriterChoice.Writer ? "pass" : "fail",
                 choice instanceof WriterChoice.Writer w ? "every session goes to " + w.node().name() + " (epoch " + w.epoch() + ")"
                         : "no writer: " + ((WriterChoice.NoWriter) choice).reason());
     }
 
-    private static void finding(List<Object> findings, String check, String result, String detail) {
-        Map<String, Object> f = new LinkedHashMap<>();
-        f.put("check", check);
-        f.put("result", result);
-        f.put("detail", detail);
-        findings.add(f);
+    private static void finding(List<CheckReport.Finding> findings, String check, String result, String detail) {
+        findings.add(new CheckReport.Finding(check, result, detail));
     }
 
-    static Map<String, Object> events(BatonProxy proxy) {
-        List<Object> list = new ArrayList<>();
+    static Events events(BatonProxy proxy) {
+        List<Events.Event> list = new ArrayList<>();
         for (ClusterEvent e : proxy.topology().events()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("time", e.at().toString());
-            m.put("kind", e.kind());
-            m.put("subject", e.subject());
-            m.put("description", e.description());
-            m.put("requested_by", e.requestedBy());
-            list.add(m);
+            list.add(new Events.Event(e.at().toString(), e.kind(), e.subject(), e.description(), e.requestedBy()));
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("events", list);
-        return out;
+        return new Events(list);
     }
 }

@@ -1,5 +1,6 @@
 package dev.baton.proxy;
 
+import dev.baton.admin.api.SwitchoverReport;
 import dev.baton.proxy.config.BatonConfig;
 import dev.baton.proxy.move.AccountHashes;
 import dev.baton.proxy.config.ConfigException;
@@ -59,6 +60,7 @@ public final class BatonProxy implements AutoCloseable {
     private final long startedAt = System.currentTimeMillis();
     private Channel listener;
     private Channel admin;
+    private AdminServer adminServer;
 
     /** Reads stored password hashes to move sessions; null when sessions.move is off or no monitor user is configured. */
     private final AccountHashes accountHashes;
@@ -274,7 +276,8 @@ public final class BatonProxy implements AutoCloseable {
                     }
                 });
         listener = bindOrExplain(bootstrap::bind, config.listen(), "listen");
-        admin = bindOrExplain(a -> AdminServer.bootstrap(acceptGroup, transport, this).bind(a), config.adminListen(), "admin.listen");
+        adminServer = new AdminServer(this);
+        admin = bindOrExplain(a -> adminServer.bootstrap(acceptGroup, transport).bind(a), config.adminListen(), "admin.listen");
         topology.start();
         log.info("Baton listening on {} (admin {}), cluster '{}' with {} node(s): {}, transport {}",
                 address(), adminAddress(), topology.type(), config.nodes().size(), config.nodes(), transport.name());
@@ -383,14 +386,12 @@ public final class BatonProxy implements AutoCloseable {
      * Waits up to {@code limit} until no session of this instance is parked or moving, then says how many moved and
      * how many were not (by reason) since the counts {@code movedBefore} and {@code notMovedBefore} were taken.
      */
-    Map<String, Object> awaitMoves(long movedBefore, Map<String, Long> notMovedBefore, Duration limit) throws InterruptedException {
+    SwitchoverReport.SessionMoves awaitMoves(long movedBefore, Map<String, Long> notMovedBefore, Duration limit)
+            throws InterruptedException {
         long end = System.nanoTime() + limit.toNanos();
         while (sessions.stream().anyMatch(ClientSession::isMoving) && System.nanoTime() < end) {
             Thread.sleep(20);
         }
-        Map<String, Object> out = new java.util.LinkedHashMap<>();
-        out.put("instance", config.cluster().instanceName());
-        out.put("sessions_moved", metrics.sessionsMoved() - movedBefore);
         Map<String, Long> notMoved = new java.util.TreeMap<>();
         metrics.sessionsNotMoved().forEach((reason, n) -> {
             long delta = n - notMovedBefore.getOrDefault(reason, 0L);
@@ -398,9 +399,8 @@ public final class BatonProxy implements AutoCloseable {
                 notMoved.put(reason, delta);
             }
         });
-        out.put("sessions_not_moved", notMoved);
-        out.put("sessions_still_moving", sessions.stream().filter(ClientSession::isMoving).count());
-        return out;
+        return new SwitchoverReport.SessionMoves(config.cluster().instanceName(), metrics.sessionsMoved() - movedBefore,
+                notMoved, sessions.stream().filter(ClientSession::isMoving).count());
     }
 
     /** The moved and not-moved counts when the current writer change began, for its event. */
@@ -418,11 +418,10 @@ public final class BatonProxy implements AutoCloseable {
      */
     private void recordMoves(String writer) {
         try {
-            Map<String, Object> moves = awaitMoves(movedMark, notMovedMark, Duration.ofSeconds(10));
+            SwitchoverReport.SessionMoves moves = awaitMoves(movedMark, notMovedMark, Duration.ofSeconds(10));
             markMoves();
-            long moved = (Long) moves.get("sessions_moved");
-            @SuppressWarnings("unchecked")
-            Map<String, Long> notMoved = (Map<String, Long>) moves.get("sessions_not_moved");
+            long moved = moves.sessionsMoved();
+            Map<String, Long> notMoved = moves.sessionsNotMoved();
             if (moved > 0 || !notMoved.isEmpty()) {
                 topology.sessionsEvent(writer, "sessions after the writer change to " + writer + ": " + moved
                         + " moved, " + notMoved.values().stream().mapToLong(Long::longValue).sum() + " not moved"
@@ -472,6 +471,9 @@ public final class BatonProxy implements AutoCloseable {
         }
         if (admin != null) {
             admin.close().awaitUninterruptibly();
+        }
+        if (adminServer != null) {
+            adminServer.close();
         }
         clients.close().awaitUninterruptibly();
         if (clientTls != null) {

@@ -1,5 +1,7 @@
 package dev.baton.proxy;
 
+import dev.baton.admin.api.MaintenanceReport;
+import dev.baton.admin.api.SwitchoverReport;
 import dev.baton.routing.DrainReport;
 import dev.baton.routing.Node;
 import dev.baton.routing.WriterChoice;
@@ -7,7 +9,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -48,14 +49,11 @@ final class Switchover {
      * Puts a node in maintenance (never elected, by any instance) or takes it out. If the node is the writer, a
      * planned switchover to the best other healthy node comes first, so clients see a drain, not a cut.
      */
-    static Map<String, Object> maintenance(BatonProxy proxy, String name, boolean on, Duration drainTimeout, String requestedBy) {
+    static MaintenanceReport maintenance(BatonProxy proxy, String name, boolean on, Duration drainTimeout, String requestedBy) {
         Node node = proxy.topology().nodes().stream().filter(n -> n.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("unknown node '" + name + "' (nodes: "
                         + proxy.topology().nodes().stream().map(Node::name).toList() + ")"));
-        Map<String, Object> report = new LinkedHashMap<>();
-        report.put("node", name);
-        report.put("maintenance", on);
-        report.put("switchover", null);
+        SwitchoverReport switchover = null;
         if (on && proxy.topology().currentWriter() instanceof WriterChoice.Writer w && w.node().equals(node)) {
             java.util.Set<String> inMaintenance = proxy.topology().maintenance();
             String target = proxy.topology().nodeReports().stream()
@@ -64,10 +62,10 @@ final class Switchover {
                     .min(java.util.Comparator.comparingInt(Node::priority)).map(Node::name)
                     .orElseThrow(() -> new IllegalStateException("node " + name + " is the writer and no other node is "
                             + "healthy to take over; nothing changed"));
-            report.put("switchover", run(proxy, target, drainTimeout, requestedBy + " (maintenance of " + name + ")"));
+            switchover = run(proxy, target, drainTimeout, requestedBy + " (maintenance of " + name + ")");
         }
         proxy.topology().setMaintenance(node, on, requestedBy, Duration.ofSeconds(15));
-        return report;
+        return new MaintenanceReport(name, on, switchover);
     }
 
     /** How long past the drain deadline the switchover waits for other instances' drain reports. */
@@ -79,7 +77,7 @@ final class Switchover {
      * holds new clients and drains its sessions by the same deadline; then, once every live instance reported
      * its drain or the deadline passed, the new writer is recorded.
      */
-    static Map<String, Object> run(BatonProxy proxy, String target, Duration drainTimeout, String requestedBy) {
+    static SwitchoverReport run(BatonProxy proxy, String target, Duration drainTimeout, String requestedBy) {
         Node node = proxy.topology().nodes().stream().filter(n -> n.name().equals(target)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("unknown node '" + target + "' (nodes: "
                         + proxy.topology().nodes().stream().map(Node::name).toList() + ")"));
@@ -101,12 +99,8 @@ final class Switchover {
             if (before instanceof WriterChoice.NoWriter) {
                 // Nothing to drain: the writer is lost, and the topology waits for an operator to name the next one.
                 WriterChoice.Writer now = proxy.topology().takeOver(node, requestedBy, Duration.ofSeconds(60));
-                Map<String, Object> report = new LinkedHashMap<>();
-                report.put("from", null);
-                report.put("to", now.node().name());
-                report.put("epoch", now.epoch());
-                report.put("writes_unavailable_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-                report.put("promoted_without_a_writer", true);
+                SwitchoverReport report = new SwitchoverReport(null, now.node().name(), now.epoch(),
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), true, 0, 0, 0, 0, 0, List.of(), List.of(), null);
                 log.info("switchover to {} requested by {}: promoted with no writer to drain", target, requestedBy);
                 return report;
             }
@@ -130,34 +124,23 @@ final class Switchover {
             List<DrainReport> reports = reports(proxy, handover.epoch());
             java.util.Set<String> notHeard = new java.util.TreeSet<>(live);
             notHeard.removeAll(reported(reports));
-            Map<String, Object> report = new LinkedHashMap<>();
-            report.put("from", before instanceof WriterChoice.Writer w ? w.node().name() : null);
-            report.put("to", now.node().name());
-            report.put("epoch", now.epoch());
-            report.put("writes_unavailable_ms", unavailableMs);
-            report.put("sessions_idle", reports.stream().mapToInt(DrainReport::idle).sum());
-            report.put("sessions_after_transaction", reports.stream().mapToInt(DrainReport::afterTransaction).sum());
-            report.put("sessions_moving", reports.stream().mapToInt(DrainReport::moving).sum());
-            report.put("sessions_closed_not_movable", reports.stream().mapToInt(r -> r.idle() + r.afterTransaction() - r.moving()).sum());
-            report.put("sessions_closed_in_transaction", reports.stream().mapToInt(DrainReport::inTransaction).sum());
-            List<Object> instances = new java.util.ArrayList<>();
+            List<SwitchoverReport.InstanceDrain> instances = new java.util.ArrayList<>();
             for (DrainReport r : reports) {
-                Map<String, Object> i = new LinkedHashMap<>();
-                i.put("instance", r.instance());
-                i.put("sessions_idle", r.idle());
-                i.put("sessions_after_transaction", r.afterTransaction());
-                i.put("sessions_moving", r.moving());
-                i.put("sessions_closed_not_movable", r.idle() + r.afterTransaction() - r.moving());
-                i.put("sessions_closed_in_transaction", r.inTransaction());
-                instances.add(i);
+                instances.add(new SwitchoverReport.InstanceDrain(r.instance(), r.idle(), r.afterTransaction(), r.moving(),
+                        r.idle() + r.afterTransaction() - r.moving(), r.inTransaction()));
             }
-            report.put("instances", instances);
-            report.put("instances_not_heard_from", List.copyOf(notHeard));
-            report.put("this_instance", proxy.awaitMoves(moved, notMoved, MOVES_SETTLE));
+            SwitchoverReport report = new SwitchoverReport(before instanceof WriterChoice.Writer w ? w.node().name() : null,
+                    now.node().name(), now.epoch(), unavailableMs, false,
+                    instances.stream().mapToLong(SwitchoverReport.InstanceDrain::sessionsIdle).sum(),
+                    instances.stream().mapToLong(SwitchoverReport.InstanceDrain::sessionsAfterTransaction).sum(),
+                    instances.stream().mapToLong(SwitchoverReport.InstanceDrain::sessionsMoving).sum(),
+                    instances.stream().mapToLong(SwitchoverReport.InstanceDrain::sessionsClosedNotMovable).sum(),
+                    instances.stream().mapToLong(SwitchoverReport.InstanceDrain::sessionsClosedInTransaction).sum(),
+                    instances, List.copyOf(notHeard), proxy.awaitMoves(moved, notMoved, MOVES_SETTLE));
             log.info("switchover to {} done: writes unavailable for {} ms; on {} instance(s): {} session(s) moving to the "
                     + "new writer, {} closed as not movable, {} closed in a transaction at the drain deadline{}", target,
-                    unavailableMs, reports.size(), report.get("sessions_moving"), report.get("sessions_closed_not_movable"),
-                    report.get("sessions_closed_in_transaction"),
+                    unavailableMs, reports.size(), report.sessionsMoving(), report.sessionsClosedNotMovable(),
+                    report.sessionsClosedInTransaction(),
                     notHeard.isEmpty() ? "" : "; no drain report from " + String.join(", ", notHeard));
             return report;
         } catch (InterruptedException e) {

@@ -1,5 +1,6 @@
 package dev.baton.proxy;
 
+import dev.baton.admin.api.CheckReport;
 import dev.baton.proxy.config.BatonConfig;
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.HostPort;
@@ -9,7 +10,6 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,19 +27,18 @@ class SessionMoveCheckTest {
                 .withSessions(new BatonConfig.Sessions(move));
     }
 
-    @SuppressWarnings("unchecked")
-    private static List<Map<String, Object>> findings(BatonProxy proxy) {
-        return (List<Map<String, Object>>) AdminApi.check(proxy).get("findings");
+    private static List<CheckReport.Finding> findings(BatonProxy proxy) {
+        return AdminApi.check(proxy).findings();
     }
 
     @Test
     void withSessionsMovingTheCheckWarnsThatANodeWhoseHashesCannotBeReadGetsNoMovedSessions() throws Exception {
         try (BatonProxy proxy = BatonProxy.start(config(true), new FakeTopology(DOWN))) {
-            Map<String, Object> finding = findings(proxy).stream()
-                    .filter(f -> f.get("check").equals("password hashes readable on db1")).findFirst().orElseThrow();
-            assertEquals("warn", finding.get("result"));
+            CheckReport.Finding finding = findings(proxy).stream()
+                    .filter(f -> f.check().equals("password hashes readable on db1")).findFirst().orElseThrow();
+            assertEquals("warn", finding.result());
             assertEquals("cannot read stored password hashes on node db1: connection refused; until then, sessions are "
-                    + "closed instead of moved when db1 becomes the writer", finding.get("detail"));
+                    + "closed instead of moved when db1 becomes the writer", finding.detail());
         }
     }
 
@@ -47,7 +46,7 @@ class SessionMoveCheckTest {
     void withSessionsMoveOffTheCheckDoesNotAskForTheHashes() throws Exception {
         try (BatonProxy proxy = BatonProxy.start(config(false), new FakeTopology(DOWN))) {
             assertTrue(proxy.accountHashes().isEmpty());
-            assertFalse(findings(proxy).stream().anyMatch(f -> String.valueOf(f.get("check")).startsWith("password hashes")));
+            assertFalse(findings(proxy).stream().anyMatch(f -> f.check().startsWith("password hashes")));
         }
     }
 }

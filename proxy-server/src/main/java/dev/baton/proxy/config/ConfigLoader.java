@@ -1,5 +1,6 @@
 package dev.baton.proxy.config;
 
+import dev.baton.admin.api.Durations;
 import dev.baton.routing.ClientQuota;
 import dev.baton.routing.ClusterSpec;
 import dev.baton.routing.HostPort;
@@ -24,15 +25,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads the YAML config and checks every key, so that a typo stops Baton at start with one line naming the file,
  * the key and the problem, rather than being silently ignored.
  */
 public final class ConfigLoader {
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Duration MAX_DURATION = Duration.ofHours(1);
     private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name",
             "quotas", "sessions", "proxy-protocol", "tls");
@@ -127,6 +125,8 @@ public final class ConfigLoader {
                 adminToken = string(admin.get("token"), "admin.token", true);
             }
         }
+        // A token read from a file or a variable often ends in a newline; the API compares tokens without it.
+        adminToken = adminToken == null ? null : adminToken.strip();
         if (adminToken == null && !isLoopback(adminListen)) {
             throw new ConfigException(file, "admin.listen", adminListen + " is not a loopback address and no admin.token "
                     + "(or admin.token-env) is set; the admin API can switch the writer, so it needs a token off loopback");
@@ -522,9 +522,17 @@ public final class ConfigLoader {
         return new ClusterSpec.MonitorSettings(user, password, interval, timeout, fall, rise, recordMaxAge);
     }
 
+    /**
+     * Whether the admin listener would bind a loopback address: the host is resolved as the listener resolves it,
+     * so a name such as {@code 127.example.com} counts by where it points, not by how it looks. A name that does
+     * not resolve is not loopback.
+     */
     private static boolean isLoopback(HostPort address) {
-        String h = address.host();
-        return h.equals("localhost") || h.startsWith("127.") || h.equals("::1");
+        try {
+            return java.net.InetAddress.getByName(address.host()).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     private static String defaultInstanceName(HostPort listen) {
@@ -627,29 +635,11 @@ public final class ConfigLoader {
         if (value == null) {
             return fallback;
         }
-        Matcher m = DURATION.matcher(String.valueOf(value).trim());
-        if (!m.matches()) {
-            throw new ConfigException(file, key, "'" + value + "' is not a duration (examples: 500ms, 3s, 1m)");
-        }
-        Duration d;
         try {
-            long n = Long.parseLong(m.group(1));
-            d = switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofHours(n);
-            };
-        } catch (NumberFormatException | ArithmeticException e) {
-            d = MAX_DURATION.plusMillis(1);
+            return Durations.parse(String.valueOf(value), MAX_DURATION);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, key, e.getMessage());
         }
-        if (d.isZero()) {
-            throw new ConfigException(file, key, "must be more than zero");
-        }
-        if (d.compareTo(MAX_DURATION) > 0) {
-            throw new ConfigException(file, key, "'" + value + "' is longer than the most allowed, 1h");
-        }
-        return d;
     }
 
     private int integer(Object value, String key, int min, int max) throws ConfigException {

@@ -421,6 +421,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aTokenEndingInANewlineIsReadWithoutIt() throws ConfigException {
+        BatonConfig config = ConfigLoader.parse("baton.yaml", "admin:\n  token: \"abc\\n\"\n" + NODES);
+        assertEquals("abc", config.adminToken());
+    }
+
+    @Test
+    void aHostNameThatLooksLikeLoopbackIsNotLoopback() {
+        assertEquals("baton.yaml: admin.listen: 127.evil.example:6034 is not a loopback address and no admin.token (or "
+                + "admin.token-env) is set; the admin API can switch the writer, so it needs a token off loopback",
+                error("admin:\n  listen: 127.evil.example:6034\n" + NODES));
+    }
+
+    @Test
+    void loopbackIsWhereTheAddressResolvesWhateverItsSpelling() throws ConfigException {
+        for (String host : new String[]{"127.0.0.1", "127.3.4.5", "localhost", "'[::1]'"}) {
+            String listen = host.startsWith("'") ? "'[::1]:6034'" : host + ":6034";
+            assertEquals(null, ConfigLoader.parse("baton.yaml", "admin:\n  listen: " + listen + "\n" + NODES).adminToken(), host);
+        }
+    }
+
+    @Test
     void ipv6AddressesNeedBrackets() throws ConfigException {
         assertEquals("baton.yaml: listen: bad address: '::1:6033' is not host:port (write IPv6 addresses as [addr]:port)",
                 error("listen: '::1:6033'\n" + NODES));
