@@ -59,7 +59,7 @@ class CommandLineIT {
         Path file = config("listen: 127.0.0.1:16033\ncluster:\n  type: single\n  nodes:\n    - {name: db1, address: 127.0.0.1:3311}\n  nodez: []\n");
         Run run = batonProxy("--config", file.toString());
         assertEquals(2, run.exit());
-        assertEquals(file + ": cluster.nodez: unknown key (known here: connect-wait, failback, failover, monitor, nodes, proxy-protocol, rejoin, replication, schema, type)\n", run.stderr());
+        assertEquals(file + ": cluster.nodez: unknown key (known here: connect-wait, failback, failover, monitor, nodes, proxy-protocol, rejoin, replication, schema, tls, type)\n", run.stderr());
     }
 
     @Test

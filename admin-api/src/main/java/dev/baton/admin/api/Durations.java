@@ -46,6 +46,18 @@ public final class Durations {
         return d;
     }
 
+    /**
+     * As {@link #parse}, where zero ({@code 0s}, {@code 0ms} ...) is allowed too and means "not at all" to the caller
+     * (a wait that is not waited).
+     */
+    public static Duration parseZeroAllowed(String text, Duration max) {
+        Matcher m = DURATION.matcher(text == null ? "" : text.trim());
+        if (m.matches() && m.group(1).chars().allMatch(c -> c == '0')) {
+            return Duration.ZERO;
+        }
+        return parse(text, max);
+    }
+
     /** A duration the way {@link #parse} reads it, in its largest exact unit: {@code 10s}, {@code 1500ms}, {@code 1h}. */
     public static String format(Duration d) {
         long ms = d.toMillis();

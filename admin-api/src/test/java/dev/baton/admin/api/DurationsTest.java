@@ -39,6 +39,17 @@ class DurationsTest {
     }
 
     @Test
+    void zeroIsReadWhereTheCallerAllowsItAndEverythingElseAsBefore() {
+        assertEquals(Duration.ZERO, Durations.parseZeroAllowed("0s", HOUR));
+        assertEquals(Duration.ZERO, Durations.parseZeroAllowed(" 000 ms", HOUR));
+        assertEquals(Duration.ofSeconds(5), Durations.parseZeroAllowed("5s", HOUR));
+        assertEquals("'0' is not a duration (examples: 500ms, 3s, 1m)",
+                assertThrows(IllegalArgumentException.class, () -> Durations.parseZeroAllowed("0", HOUR)).getMessage());
+        assertEquals("'2h' is longer than the most allowed, 1h",
+                assertThrows(IllegalArgumentException.class, () -> Durations.parseZeroAllowed("2h", HOUR)).getMessage());
+    }
+
+    @Test
     void writesADurationInItsLargestExactUnit() {
         assertEquals("10s", Durations.format(Duration.ofSeconds(10)));
         assertEquals("1500ms", Durations.format(Duration.ofMillis(1500)));

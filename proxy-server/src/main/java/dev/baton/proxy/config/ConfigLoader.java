@@ -622,13 +622,16 @@ public final class ConfigLoader {
         }
     }
 
-    /** A duration where zero means "not at all" (written 0, 0s, 0ms ...). */
+    /** A duration where zero means "not at all" (written 0s, 0ms ...). */
     private Duration zeroOrDuration(Object value, String key, Duration fallback) throws ConfigException {
-        if (value != null && DURATION.matcher(String.valueOf(value).trim()).matches()
-                && String.valueOf(value).trim().matches("0+\\s*\\D+")) {
-            return Duration.ZERO;
+        if (value == null) {
+            return fallback;
         }
-        return duration(value, key, fallback);
+        try {
+            return Durations.parseZeroAllowed(String.valueOf(value), MAX_DURATION);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, key, e.getMessage());
+        }
     }
 
     private Duration duration(Object value, String key, Duration fallback) throws ConfigException {
