@@ -328,6 +328,23 @@ for spec in $RUNS; do
 done
 
 # ---------------------------------------------------------------- report
+# by_origin RUN: growth of live bytes per client, grouped by where the classes come from
+by_origin() {
+  local n=${RUN_OK[$1]}
+  awk -v n="$n" '
+    FNR == 1 { f++ }
+    /^ *[0-9]+:/ { k = $4; if (f == 1) bb[k] = $3; else wb[k] = $3 }
+    END {
+      for (k in wb) {
+        d = wb[k] - bb[k]
+        g = k ~ /^dev\.baton\./ ? "Baton (dev.baton.*)" : k ~ /^io\.netty\./ ? "Netty (io.netty.*)" \
+          : k == "[B" ? "byte arrays ([B)" : "other JDK classes"
+        sum[g] += d; all += d
+      }
+      for (g in sum) printf "| %s | %.0f |\n", g, sum[g] / n
+      printf "| **all** | **%.0f** |\n", all / n
+    }' "$TMP/measure/$1-before/histogram.txt" "$TMP/measure/$1-with/histogram.txt"
+}
 # top_classes RUN: the classes whose live bytes grew most from before to with the clients, per client
 top_classes() {
   local run=$1 n=${RUN_OK[$1]}
@@ -338,7 +355,7 @@ top_classes() {
       for (k in wb) { d = wb[k] - bb[k]; if (d > 0) printf "%d %.2f %s\n", d, (wi[k] - bi[k]) / n, k }
     }' "$TMP/measure/$run-before/histogram.txt" "$TMP/measure/$run-with/histogram.txt" \
   | sort -rn | awk 'NR <= 15' | awk -v n="$n" '
-    { side = "shared"
+    { side = "–"
       if ($3 ~ /BackendLink/) side = "backend link"
       else if ($3 ~ /ClientSession|ClientHandshake/) side = "client session"
       else if ($2 >= 1.5 && $2 <= 2.5) side = "both channels (≈2 per client)"
@@ -375,6 +392,10 @@ mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
     echo "| class | instances/client | bytes/client | side (by class name and count) |"
     echo "|---|---:|---:|---|"
     top_classes "$BIGGEST_RUN"
+    echo
+    echo "| classes from | bytes/client |"
+    echo "|---|---:|"
+    by_origin "$BIGGEST_RUN"
     echo
   fi
   if (( FAILURES > 0 )); then

@@ -7,7 +7,8 @@ import io.netty.buffer.Unpooled;
  * Watches a stream of MySQL packets as it passes, without consuming or copying it, and reports the start of each
  * logical message (the first packet of a 16 MiB split; continuation packets are skipped). The caller forwards the
  * very buffers it scanned, so the data path stays zero-copy. Only when a header and the first
- * {@code headBytes} payload bytes straddle two reads are those few bytes copied into a small private stash.
+ * {@code headBytes} payload bytes straddle two reads are those few bytes copied into a small private stash, made
+ * the first time it is needed: a connection that stays idle (most of them, with thousands of clients) never has one.
  */
 public final class PacketScanner {
 
@@ -24,8 +25,8 @@ public final class PacketScanner {
     }
 
     private final int headBytes;
-    private final byte[] stashBytes;
-    private final ByteBuf stash;
+    /** Null until a head first straddles two reads. */
+    private ByteBuf stash;
     private boolean stashing;
     private int skip;
     private boolean continuation;
@@ -36,8 +37,6 @@ public final class PacketScanner {
             throw new IllegalArgumentException("headBytes must be positive: " + headBytes);
         }
         this.headBytes = headBytes;
-        this.stashBytes = new byte[Packets.HEADER_SIZE + headBytes];
-        this.stash = Unpooled.wrappedBuffer(stashBytes).clear(); // plain heap array: never needs a release
     }
 
     /** True when the scanner stands at a packet boundary (nothing of a packet is half seen). */
@@ -68,7 +67,9 @@ public final class PacketScanner {
         } catch (Throwable t) {
             failed = true;
             stashing = false;
-            stash.clear();
+            if (stash != null) {
+                stash.clear();
+            }
             throw t;
         }
     }
@@ -115,7 +116,10 @@ public final class PacketScanner {
             if (left < Packets.HEADER_SIZE
                     || left - Packets.HEADER_SIZE < Math.min(in.getUnsignedMediumLE(i), headBytes)) {
                 stashing = true;
-                int n = Math.min(left, stashBytes.length);
+                if (stash == null) { // plain heap array: never needs a release
+                    stash = Unpooled.wrappedBuffer(new byte[Packets.HEADER_SIZE + headBytes]).clear();
+                }
+                int n = Math.min(left, stash.capacity());
                 stash.writeBytes(in, i, n);
                 i += n;
                 continue; // the stash branch takes any remainder of a header it could not hold
