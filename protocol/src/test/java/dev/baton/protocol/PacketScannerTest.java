@@ -214,6 +214,23 @@ class PacketScannerTest {
     }
 
     @Test
+    void passesOnTheListenersExceptionForAMessageThatArrivedWholeInOneRead() {
+        byte[] stream = new ServerStream().message(1, ok(0)).message(2, ok(0)).bytes();
+        PacketScanner.Listener rejectAll = (seq, length, b, index, available) -> {
+            throw new MalformedPacketException("rejected by the listener");
+        };
+        PacketScanner scanner = new PacketScanner(8); // no head has straddled two reads: the scanner has no stash yet
+        ByteBuf whole = Unpooled.wrappedBuffer(stream);
+
+        MalformedPacketException thrown = assertThrows(MalformedPacketException.class, () -> scanner.scan(whole, rejectAll));
+
+        assertEquals("rejected by the listener", thrown.getMessage());
+        assertFalse(scanner.atBoundary());
+        assertEquals(1, whole.refCnt(), "the scanner neither releases nor retains the buffer");
+        whole.release();
+    }
+
+    @Test
     void isNotAtABoundaryInsideAPacketOrBetweenAFullPacketAndItsContinuation() {
         PacketScanner scanner = new PacketScanner(4);
         PacketScanner.Listener any = (seq, length, b, index, available) -> true;
