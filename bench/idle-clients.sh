@@ -78,12 +78,9 @@ for cmd in mariadb mariadb-admin java jcmd ss timeout curl; do
 done
 MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
 
-if [[ ! -f $JAR ]]; then
-  command -v mvn >/dev/null || die "$JAR is missing and mvn is not installed"
-  log "building Baton (mvn -q -B -DskipTests package -pl proxy-server -am)"
-  (cd "$ROOT" && timeout 1200 mvn -q -B -DskipTests package -pl proxy-server -am) >&2 || die "Baton build failed"
-  [[ -f $JAR ]] || die "build finished but $JAR does not exist"
-fi
+# bin/baton-proxy builds the jar when it is missing or older than its sources, so a run never measures an old build.
+command -v mvn >/dev/null || [[ -f $JAR ]] || die "$JAR is missing and mvn is not installed"
+"$ROOT/bin/baton-proxy" --version >&2 || die "Baton build failed"
 
 # ---------------------------------------------------------------- processes and cleanup
 TMP=$(mktemp -d /tmp/baton-idle.XXXXXX)
