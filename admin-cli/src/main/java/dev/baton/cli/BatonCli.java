@@ -5,6 +5,7 @@ import dev.baton.cli.commands.CompletionCommand;
 import dev.baton.cli.commands.EventsCommand;
 import dev.baton.cli.commands.HealthCommand;
 import dev.baton.cli.commands.MaintenanceCommand;
+import dev.baton.cli.commands.ReloadCommand;
 import dev.baton.cli.commands.StatusCommand;
 import dev.baton.cli.commands.SwitchoverCommand;
 import picocli.CommandLine;
@@ -21,7 +22,7 @@ import java.io.PrintWriter;
 @Command(name = "baton", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, versionProvider = BatonCli.Version.class,
         description = "Talks to a running Baton's admin API.",
         subcommands = {HealthCommand.class, StatusCommand.class, EventsCommand.class, SwitchoverCommand.class,
-                MaintenanceCommand.class, CheckCommand.class, CompletionCommand.class})
+                MaintenanceCommand.class, CheckCommand.class, ReloadCommand.class, CompletionCommand.class})
 public final class BatonCli implements Runnable {
 
     @Option(names = "--url", scope = ScopeType.INHERIT, paramLabel = "URL",

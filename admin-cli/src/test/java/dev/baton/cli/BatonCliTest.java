@@ -6,6 +6,7 @@ import dev.baton.admin.api.AdminJson;
 import dev.baton.admin.api.ApiError;
 import dev.baton.admin.api.Health;
 import dev.baton.admin.api.MaintenanceReport;
+import dev.baton.admin.api.ReloadReport;
 import dev.baton.admin.api.Status;
 import dev.baton.admin.api.SwitchoverReport;
 import dev.baton.admin.api.Tls;
@@ -186,5 +187,43 @@ class BatonCliTest {
             assertTrue(r.out().contains(word), word);
         }
         assertTrue(r.out().contains("complete -F _complete_baton"), "registers the function for baton");
+    }
+
+    @Test
+    void reloadPrintsWhatChanged() {
+        answer = AdminJson.write(new ReloadReport("/etc/baton/baton.yaml", List.of("quotas.per-client 50 -> 60", "admin.token"),
+                List.of(), null));
+        Run r = baton("reload", "--url", url, "--token", "t0k");
+        assertEquals(new Run(0, "config reloaded from /etc/baton/baton.yaml\n  changed quotas.per-client 50 -> 60\n"
+                + "  changed admin.token\n", ""), r);
+        assertEquals(List.of("POST", "/api/v1/reload", "application/json", "Bearer t0k", "{}"), requests.get(0));
+    }
+
+    @Test
+    void reloadOfAnUnchangedFileSaysNothingChanged() {
+        answer = AdminJson.write(new ReloadReport("/etc/baton/baton.yaml", List.of(), List.of(), null));
+        assertEquals(new Run(0, "config reloaded from /etc/baton/baton.yaml: nothing changed\n", ""), baton("reload", "--url", url));
+    }
+
+    @Test
+    void aRefusedReloadSaysWhatNeedsARestartAndExitsOne() {
+        status = 409;
+        answer = AdminJson.write(new ReloadReport("/etc/baton/baton.yaml", List.of(),
+                List.of("listen 127.0.0.1:6033 -> 127.0.0.1:7033 needs a restart", "io-threads 2 -> 4 needs a restart"),
+                "config reload refused, nothing changed: listen 127.0.0.1:6033 -> 127.0.0.1:7033 needs a restart; io-threads 2 -> 4 needs a restart"));
+        Run r = baton("reload", "--url", url);
+        assertEquals(new Run(1, "", "baton: config reload refused, Baton runs on unchanged (/etc/baton/baton.yaml):\n"
+                + "  listen 127.0.0.1:6033 -> 127.0.0.1:7033 needs a restart\n  io-threads 2 -> 4 needs a restart\n"), r);
+
+        Run json = baton("reload", "--url", url, "--json");
+        assertEquals(1, json.exit());
+        assertEquals(answer + "\n", json.out());
+    }
+
+    @Test
+    void aReloadTheApiDoesNotKnowIsReportedAsAnError() {
+        status = 404;
+        answer = AdminJson.write(new ApiError("no such endpoint: /api/v1/reload"));
+        assertEquals(new Run(1, "", "baton: reload refused: no such endpoint: /api/v1/reload\n"), baton("reload", "--url", url));
     }
 }

@@ -5,6 +5,7 @@ import dev.baton.admin.api.ApiError;
 import dev.baton.admin.api.Durations;
 import dev.baton.admin.api.Health;
 import dev.baton.admin.api.MaintenanceRequest;
+import dev.baton.admin.api.ReloadReport;
 import dev.baton.admin.api.SwitchoverRequest;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -84,7 +85,9 @@ final class AdminServer implements AutoCloseable {
                 new Route(HttpMethod.POST, "/api/v1/switchover", true, true, this::switchover),
                 new Route(HttpMethod.POST, "/api/v1/nodes/{node}/maintenance", true, true, this::maintenance),
                 // reads files
-                new Route(HttpMethod.POST, "/api/v1/tls/reload", true, true, call -> Answer.ok(AdminApi.reloadTls(proxy))));
+                new Route(HttpMethod.POST, "/api/v1/tls/reload", true, true, call -> Answer.ok(AdminApi.reloadTls(proxy))),
+                // reads the config file
+                new Route(HttpMethod.POST, "/api/v1/reload", true, true, call -> reload()));
     }
 
     ServerBootstrap bootstrap(EventLoopGroup group, Transport transport) {
@@ -120,6 +123,13 @@ final class AdminServer implements AutoCloseable {
             }
         }
         return Answer.ok(Switchover.run(proxy, request.to(), drain, call.requestedBy()));
+    }
+
+    /** POST /api/v1/reload: 200 with what changed, or 409 with why nothing did. */
+    private Answer reload() {
+        ReloadReport report = proxy.reload();
+        return new Answer(report.error() == null ? HttpResponseStatus.OK : HttpResponseStatus.CONFLICT, "application/json",
+                AdminJson.write(report) + "\n");
     }
 
     /** POST /api/v1/nodes/NODE/maintenance {"on": true}. */

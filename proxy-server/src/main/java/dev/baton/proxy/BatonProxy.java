@@ -1,7 +1,9 @@
 package dev.baton.proxy;
 
+import dev.baton.admin.api.ReloadReport;
 import dev.baton.admin.api.SwitchoverReport;
 import dev.baton.proxy.config.BatonConfig;
+import dev.baton.proxy.config.ConfigChanges;
 import dev.baton.proxy.move.AccountHashes;
 import dev.baton.proxy.config.ConfigException;
 import dev.baton.routing.ClientQuota;
@@ -27,6 +29,7 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,7 +44,8 @@ public final class BatonProxy implements AutoCloseable {
     /** Per-channel outbound buffer bounds: above the high mark the other side stops being read. */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
 
-    private final BatonConfig config;
+    /** Replaced whole by a reload; every reader takes it once per use, so it sees one config, old or new. */
+    private volatile BatonConfig config;
     private final ClusterTopology topology;
     private final ClientQuota quota;
     private final BatonMetrics metrics;
@@ -234,6 +238,7 @@ public final class BatonProxy implements AutoCloseable {
                 throw new ConfigException(config.source(), "tls", e.getMessage());
             }
         }
+        BatonLogLevel.apply(config.logLevel());
         BatonProxy proxy;
         try {
             proxy = new BatonProxy(config, topology, resolver, clientTls);
@@ -304,6 +309,45 @@ public final class BatonProxy implements AutoCloseable {
 
     public BatonConfig config() {
         return config;
+    }
+
+    /**
+     * Reads the config file Baton was started with again and applies what a running Baton can take: quotas (not their
+     * key), the admin token, the log level, timeouts and proxy-protocol. All or nothing: if the file is invalid or any
+     * other key differs (which needs a restart), nothing changes. Open sessions keep their quota slots; a lower cap
+     * applies to new connections. Logged once, either way. SIGHUP and the admin API may ask at the same time: one
+     * reload runs at a time.
+     */
+    public synchronized ReloadReport reload() {
+        BatonConfig running = config;
+        String file = running.source();
+        BatonConfig next;
+        try {
+            next = dev.baton.proxy.config.ConfigLoader.load(java.nio.file.Path.of(file));
+        } catch (ConfigException e) {
+            return refused(file, List.of(e.getMessage()));
+        }
+        ConfigChanges changes = ConfigChanges.between(running, next);
+        if (!changes.restart().isEmpty()) {
+            return refused(file, changes.restart());
+        }
+        quota.apply(next.quotas());
+        BatonLogLevel.apply(next.logLevel());
+        config = next;
+        try {
+            checkWriterCapacity(topology.currentWriter());
+        } catch (RuntimeException e) {
+            log.warn("cannot check the writer's max_connections against the new quotas.max-total: {}", e.toString(), e);
+        }
+        log.info("config reloaded from {}: {}", file, changes.live().isEmpty() ? "nothing changed"
+                : "changed " + String.join(", ", changes.live()));
+        return new ReloadReport(file, changes.live(), List.of(), null);
+    }
+
+    private static ReloadReport refused(String file, List<String> why) {
+        String error = "config reload refused, nothing changed: " + String.join("; ", why);
+        log.warn(error);
+        return new ReloadReport(file, List.of(), why, error);
     }
 
     public ClusterTopology topology() {

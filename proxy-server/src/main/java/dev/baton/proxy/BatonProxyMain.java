@@ -24,6 +24,7 @@ import java.util.stream.Collectors;
         exitCodeList = {"0:--check-config found the config valid; --help, --version",
                 "2:bad arguments, a config problem, an address Baton cannot listen on"})
 public final class BatonProxyMain implements Callable<Integer> {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BatonProxyMain.class);
     private static final String USAGE = "(usage: baton-proxy --config FILE)";
 
     @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "The config to start Baton with.")
@@ -50,6 +51,25 @@ public final class BatonProxyMain implements Callable<Integer> {
         }
         BatonProxy proxy = main.started;
         Runtime.getRuntime().addShutdownHook(new Thread(proxy::close, "baton-shutdown"));
+        reloadOnHangup(proxy);
+    }
+
+    /**
+     * SIGHUP reloads the config file (as {@code systemctl reload} and {@code kill -HUP} send it) instead of ending the
+     * JVM. {@code sun.misc.Signal} is in the JDK's {@code jdk.unsupported} module, open to every application.
+     */
+    static void reloadOnHangup(BatonProxy proxy) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                try {
+                    proxy.reload(); // logs what it did
+                } catch (RuntimeException e) {
+                    log.error("config reload on SIGHUP failed", e);
+                }
+            });
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            log.warn("cannot reload on SIGHUP here ({}); use baton reload or POST /api/v1/reload", e.getMessage());
+        }
     }
 
     /** Runs the command line with the given streams and returns the exit code; {@code --config} starts Baton. */

@@ -105,7 +105,8 @@ public final class ClientQuota {
 
     /** A client's books; guarded by the quota's lock, mutated inside the cache's compute so its expiry follows. */
     private static final class Usage {
-        final int limit;
+        /** The client's cap; a reload of the settings changes it, under the lock. */
+        volatile int limit;
         /** Slots counted against the client. */
         volatile int current;
         /** Slots handed from the line to a client whose name is not trusted yet: held for it until confirm or release. */
@@ -319,7 +320,7 @@ public final class ClientQuota {
     public record ClientUsage(String client, int connections, int limit, long rejected) {
     }
 
-    private final Settings settings;
+    private volatile Settings settings;
     private final Ticker ticker;
     /** Guards every change of the books, so both caps and the lines are decided together. */
     private final Object lock = new Object();
@@ -338,18 +339,17 @@ public final class ClientQuota {
     public ClientQuota(Settings settings, Ticker ticker) {
         this.settings = settings;
         this.ticker = ticker;
-        long idle = settings.idleExpiry().toNanos();
         this.clients = Caffeine.newBuilder()
                 .ticker(ticker)
                 .expireAfter(new Expiry<String, Usage>() {
                     @Override
                     public long expireAfterCreate(String key, Usage u, long now) {
-                        return u.busy() ? Long.MAX_VALUE : idle;
+                        return u.busy() ? Long.MAX_VALUE : idleNanos();
                     }
 
                     @Override
                     public long expireAfterUpdate(String key, Usage u, long now, long remaining) {
-                        return u.busy() ? Long.MAX_VALUE : idle;
+                        return u.busy() ? Long.MAX_VALUE : idleNanos();
                     }
 
                     @Override
@@ -362,6 +362,37 @@ public final class ClientQuota {
 
     public Settings settings() {
         return settings;
+    }
+
+    private long idleNanos() {
+        return settings.idleExpiry().toNanos();
+    }
+
+    /**
+     * Takes new budgets while clients hold slots (a config reload): every client's cap becomes its new limit at once.
+     * No one is cut off: a client above a lowered cap keeps its connections and is refused new ones until it is below
+     * it; a raised cap lets waiters in at once. A new idle expiry applies from each client's next change.
+     *
+     * @throws IllegalArgumentException if {@code next} has another {@link Key}: the books are kept by key, so what a
+     *                                  client is cannot change while clients are counted
+     */
+    public void apply(Settings next) {
+        if (next.key() != settings.key()) {
+            throw new IllegalArgumentException("quotas.key cannot change from " + settings.key().configName() + " to "
+                    + next.key().configName() + " while Baton runs (connections are counted by key)");
+        }
+        List<Waiter> granted;
+        synchronized (lock) {
+            settings = next;
+            for (String client : List.copyOf(clients.asMap().keySet())) {
+                clients.asMap().computeIfPresent(client, (k, u) -> {
+                    u.limit = limitFor(k);
+                    return u;
+                });
+            }
+            granted = grantWaiting();
+        }
+        complete(granted);
     }
 
     public int limitFor(String client) {

@@ -415,4 +415,57 @@ class ClientQuotaTest {
         assertEquals(0, q.total(), where);
         assertEquals(0, q.waiting(), where);
     }
+
+    // ---- new settings while clients hold slots (config reload) ------------------------------------------------
+
+    @Test
+    void aLoweredCapRefusesNewConnectionsButKeepsTheOpenOnes() {
+        ClientQuota q = quota(3, 250, Map.of());
+        for (int i = 0; i < 3; i++) {
+            assertInstanceOf(ClientQuota.Slot.class, q.admit("10.0.0.12"));
+        }
+        q.apply(new ClientQuota.Settings(ClientQuota.Key.CLIENT_ADDRESS, 2, 250, Map.of(), Duration.ofMinutes(10)));
+
+        var r = assertInstanceOf(ClientQuota.Rejected.class, q.admit("10.0.0.12"));
+        assertEquals("client 10.0.0.12 has 3/2 connections", r.message());
+        assertEquals(3, q.total(), "no open connection lost its slot");
+        assertEquals(2, q.limitFor("10.0.0.99"));
+    }
+
+    @Test
+    void aRaisedCapAdmitsAClientThatWasFullAndLetsItsWaiterIn() {
+        ClientQuota q = waiting(ClientQuota.Key.CLIENT_ADDRESS, 1, 250);
+        assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("a"));
+        var waiter = assertInstanceOf(ClientQuota.Waiter.class, q.admitOrWait("a"));
+
+        q.apply(new ClientQuota.Settings(ClientQuota.Key.CLIENT_ADDRESS, 3, 250, Map.of("b", 5), Duration.ofMinutes(10),
+                Duration.ofSeconds(10)));
+
+        assertTrue(grantedSlot(waiter) != null, "the waiter got the new room at once");
+        assertInstanceOf(ClientQuota.Slot.class, q.admitOrWait("a"));
+        assertEquals(new ClientQuota.ClientUsage("a", 3, 3, 0), q.usageOf("a"));
+        assertEquals(5, q.limitFor("b"));
+    }
+
+    @Test
+    void aLoweredTotalRefusesNewConnectionsOnly() {
+        ClientQuota q = quota(10, 3, Map.of());
+        q.admit("a");
+        q.admit("b");
+        q.apply(new ClientQuota.Settings(ClientQuota.Key.CLIENT_ADDRESS, 10, 2, Map.of(), Duration.ofMinutes(10)));
+        var r = assertInstanceOf(ClientQuota.Rejected.class, q.admit("c"));
+        assertEquals("Baton has 2/2 connections in all (client c has 0/10)", r.message());
+        assertEquals(2, q.total());
+    }
+
+    @Test
+    void theKeyCannotChangeWhileClientsAreCounted() {
+        ClientQuota q = quota(2, 250, Map.of());
+        q.admit("10.0.0.12");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> q.apply(
+                new ClientQuota.Settings(ClientQuota.Key.USER, 5, 250, Map.of(), Duration.ofMinutes(10))));
+        assertEquals("quotas.key cannot change from client-address to user while Baton runs (connections are counted "
+                + "by key)", e.getMessage());
+        assertEquals(2, q.limitFor("10.0.0.12"), "the old settings stay");
+    }
 }

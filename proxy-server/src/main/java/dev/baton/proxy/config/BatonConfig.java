@@ -28,12 +28,24 @@ import java.util.List;
  * @param sessions          what Baton does with open client sessions when the writer changes
  * @param proxyProtocol     which peers (load balancers) may send a PROXY protocol header naming the real client
  * @param tls               TLS Baton offers its clients, or null: clients connect without TLS
+ * @param logLevel          the level of Baton's own loggers ({@code log-level}), or null: as the logging setup says
+ *                          ({@code BATON_LOG_LEVEL}, else INFO)
  */
 public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
                           ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, Duration closeTimeout,
                           int ioThreads,
                           ClientQuota.Settings quotas, String adminToken, Sessions sessions, ProxyProtocol proxyProtocol,
-                          ClientTls tls) {
+                          ClientTls tls, LogLevel logLevel) {
+
+    /** The levels {@code log-level} takes, as logback names them. */
+    public enum LogLevel {
+        TRACE, DEBUG, INFO, WARN, ERROR;
+
+        /** The config's spelling: lower case. */
+        public String configName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6033);
     public static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", 6034);
@@ -117,13 +129,13 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     /** The same config with PROXY protocol settings. */
     public BatonConfig withProxyProtocol(ProxyProtocol settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, sessions, settings, tls);
+                ioThreads, quotas, adminToken, sessions, settings, tls, logLevel);
     }
 
     /** The same config with TLS for clients ({@code null}: none). */
     public BatonConfig withTls(ClientTls settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, sessions, proxyProtocol, settings);
+                ioThreads, quotas, adminToken, sessions, proxyProtocol, settings, logLevel);
     }
 
     /**
@@ -162,48 +174,54 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
         return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
                 ClusterSpec.ofNodes(List.of(new Node("db1", server, 1))), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null, Sessions.defaults(), ProxyProtocol.none(), null);
+                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null, Sessions.defaults(), ProxyProtocol.none(), null, null);
     }
 
     public BatonConfig withTimeouts(Duration connect, Duration handshake) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, closeTimeout, ioThreads,
-                quotas, adminToken, sessions, proxyProtocol, tls);
+                quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with another close deadline. */
     public BatonConfig withCloseTimeout(Duration close) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, close,
-                ioThreads, quotas, adminToken, sessions, proxyProtocol, tls);
+                ioThreads, quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config in front of another cluster. */
     public BatonConfig withCluster(TopologyType type, ClusterSpec spec) {
         return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, closeTimeout, ioThreads,
-                quotas, adminToken, sessions, proxyProtocol, tls);
+                quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with an admin API token. */
     public BatonConfig withAdminToken(String token) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, token, sessions, proxyProtocol, tls);
+                ioThreads, quotas, token, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with other connection budgets. */
     public BatonConfig withQuotas(ClientQuota.Settings settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, settings, adminToken, sessions, proxyProtocol, tls);
+                ioThreads, settings, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with another number of event-loop threads. */
     public BatonConfig withIoThreads(int threads) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                threads, quotas, adminToken, sessions, proxyProtocol, tls);
+                threads, quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with other session settings. */
     public BatonConfig withSessions(Sessions settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, settings, proxyProtocol, tls);
+                ioThreads, quotas, adminToken, settings, proxyProtocol, tls, logLevel);
+    }
+
+    /** The same config with another level for Baton's own loggers ({@code null}: as the logging setup says). */
+    public BatonConfig withLogLevel(LogLevel level) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
+                ioThreads, quotas, adminToken, sessions, proxyProtocol, tls, level);
     }
 
     public static int defaultIoThreads() {

@@ -33,7 +33,7 @@ import java.util.function.Consumer;
 public final class ConfigLoader {
     private static final Duration MAX_DURATION = Duration.ofHours(1);
     private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name",
-            "quotas", "sessions", "proxy-protocol", "tls");
+            "quotas", "sessions", "proxy-protocol", "tls", "log-level");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key", "ca", "require", "min-version");
     private static final Set<String> SESSIONS_KEYS = Set.of("move");
     private static final Set<String> PROXY_PROTOCOL_KEYS = Set.of("accept-from", "require");
@@ -181,8 +181,20 @@ public final class ConfigLoader {
         BatonConfig.ProxyProtocol proxyProtocol = top.containsKey("proxy-protocol") ? proxyProtocol(top.get("proxy-protocol"))
                 : BatonConfig.ProxyProtocol.none();
         BatonConfig.ClientTls tls = top.containsKey("tls") ? tls(top.get("tls")) : null;
+        BatonConfig.LogLevel logLevel = top.containsKey("log-level") ? logLevel(top.get("log-level")) : null;
         return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, close, ioThreads, quotas,
-                adminToken, sessions, proxyProtocol, tls);
+                adminToken, sessions, proxyProtocol, tls, logLevel);
+    }
+
+    private BatonConfig.LogLevel logLevel(Object value) throws ConfigException {
+        String name = string(value, "log-level", true);
+        for (BatonConfig.LogLevel level : BatonConfig.LogLevel.values()) {
+            if (level.configName().equalsIgnoreCase(name.strip())) {
+                return level;
+            }
+        }
+        throw new ConfigException(file, "log-level", "'" + name + "' is not one of "
+                + java.util.Arrays.stream(BatonConfig.LogLevel.values()).map(BatonConfig.LogLevel::configName).toList());
     }
 
     /** The {@code tls} section; its files are read and checked against each other now, so a config that loads serves. */

@@ -151,7 +151,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, proxy-protocol, quotas, sessions, timeouts, tls)",
+            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, log-level, proxy-protocol, quotas, sessions, timeouts, tls)",
             "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen, token, token-env)",
             "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
             "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
@@ -166,6 +166,7 @@ class ConfigLoaderTest {
             "node without address | cluster:\\n  type: single\\n  nodes:\\n    - {name: a} | baton.yaml: cluster.nodes[0].address: missing (expected host:port)",
             "unknown node key | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: h:1, weight: 3} | baton.yaml: cluster.nodes[0].weight: unknown key (known here: address, name, priority)",
             "bad node name | cluster:\\n  type: single\\n  nodes:\\n    - {name: 'a b', address: h:1} | baton.yaml: cluster.nodes[0].name: 'a b' may only use letters, digits, '_', '.', '-'",
+            "unknown log level | %NODES%log-level: verbose | baton.yaml: log-level: 'verbose' is not one of [trace, debug, info, warn, error]",
             "unknown sessions key | %NODES%sessions:\\n  moved: true | baton.yaml: sessions.moved: unknown key (known here: move)",
             "sessions move not boolean | %NODES%sessions:\\n  move: sometimes | baton.yaml: sessions.move: expected true or false, got 'sometimes'",
             "sessions not a mapping | %NODES%sessions: true | baton.yaml: sessions: expected a mapping of keys, got 'true'",
@@ -446,5 +447,12 @@ class ConfigLoaderTest {
         assertEquals("baton.yaml: listen: bad address: '::1:6033' is not host:port (write IPv6 addresses as [addr]:port)",
                 error("listen: '::1:6033'\n" + NODES));
         assertEquals(new HostPort("::1", 6033), ConfigLoader.parse("baton.yaml", "listen: '[::1]:6033'\n" + NODES).listen());
+    }
+
+    @Test
+    void logLevelIsReadInAnyCaseAndUnsetWithoutTheKey() throws Exception {
+        assertEquals(BatonConfig.LogLevel.DEBUG, ConfigLoader.parse("baton.yaml", NODES + "log-level: DEBUG\n").logLevel());
+        assertEquals(BatonConfig.LogLevel.WARN, ConfigLoader.parse("baton.yaml", NODES + "log-level: warn\n").logLevel());
+        assertEquals(null, ConfigLoader.parse("baton.yaml", NODES).logLevel());
     }
 }
