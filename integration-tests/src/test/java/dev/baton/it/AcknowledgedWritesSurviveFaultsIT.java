@@ -138,7 +138,7 @@ class AcknowledgedWritesSurviveFaultsIT {
         List<Fault> faults = new ArrayList<>();
         try {
             await("first writes through Baton").atMost(Duration.ofSeconds(30)).until(() -> acknowledged.get() >= 100);
-            Thread.sleep(PAUSE.toMillis());
+            Thread.sleep(PAUSE.toMillis()); // writes on a whole cluster between faults
             for (int i = 0; i < FAULTS; i++) {
                 FaultKind kind = FaultKind.values()[i % FaultKind.values().length];
                 Fault fault = inject(i + 1, kind);
@@ -146,7 +146,7 @@ class AcknowledgedWritesSurviveFaultsIT {
                 System.out.printf("chaos | fault %d at %.1f s: %s on %s; writer %s -> %s; whole again after %.1f s%n",
                         fault.number(), seconds(fault.at() - t0), kind, fault.nodes(), fault.writerBefore(),
                         fault.writerAfter(), seconds(fault.whole() - fault.at()));
-                Thread.sleep(PAUSE.toMillis());
+                Thread.sleep(PAUSE.toMillis()); // writes on a whole cluster between faults
             }
             long afterLastFault = acknowledged.get();
             await("writes through Baton after the last fault").atMost(Duration.ofSeconds(60))
@@ -306,20 +306,20 @@ class AcknowledgedWritesSurviveFaultsIT {
                 case FREEZE_WRITER -> {
                     nodes = "n" + writer;
                     cluster.stop(writer);
-                    Thread.sleep(FREEZE.toMillis());
+                    Thread.sleep(FREEZE.toMillis()); // how long the node stays frozen
                     cluster.resume(writer);
                 }
                 case FREEZE_OTHER -> {
                     nodes = "n" + other;
                     cluster.stop(other);
-                    Thread.sleep(FREEZE.toMillis());
+                    Thread.sleep(FREEZE.toMillis()); // how long the node stays frozen
                     cluster.resume(other);
                 }
                 case LOSE_QUORUM -> {
                     nodes = "n" + writer + "+n" + other;
                     cluster.stop(writer);
                     cluster.stop(other);
-                    Thread.sleep(FREEZE.toMillis());
+                    Thread.sleep(FREEZE.toMillis()); // how long the node stays frozen
                     cluster.resume(writer);
                     cluster.resume(other);
                 }
@@ -380,12 +380,12 @@ class AcknowledgedWritesSurviveFaultsIT {
                         c.commit();
                         log.add(new Ack(id, client, viaName, ranOn, start, System.nanoTime()));
                         acknowledged.incrementAndGet();
-                        Thread.sleep(5);
+                        Thread.sleep(5); // paces the load
                     }
                 }
             } catch (SQLException e) {
                 errors.computeIfAbsent(e.getSQLState() + " " + e.getErrorCode(), k -> new LongAdder()).increment();
-                sleepQuietly(100);
+                sleepQuietly(100); // before reconnecting
             } catch (InterruptedException e) {
                 return;
             }

@@ -30,7 +30,7 @@ class BackpressureIT {
             long before = usedMemory();
             // 100 rows of 1 MiB each: 100 MiB the client will not read for a while.
             client.send(0, RawMySqlClient.query("SELECT REPEAT('x', 1048576) FROM seq_1_to_100"));
-            Thread.sleep(3000);
+            Thread.sleep(3000); // time for Baton to buffer the result, were it not holding back
             long grown = usedMemory() - before;
             assertTrue(grown < 16L * 1024 * 1024,
                     "Baton holds " + (grown >> 20) + " MiB for a client that does not read; expected a few MiB at most");

@@ -28,6 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -68,11 +69,8 @@ class BadInputIT {
             assertTrue(rs.next());
             assertEquals(42, rs.getInt(1), "the well-behaved session is unaffected");
         }
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (baton.proxy().activeSessions() > 1 && System.nanoTime() < end) {
-            Thread.sleep(20);
-        }
-        assertEquals(1, baton.proxy().activeSessions(), "only the bystander's session is left");
+        await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertEquals(1, baton.proxy().activeSessions(), "only the bystander's session is left"));
         awaitServerSessionsOf("fuzz", 0);
     }
 
@@ -279,16 +277,12 @@ class BadInputIT {
         }
     }
 
-    private static void awaitServerSessionsOf(String user, int expected) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        String count = "";
-        while (System.nanoTime() < end) {
-            count = db.query("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '" + user + "'").trim();
-            if (count.equals(String.valueOf(expected))) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("server still has " + count + " session(s) of '" + user + "', expected " + expected);
+    private static void awaitServerSessionsOf(String user, int expected) {
+        await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> {
+                    String count = db.query("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '" + user + "'").trim();
+                    assertEquals(String.valueOf(expected), count,
+                            () -> "server still has " + count + " session(s) of '" + user + "', expected " + expected);
+                });
     }
 }

@@ -2,6 +2,7 @@ package dev.baton.it;
 
 import dev.baton.it.fixture.LocalGaleraCluster;
 import dev.baton.it.fixture.RunningBaton;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -24,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -94,11 +96,9 @@ class GaleraFailoverIT {
             c.awaitWriter(Duration.ofSeconds(20));
             String expected = "writer db1 has max_connections=300, below quotas.max-total 400 plus 2 monitor connections: "
                     + "raise max_connections to at least 402 or lower quotas.max-total";
-            long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-            while (c.proxy().capacityWarning() == null && System.nanoTime() < end) {
-                Thread.sleep(20); // the warning is computed by the writer-change listener, just after the writer is set
-            }
-            assertEquals(expected, c.proxy().capacityWarning());
+            // the warning is computed by the writer-change listener, just after the writer is set
+            await().atMost(Duration.ofSeconds(3)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20))
+                    .untilAsserted(() -> assertEquals(expected, c.proxy().capacityWarning()));
             java.net.http.HttpResponse<String> health = java.net.http.HttpClient.newHttpClient().send(
                     java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
                             + c.proxy().adminAddress().getPort() + "/healthz")).build(),
@@ -135,7 +135,7 @@ class GaleraFailoverIT {
         cluster.awaitClusterSize(nodeOf(writer), 3, Duration.ofSeconds(60));
         long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         int samples = 0;
-        while (System.nanoTime() < end) {
+        while (System.nanoTime() < end) { // samples for 30 s: proves the writer does not move, awaits nothing
             assertEquals(writer, a.writer(), "A's writer moved while db1 rejoined");
             assertEquals(writer, b.writer(), "B's writer moved while db1 rejoined");
             samples++;
@@ -181,12 +181,10 @@ class GaleraFailoverIT {
                 cluster.kill9(n);
             }
         }
-        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while ((a.writer() != null || b.writer() != null) && System.nanoTime() < end) {
-            Thread.sleep(100);
-        }
-        assertNull(a.writer(), "A refuses: " + a.proxy().topology().currentWriter());
-        assertNull(b.writer(), "B refuses: " + b.proxy().topology().currentWriter());
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            assertNull(a.writer(), "A refuses: " + a.proxy().topology().currentWriter());
+            assertNull(b.writer(), "B refuses: " + b.proxy().topology().currentWriter());
+        });
         assertEquals("non-Primary", cluster.status(survivor, "wsrep_cluster_status"));
         SQLException e = assertThrows(SQLException.class, () -> DriverManager.getConnection(
                 a.mysqlUrl("baton_test", "sslMode=DISABLED&connectTimeout=30000"), "app", "app").close());
@@ -232,16 +230,17 @@ class GaleraFailoverIT {
             }
         });
         sampler.start();
-        Thread.sleep(2000);
+        Thread.sleep(2000); // the clients write to the old writer for a while before it fails
         int victim = nodeOf(oldWriter);
         victimPort.set(cluster.port(victim));
         failure.apply(victim);
         failedAt.set(System.nanoTime()); // after the signal: a write begun before it may still succeed on the victim
-        long deadline = System.nanoTime() + resumeWithin.toNanos();
-        while (firstWriteAfter.get() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
+        try {
+            await().atMost(resumeWithin).pollInterval(Duration.ofMillis(20)).until(() -> firstWriteAfter.get() != 0);
+        } catch (ConditionTimeoutException notResumed) {
+            // the assertion below reports it, once the clients have stopped
         }
-        Thread.sleep(2000);
+        Thread.sleep(2000); // the clients go on writing to the new writer for a while
         running.set(false);
         for (Thread t : clients) {
             t.join(30_000);
@@ -308,7 +307,7 @@ class GaleraFailoverIT {
                     if (failed != 0 && started > failed && port != victimPort.get()) { // answered by another node
                         firstWriteAfter.compareAndSet(0, System.nanoTime());
                     }
-                    Thread.sleep(5);
+                    Thread.sleep(5); // paces the load
                 }
             } catch (SQLException e) {
                 sleepQuietly(50); // the session was closed by failover or refused during the election: reconnect

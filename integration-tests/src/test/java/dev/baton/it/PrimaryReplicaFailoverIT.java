@@ -170,11 +170,11 @@ class PrimaryReplicaFailoverIT {
             t.start();
             clients.add(t);
         }
-        Thread.sleep(2000);
+        Thread.sleep(2000); // the clients write to the old primary for a while first
         cluster.kill9(victim);
         killedAt.set(System.nanoTime());
         await().atMost(FAILOVER).until(() -> firstWriteAfter.get() != 0);
-        Thread.sleep(2000);
+        Thread.sleep(2000); // the clients go on writing to the new primary for a while
         running.set(false);
         for (Thread t : clients) {
             t.join(30_000);
@@ -238,7 +238,7 @@ class PrimaryReplicaFailoverIT {
         String reason = leftOut(b, old);
         assertTrue(reason.contains("holds transactions the primary " + b.writer() + " lacks") && reason.contains(errant),
                 reason + " (errant position " + errant + ")");
-        Thread.sleep(3000);
+        Thread.sleep(3000); // time for a rejoin to happen, were the node not left out
         assertTrue(cluster.replicaStatus(victim).isEmpty(), "it was not made a replica");
         assertEquals("1", cluster.query(victim, "SELECT @@global.read_only"));
         assertNotEquals(old, a.writer());
@@ -315,7 +315,7 @@ class PrimaryReplicaFailoverIT {
                     if (killed != 0 && started > killed && port != victimPort) {
                         firstWriteAfter.compareAndSet(0, System.nanoTime());
                     }
-                    Thread.sleep(5);
+                    Thread.sleep(5); // paces the load
                 }
             } catch (SQLException e) {
                 sleepQuietly(50); // the session was closed by the failover or refused meanwhile: reconnect

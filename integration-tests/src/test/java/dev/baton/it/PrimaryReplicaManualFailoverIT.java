@@ -47,7 +47,7 @@ class PrimaryReplicaManualFailoverIT {
         cluster.kill9(1);
         await().atMost(Duration.ofSeconds(20)).until(() -> baton.proxy().topology().currentWriter()
                 instanceof WriterChoice.NoWriter n && n.reason().contains("failover is manual: run 'baton switchover NODE'"));
-        Thread.sleep(3000);
+        Thread.sleep(3000); // time for a promotion to happen, were failover automatic
         assertEquals(null, baton.writer(), "nothing is promoted without the operator");
         assertTrue(cluster.replicaStatus(2).get("Master_Port").equals(String.valueOf(cluster.port(1))), "db2 still points at db1");
 

@@ -86,18 +86,18 @@ class PrimaryReplicaSwitchoverIT {
             t.start();
             clients.add(t);
         }
-        Thread.sleep(1500);
+        Thread.sleep(1500); // the clients write to db1 for a while first
         BatonCommand.Result there = baton("switchover", "db2", "--drain-timeout", "3s", "--url", adminUrl(a), "--json");
         assertEquals(0, there.exit(), there.err());
         assertTrue(there.out().contains("\"from\":\"db1\",\"to\":\"db2\""), there.out());
         await().atMost(Duration.ofSeconds(10)).until(() -> "db2".equals(b.writer()));
         await().atMost(Duration.ofSeconds(20)).until(() -> replicatesFrom(1, 2) && replicatesFrom(3, 2));
-        Thread.sleep(1500);
+        Thread.sleep(1500); // and to db2
         BatonCommand.Result back = baton("switchover", "db1", "--drain-timeout", "3s", "--url", adminUrl(b), "--json");
         assertEquals(0, back.exit(), back.err());
         assertTrue(back.out().contains("\"from\":\"db2\",\"to\":\"db1\""), back.out());
         await().atMost(Duration.ofSeconds(10)).until(() -> "db1".equals(a.writer()));
-        Thread.sleep(1500);
+        Thread.sleep(1500); // and to db1 again
         running.set(false);
         for (Thread t : clients) {
             t.join(30_000);
@@ -189,7 +189,7 @@ class PrimaryReplicaSwitchoverIT {
                         keys.next();
                         acked.add(keys.getLong(1));
                     }
-                    Thread.sleep(5);
+                    Thread.sleep(5); // paces the load
                 }
             } catch (SQLException e) {
                 try {

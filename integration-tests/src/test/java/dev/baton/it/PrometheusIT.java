@@ -3,6 +3,8 @@ package dev.baton.it;
 import dev.baton.it.fixture.LocalGaleraCluster;
 import dev.baton.it.fixture.RunningBaton;
 import dev.baton.routing.ClientQuota;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -69,27 +72,23 @@ class PrometheusIT {
         prometheus = new ProcessBuilder("prometheus", "--config.file=" + prometheusDir.resolve("prometheus.yml"),
                 "--storage.tsdb.path=" + prometheusDir.resolve("data"), "--web.listen-address=127.0.0.1:" + prometheusPort)
                 .redirectErrorStream(true).redirectOutput(prometheusDir.resolve("prometheus.log").toFile()).start();
-        long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (true) {
-            try {
-                if (get("/-/ready").statusCode() == 200) {
-                    break;
-                }
-            } catch (IOException notYet) {
-                // starting
-            }
-            if (System.nanoTime() > end || !prometheus.isAlive()) {
-                throw new IllegalStateException("Prometheus did not start: " + Files.readString(prometheusDir.resolve("prometheus.log")));
-            }
-            Thread.sleep(200);
+        long started = System.nanoTime();
+        try {
+            await("Prometheus ready").atMost(Duration.ofSeconds(30)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200))
+                    .ignoreExceptionsInstanceOf(IOException.class) // starting
+                    .failFast("Prometheus exited", () -> !prometheus.isAlive())
+                    .until(() -> get("/-/ready").statusCode() == 200);
+        } catch (ConditionTimeoutException | TerminalFailureException e) {
+            throw new IllegalStateException("Prometheus did not start: " + Files.readString(prometheusDir.resolve("prometheus.log")));
         }
         // Ready is not scraping: Prometheus starts scraping a few seconds later. Wait until both Batons are up.
-        while (!get("/api/v1/query?query=" + URLEncoder.encode("count(up == 1) == 2", StandardCharsets.UTF_8)).body()
-                .contains("\"value\"")) {
-            if (System.nanoTime() > end + Duration.ofSeconds(30).toNanos()) {
-                throw new IllegalStateException("Prometheus never scraped both Batons");
-            }
-            Thread.sleep(200);
+        try {
+            await("both Batons scraped").atMost(Duration.ofSeconds(60).minusNanos(System.nanoTime() - started))
+                    .pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200))
+                    .until(() -> get("/api/v1/query?query=" + URLEncoder.encode("count(up == 1) == 2", StandardCharsets.UTF_8))
+                            .body().contains("\"value\""));
+        } catch (ConditionTimeoutException e) {
+            throw new IllegalStateException("Prometheus never scraped both Batons");
         }
     }
 
@@ -131,11 +130,8 @@ class PrometheusIT {
                     baton.mysqlUrl("baton_test", "sslMode=DISABLED&localSocketAddress=127.0.0.2"), "app", "app").close());
             String writer = baton.writer();
             cluster.kill9(Integer.parseInt(writer.substring(2)));
-            long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while ((baton.writer() == null || baton.writer().equals(writer)) && System.nanoTime() < end) {
-                Thread.sleep(100);
-            }
-            assertTrue(baton.writer() != null && !baton.writer().equals(writer), "failed over");
+            await().atMost(Duration.ofSeconds(30))
+                    .untilAsserted(() -> assertTrue(baton.writer() != null && !baton.writer().equals(writer), "failed over"));
             held.removeIf(c -> {
                 try {
                     c.close();

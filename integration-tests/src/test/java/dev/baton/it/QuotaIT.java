@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -198,12 +199,9 @@ class QuotaIT {
                 .orElse(new ClientQuota.ClientUsage(client, 0, -1, 0));
     }
 
-    private static void awaitUsage(String client, int connections) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (usageOf(client).connections() != connections && System.nanoTime() < end) {
-            Thread.sleep(20);
-        }
-        assertEquals(connections, usageOf(client).connections());
+    private static void awaitUsage(String client, int connections) {
+        await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertEquals(connections, usageOf(client).connections(), "connections from " + client));
     }
 
     private static void awaitAllSlotsBack() throws InterruptedException {

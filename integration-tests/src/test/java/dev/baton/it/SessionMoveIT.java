@@ -107,7 +107,7 @@ class SessionMoveIT {
         Process run = sysbench("run", 8).redirectOutput(output).start();
         List<String> reports = new ArrayList<>();
         for (String to : List.of("db2", "db3", "db1")) {
-            Thread.sleep(5000);
+            Thread.sleep(5000); // sysbench runs against the writer for a while between switchovers
             BatonCommand.Result r = BatonCommand.run("switchover", to, "--drain-timeout", "10s", "--url", adminUrl());
             assertEquals(0, r.exit(), r.err());
             reports.add(field(r.out(), "writes unavailable for (\\d+) ms") + " ms");

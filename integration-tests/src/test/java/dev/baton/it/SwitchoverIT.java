@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -96,11 +97,8 @@ class SwitchoverIT {
         CompletableFuture<BatonCommand.Result> switchover = CompletableFuture.supplyAsync(() ->
                 baton("switchover", "db2", "--drain-timeout", "10s", "--url", adminUrl(a), "--json"));
         // The switchover is draining once both instances show the hand-over: a new client is held, not refused.
-        long draining = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!(handingOver(a) && handingOver(b)) && System.nanoTime() < draining) {
-            Thread.sleep(20);
-        }
-        assertTrue(handingOver(a) && handingOver(b), "both instances follow the hand-over");
+        await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertTrue(handingOver(a) && handingOver(b), "both instances follow the hand-over"));
         BatonCommand.Result statusOfB = baton("status", "--url", adminUrl(b));
         assertTrue(statusOfB.out().contains("switchover:  to db2, draining until "), "status shows the drain: " + statusOfB.out());
         long heldFrom = System.nanoTime();
@@ -112,7 +110,7 @@ class SwitchoverIT {
                 throw new IllegalStateException(e);
             }
         });
-        Thread.sleep(1000);
+        Thread.sleep(1000); // time for the new client to get through, were it not held
         assertTrue(!newcomer.isDone(), "the new client waits while the transaction drains, but got: "
                 + (newcomer.isDone() ? newcomer.handle((port, e) -> port + " " + e).join() : ""));
         CompletableFuture<Integer> newcomerOnB = CompletableFuture.supplyAsync(() -> {
@@ -123,10 +121,10 @@ class SwitchoverIT {
                 throw new IllegalStateException(e);
             }
         });
-        Thread.sleep(500);
+        Thread.sleep(500); // likewise on the other instance
         assertTrue(!newcomerOnB.isDone(), "the other instance holds its new clients too");
         inTransaction.commit(); // finishes its transaction; Baton lets go of the old writer after the OK
-        Thread.sleep(1000);
+        Thread.sleep(1000); // time for the switchover to end, were it not waiting for B's transaction
         assertTrue(!switchover.isDone(), () -> "the switchover waits for the other instance's open transaction, but: "
                 + switchover.handle((r, e) -> r != null ? r.exit() + " " + r.out() + r.err() : e.toString()).join());
         onB.commit(); // the other instance let this transaction finish; it closes the session after the OK
@@ -168,11 +166,8 @@ class SwitchoverIT {
         assertTrue(idle.isClosed() || !idle.isValid(2), "the idle session on the old writer was closed");
         idle.close();
         assertEquals("db2", a.writer());
-        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (!"db2".equals(b.writer()) && System.nanoTime() < end) {
-            Thread.sleep(50);
-        }
-        assertEquals("db2", b.writer(), "instance B follows the record within a monitor interval");
+        await().atMost(Duration.ofSeconds(5)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertEquals("db2", b.writer(), "instance B follows the record within a monitor interval"));
         assertEquals("db2", cluster.query(1, "SELECT writer FROM baton.writer WHERE id = 1").trim());
     }
 
@@ -184,11 +179,8 @@ class SwitchoverIT {
         assertTrue(unknown.err().startsWith("baton: switchover refused: unknown node 'db9'"), unknown.err());
 
         cluster.kill9(3);
-        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (a.proxy().topology().nodeReports().stream().anyMatch(r -> r.node().equals("db3") && r.up())
-                && System.nanoTime() < end) {
-            Thread.sleep(100);
-        }
+        await("A sees db3 down").atMost(Duration.ofSeconds(15))
+                .until(() -> a.proxy().topology().nodeReports().stream().noneMatch(r -> r.node().equals("db3") && r.up()));
         BatonCommand.Result down = baton("switchover", "db3", "--url", adminUrl(a));
         assertEquals(1, down.exit());
         assertTrue(down.err().startsWith("baton: switchover refused: node db3 is not healthy: "), down.err());
@@ -208,7 +200,7 @@ class SwitchoverIT {
             BatonCommand.Result noToken = baton("switchover", "db1", "--url", adminUrl(locked));
             assertEquals(1, noToken.exit());
             assertEquals("baton: unauthorized: give the admin token with --token or BATON_TOKEN\n", noToken.err());
-            Thread.sleep(1500);
+            Thread.sleep(1500); // time for a switchover to happen, had the refused request started one
             assertEquals("db2", locked.writer());
             assertEquals("db2", a.writer());
         }
@@ -222,11 +214,8 @@ class SwitchoverIT {
         assertEquals(0, on.exit(), on.err());
         assertTrue(on.out().startsWith("node db2 is in maintenance; the writer moved to db1 first"), on.out());
         assertEquals("db1", a.writer());
-        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (!"db1".equals(b.writer()) && System.nanoTime() < end) {
-            Thread.sleep(50);
-        }
-        assertEquals("db1", b.writer());
+        await().atMost(Duration.ofSeconds(5)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertEquals("db1", b.writer()));
         BatonCommand.Result status = baton("status", "--url", adminUrl(a), "--json");
         assertTrue(status.out().contains("\"name\":\"db2\"") && status.out().contains("\"maintenance\":true"), status.out());
         assertTrue(status.out().contains("\"last_check\":\"20"), "every node's last check time: " + status.out());
@@ -236,7 +225,7 @@ class SwitchoverIT {
         BatonCommand.Result off = baton("maintenance", "db2", "off", "--url", adminUrl(b));
         assertEquals(0, off.exit(), off.err());
         assertEquals("node db2 is out of maintenance\n", off.out());
-        Thread.sleep(1500);
+        Thread.sleep(1500); // time for the writer to move back, were leaving maintenance to take it
         assertEquals("db1", a.writer(), "leaving maintenance does not take the writer back");
         BatonCommand.Result events = baton("events", "--url", adminUrl(a));
         assertTrue(events.out().contains("node db2 is in maintenance"), events.out());
