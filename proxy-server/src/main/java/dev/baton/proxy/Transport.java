@@ -22,7 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The socket transport sessions run on: Linux's io_uring or epoll through Netty's native libraries (fewer copies and
+ * The socket transport sessions run on: Linux's epoll or io_uring through Netty's native libraries (fewer copies and
  * syscalls on the hot path than NIO), or NIO anywhere. {@code transport: auto} takes the first one available in the
  * order of {@link TransportChoice#AUTO_ORDER}; {@link #why} says why a faster one was passed over.
  *

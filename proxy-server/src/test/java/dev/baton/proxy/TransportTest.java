@@ -31,13 +31,13 @@ class TransportTest {
     @Test
     void autoTakesTheFastestAvailableTransportAndSaysWhyItPassedOverFasterOnes() throws Exception {
         Transport auto = Transport.of(TransportChoice.AUTO);
-        if (IoUring.isAvailable()) {
-            assertEquals("io_uring", auto.describe());
-        } else if (Epoll.isAvailable()) {
-            assertTrue(auto.describe().startsWith("epoll (io_uring unavailable: "), auto.describe());
+        if (Epoll.isAvailable()) {
+            assertEquals("epoll", auto.describe());
+        } else if (IoUring.isAvailable()) {
+            assertTrue(auto.describe().startsWith("io_uring (epoll unavailable: "), auto.describe());
         } else {
-            assertTrue(auto.describe().startsWith("nio (io_uring unavailable: "), auto.describe());
-            assertTrue(auto.describe().contains("; epoll unavailable: "), auto.describe());
+            assertTrue(auto.describe().startsWith("nio (epoll unavailable: "), auto.describe());
+            assertTrue(auto.describe().contains("; io_uring unavailable: "), auto.describe());
         }
     }
 
@@ -65,6 +65,9 @@ class TransportTest {
         assertEquals("nio", Transport.of(TransportChoice.AUTO).name());
         if (Epoll.isAvailable()) {
             assertEquals("epoll", Transport.of(TransportChoice.EPOLL).name());
+        }
+        if (IoUring.isAvailable()) {
+            assertEquals("io_uring", Transport.of(TransportChoice.IO_URING).name());
         }
     }
 }

@@ -211,8 +211,11 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     public enum TransportChoice {
         AUTO, IO_URING, EPOLL, NIO;
 
-        /** What {@code auto} tries, best first. */
-        public static final List<TransportChoice> AUTO_ORDER = List.of(IO_URING, EPOLL, NIO);
+        /**
+         * What {@code auto} tries, best first. Epoll before io_uring: io_uring measured no cheaper per query
+         * (docs/benchmarks.md, "Towards the proxy targets"), and epoll is the older, more widely run path.
+         */
+        public static final List<TransportChoice> AUTO_ORDER = List.of(EPOLL, IO_URING, NIO);
 
         /** The name in the config file: {@code auto}, {@code io_uring}, {@code epoll}, {@code nio}. */
         public String configName() {
@@ -236,7 +239,16 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
                 ioThreads, choice, quotas, adminToken, sessions, proxyProtocol, tls);
     }
 
+    /**
+     * Half the CPUs the JVM sees, at least one: Baton shares its machine with the clients or the database, and on
+     * two shared cores one event loop carried a query for 20-24 µs of CPU against 26-30 µs with two
+     * (docs/benchmarks.md, "Towards the proxy targets").
+     */
     public static int defaultIoThreads() {
-        return Math.max(1, Runtime.getRuntime().availableProcessors());
+        return defaultIoThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    static int defaultIoThreads(int cpus) {
+        return Math.max(1, cpus / 2);
     }
 }

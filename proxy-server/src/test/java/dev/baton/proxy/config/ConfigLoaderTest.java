@@ -156,6 +156,12 @@ class ConfigLoaderTest {
         assertEquals(name, config.transport().configName());
     }
 
+    @ParameterizedTest(name = "{0} CPUs -> {1} io-threads")
+    @CsvSource({"1, 1", "2, 1", "3, 1", "4, 2", "16, 8"})
+    void ioThreadsDefaultToHalfTheCpusAndAtLeastOne(int cpus, int threads) {
+        assertEquals(threads, BatonConfig.defaultIoThreads(cpus));
+    }
+
     @Test
     void transportIsChosenAutomaticallyWhenNotSet() throws ConfigException {
         assertEquals(BatonConfig.TransportChoice.AUTO, ConfigLoader.parse("baton.yaml", NODES).transport());
