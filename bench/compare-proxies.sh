@@ -32,7 +32,8 @@
 #                       HAProxy's TCP relay to the server; HAProxy cannot terminate MySQL's in-protocol TLS).
 #                       Their ratios are to direct-tls. TLS=0 leaves them out.
 #
-# Output: the markdown table (plus machine facts) on stdout and in bench/results/latest.md.
+# Output: the markdown table (plus machine facts, each variant's transport and each target's warm-up qps) on stdout
+# and in bench/results/latest.md.
 # Exit status: 0 if every run completed with no reconnect and no fatal error, 1 otherwise. Deadlocks that
 # sysbench retries ("ignored errors") belong to the workload, not the proxy: they are shown, not failed.
 set -euo pipefail
@@ -230,7 +231,7 @@ start_baton() {  # start_baton NAME PORT ADMIN_PORT TLS PIDVAR [CONFIG_LINES [JV
   log "starting $name on 127.0.0.1:$port (admin $admin)${7:+ with$7}"
   # shellcheck disable=SC2086  # BATON_JAVA_OPTS is a list of options
   local jfr=""
-  [[ ${BATON_JFR:-0} == 1 ]] && jfr="-XX:StartFlightRecording=dumponexit=true,filename=$TMP/$name.jfr"
+  [[ ${BATON_JFR:-0} == 1 ]] && jfr="-XX:StartFlightRecording=settings=profile,dumponexit=true,filename=$TMP/$name.jfr"
   java ${BATON_JAVA_OPTS:-} ${7:-} $jfr -jar "$JAR" --config "$TMP/$name.yaml" </dev/null >"$TMP/$name.log" 2>&1 &
   pid=$!
   if [[ $5 == PID_OF:* ]]; then PID_OF[${5#PID_OF:}]=$pid; else printf -v "$5" '%s' "$pid"; fi
