@@ -18,7 +18,13 @@
 #   DB_PORT=3321 BATON_PORT=6043 BATON_ADMIN_PORT=6044 HAPROXY_PORT=6045
 #                       first port tried for each; the next free one is used if it is taken
 #   BATON_IO_THREADS=   sets Baton's io-threads (default: Baton's own default)
-#   BATON_JAVA_OPTS=    extra JVM options for Baton
+#   BATON_JAVA_OPTS=    extra JVM options for Baton (and for every variant)
+#   BATON_VARIANTS=     more Batons measured in the same rounds, each as target baton-NAME, written as
+#                       NAME:SETTING[,SETTING...]; a SETTING key=value is a top-level config line "key: value",
+#                       one starting with "-" a JVM option added to BATON_JAVA_OPTS (no commas inside it), e.g.
+#                       BATON_VARIANTS="uring:transport=io_uring epoll:transport=epoll noleak:-Dio.netty.leakDetection.level=disabled"
+#   BATON_JFR=1         records a Java Flight Recorder profile of each Baton over the whole run into the temp dir
+#                       (NAME.jfr, written when Baton stops; the temp dir is kept)
 #   KEEP_TMP=1          keep the temp dir (logs, data) even on success; it is always kept on failure
 #   TLS=1               also measure TLS: direct-tls (sysbench to MariaDB over TLS), baton-tls (a second Baton
 #                       with TLS on both legs: it terminates the client's TLS and opens its own to the server,
@@ -26,7 +32,8 @@
 #                       HAProxy's TCP relay to the server; HAProxy cannot terminate MySQL's in-protocol TLS).
 #                       Their ratios are to direct-tls. TLS=0 leaves them out.
 #
-# Output: the markdown table (plus machine facts) on stdout and in bench/results/latest.md.
+# Output: the markdown table (plus machine facts, each variant's transport and each target's warm-up qps) on stdout
+# and in bench/results/latest.md.
 # Exit status: 0 if every run completed with no reconnect and no fatal error, 1 otherwise. Deadlocks that
 # sysbench retries ("ignored errors") belong to the workload, not the proxy: they are shown, not failed.
 set -euo pipefail
@@ -41,6 +48,27 @@ TABLES=${TABLES:-4}
 TABLE_SIZE=${TABLE_SIZE:-10000}
 TLS=${TLS:-1}
 TARGETS=(direct baton haproxy)
+declare -A VARIANT_CONFIG VARIANT_OPTS   # variant target -> config lines / JVM options
+for spec in ${BATON_VARIANTS:-}; do
+  vname=${spec%%:*}; settings=${spec#*:}
+  [[ $spec == *:* && $vname =~ ^[a-z0-9_]+$ && -n $settings ]] \
+    || { echo "BATON_VARIANTS: '$spec' is not NAME:SETTING[,SETTING...] (NAME in a-z, 0-9, _)" >&2; exit 1; }
+  t=baton-$vname
+  [[ $t != baton-tls && -z ${VARIANT_OPTS[$t]+x} ]] || { echo "BATON_VARIANTS: '$vname' is used twice or reserved" >&2; exit 1; }
+  VARIANT_CONFIG[$t]=""; VARIANT_OPTS[$t]=""
+  IFS=, read -ra parts <<<"$settings"
+  for part in "${parts[@]}"; do
+    if [[ $part == -* ]]; then
+      VARIANT_OPTS[$t]+=" $part"
+    elif [[ $part == ?*=* ]]; then
+      VARIANT_CONFIG[$t]+="${part%%=*}: ${part#*=}"$'\n'
+    else
+      echo "BATON_VARIANTS: '$part' in '$spec' is neither key=value nor a JVM option" >&2; exit 1
+    fi
+  done
+  TARGETS+=("$t")
+done
+VARIANTS=("${TARGETS[@]:3}")
 [[ $TLS == 1 ]] && TARGETS+=(direct-tls baton-tls haproxy-tls)
 JAR=$ROOT/proxy-server/target/baton-proxy.jar
 RESULTS_DIR=$ROOT/bench/results
@@ -70,6 +98,7 @@ TMP=$(mktemp -d /tmp/baton-bench.XXXXXX)
 chmod 755 "$TMP"   # mariadbd runs as mysql when we are root and must traverse it
 DB_DIR=$TMP/db
 BATON_PID=""
+declare -A PID_OF   # variant target -> its Baton's pid
 BATON_TLS_PID=""
 HAPROXY_PID=""
 SB_PID=""
@@ -97,8 +126,9 @@ cleanup() {
   stop_pid "$HAPROXY_PID" haproxy
   stop_pid "$BATON_PID" baton
   stop_pid "$BATON_TLS_PID" baton-tls
+  for v in "${VARIANTS[@]}"; do stop_pid "${PID_OF[$v]:-}" "$v"; done
   [[ $DB_STARTED == yes ]] && "$ROOT/scripts/local-mariadb.sh" stop "$DB_DIR" >&2
-  if [[ $rc -eq 0 && ${KEEP_TMP:-0} != 1 ]]; then
+  if [[ $rc -eq 0 && ${KEEP_TMP:-0} != 1 && ${BATON_JFR:-0} != 1 ]]; then
     rm -rf "$TMP"
   else
     log "kept $TMP (logs: baton.log, haproxy.log, db/error.log, runs/)"
@@ -127,6 +157,13 @@ BATON_TLS_ADMIN_PORT=$(free_port "${BATON_TLS_ADMIN_PORT:-6047}"); USED_PORTS+="
 
 declare -A PORT=([direct]=$DB_PORT [baton]=$BATON_PORT [haproxy]=$HAPROXY_PORT
                  [direct-tls]=$DB_PORT [baton-tls]=$BATON_TLS_PORT [haproxy-tls]=$HAPROXY_PORT)
+declare -A ADMIN_PORT
+next_port=6050
+for v in "${VARIANTS[@]}"; do
+  PORT[$v]=$(free_port "$next_port"); USED_PORTS+=" ${PORT[$v]}"
+  ADMIN_PORT[$v]=$(free_port "$next_port"); USED_PORTS+=" ${ADMIN_PORT[$v]}"
+  next_port=$((ADMIN_PORT[$v] + 1))
+done
 
 sql() {  # sql PORT STATEMENT: run through a TCP port as app/app
   mariadb --no-defaults -h127.0.0.1 -P"$1" -uapp -papp --connect-timeout=2 -N -B sbtest -e "$2"
@@ -171,11 +208,12 @@ DB_STARTED=yes
 MARIADB_EXTRA_CNF=$MARIADB_EXTRA_CNF "$ROOT/scripts/local-mariadb.sh" start "$DB_DIR" "$DB_PORT" >&2
 
 # ---------------------------------------------------------------- Baton
-baton_yaml() {  # baton_yaml PORT ADMIN_PORT TLS(0|1): a single-node config, with TLS on both legs when TLS is 1
+baton_yaml() {  # baton_yaml PORT ADMIN_PORT TLS(0|1) [LINES]: a single-node config, with TLS on both legs when TLS is 1, plus LINES
   echo "listen: 127.0.0.1:$1"
   echo "admin:"
   echo "  listen: 127.0.0.1:$2"
-  [[ -n ${BATON_IO_THREADS:-} ]] && echo "io-threads: $BATON_IO_THREADS"
+  [[ -n ${BATON_IO_THREADS:-} && ${4:-} != *io-threads:* ]] && echo "io-threads: $BATON_IO_THREADS"
+  printf '%s' "${4:-}"
   if [[ $3 == 1 ]]; then
     printf 'tls:\n  cert: %s\n  key: %s\n' "$TMP/tls/server.pem" "$TMP/tls/server.key"
   fi
@@ -187,16 +225,23 @@ baton_yaml() {  # baton_yaml PORT ADMIN_PORT TLS(0|1): a single-node config, wit
   echo "  nodes:"
   echo "    - {name: db1, address: 127.0.0.1:$DB_PORT}"
 }
-start_baton() {  # start_baton NAME PORT ADMIN_PORT TLS PIDVAR: starts it (its pid in PIDVAR, for cleanup), waits until it answers
-  local name=$1 port=$2 admin=$3 tls=$4
-  baton_yaml "$port" "$admin" "$tls" > "$TMP/$name.yaml"
-  log "starting $name on 127.0.0.1:$port (admin $admin)"
+start_baton() {  # start_baton NAME PORT ADMIN_PORT TLS PIDVAR [CONFIG_LINES [JVM_OPTS]]: starts it (its pid in PIDVAR, for cleanup), waits until it answers
+  local name=$1 port=$2 admin=$3 tls=$4 pid
+  baton_yaml "$port" "$admin" "$tls" "${6:-}" > "$TMP/$name.yaml"
+  log "starting $name on 127.0.0.1:$port (admin $admin)${7:+ with$7}"
   # shellcheck disable=SC2086  # BATON_JAVA_OPTS is a list of options
-  java ${BATON_JAVA_OPTS:-} -jar "$JAR" --config "$TMP/$name.yaml" </dev/null >"$TMP/$name.log" 2>&1 &
-  printf -v "$5" '%s' "$!"
-  wait_sql "$port" "$name" "${!5}" "$TMP/$name.log"
+  local jfr=""
+  [[ ${BATON_JFR:-0} == 1 ]] && jfr="-XX:StartFlightRecording=settings=profile,dumponexit=true,filename=$TMP/$name.jfr"
+  java ${BATON_JAVA_OPTS:-} ${7:-} $jfr -jar "$JAR" --config "$TMP/$name.yaml" </dev/null >"$TMP/$name.log" 2>&1 &
+  pid=$!
+  if [[ $5 == PID_OF:* ]]; then PID_OF[${5#PID_OF:}]=$pid; else printf -v "$5" '%s' "$pid"; fi
+  wait_sql "$port" "$name" "$pid" "$TMP/$name.log"
+  grep -m1 -o 'transport .*' "$TMP/$name.log" | sed "s/^/[$name] /" >&2 || true
 }
 start_baton baton "$BATON_PORT" "$BATON_ADMIN_PORT" 0 BATON_PID
+for v in "${VARIANTS[@]}"; do
+  start_baton "$v" "${PORT[$v]}" "${ADMIN_PORT[$v]}" 0 "PID_OF:$v" "${VARIANT_CONFIG[$v]}" "${VARIANT_OPTS[$v]}"
+done
 
 if [[ $TLS == 1 ]]; then
   start_baton baton-tls "$BATON_TLS_PORT" "$BATON_TLS_ADMIN_PORT" 1 BATON_TLS_PID
@@ -258,6 +303,7 @@ baseline() { [[ $1 == *-tls ]] && echo direct-tls || echo direct; }  # baseline 
 
 TOTAL_ERRORS=0
 FAILED_RUNS=0
+declare -A WARM   # target -> qps of its warm-up run
 if (( WARMUP > 0 )); then
   for t in "${TARGETS[@]}"; do
     log "warm-up: $t, oltp_point_select, 8 threads, ${WARMUP}s"
@@ -266,6 +312,9 @@ if (( WARMUP > 0 )); then
       log "warm-up against $t failed"
       FAILED_RUNS=$((FAILED_RUNS + 1))
     fi
+    WARM[$t]=$(awk '/^[[:space:]]*queries:/ { q = $0; sub(/.*\(/, "", q); sub(/ per sec.*/, "", q); print q }' \
+      "$TMP/runs/warmup-$t.log" 2>/dev/null || true)
+    log "  warm-up $t: ${WARM[$t]:-n/a} qps"
   done
 fi
 
@@ -306,6 +355,7 @@ for w in $WORKLOADS; do
         [[ $t == baton ]] && pid=$BATON_PID
         [[ $t == baton-tls ]] && pid=$BATON_TLS_PID
         [[ $t == haproxy || $t == haproxy-tls ]] && pid=$HAPROXY_PID
+        [[ -n ${PID_OF[$t]:-} ]] && pid=${PID_OF[$t]}
         cpu_before=$(proc_cpu_ticks "$pid")
         # shellcheck disable=SC2046  # ssl_opt prints one option or nothing
         sb "$w" "${PORT[$t]}" "$th" "$DURATION" run $(ssl_opt "$t") >"$f" 2>&1 || rc=$?
@@ -355,11 +405,19 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "- HAProxy: $(haproxy -v | head -n 1)"
   echo "- sysbench: $(sysbench --version)"
   echo "- Java: $(java -version 2>&1 | head -n 2 | tail -n 1)"
-  echo "- Baton config: single node${BATON_IO_THREADS:+, io-threads $BATON_IO_THREADS}${BATON_JAVA_OPTS:+, JVM options '$BATON_JAVA_OPTS'}"
+  echo "- Baton config: single node${BATON_IO_THREADS:+, io-threads $BATON_IO_THREADS}${BATON_JAVA_OPTS:+, JVM options '$BATON_JAVA_OPTS'}; $(grep -m1 -o 'transport .*' "$TMP/baton.log" || echo 'transport not logged')"
+  for v in "${VARIANTS[@]}"; do
+    echo "- Variant $v: the same${VARIANT_CONFIG[$v]:+ plus config '$(printf '%s' "${VARIANT_CONFIG[$v]}" | paste -sd';' -)'}${VARIANT_OPTS[$v]:+ plus JVM options '${VARIANT_OPTS[$v]# }'}; $(grep -m1 -o 'transport .*' "$TMP/$v.log" || echo 'transport not logged')"
+  done
   echo "- Runs: --tables=$TABLES --table-size=$TABLE_SIZE, ${DURATION}s per run, $ROUNDS round(s) alternating ${TARGETS[*]}; ${WARMUP}s warm-up per target. Medians over rounds."
   [[ $TLS == 1 ]] && echo "- TLS rows (sysbench --mysql-ssl=on, ratios to direct-tls): baton-tls terminates the client's TLS and opens its own to the server (verify-ca); haproxy-tls relays the client's TLS to the server untouched (mode tcp cannot terminate MySQL's in-protocol TLS)."
   echo "- sysbench, MariaDB, Baton and HAProxy all share the same CPUs, so the ratios show each proxy's CPU cost per packet."
   echo "- Latency is sysbench's average per transaction (1 query for oltp_point_select, 18 for oltp_read_write)."
+  if (( WARMUP > 0 )); then
+    warm=""
+    for t in "${TARGETS[@]}"; do warm+="${warm:+, }$t $(fmt "${WARM[$t]:-}" 0)"; done
+    echo "- Warm-up (oltp_point_select, 8 threads, ${WARMUP}s each, in this order, first requests to a fresh JVM): qps $warm"
+  fi
   echo
   echo "| Workload | Threads | Target | qps (median) | qps / baseline | avg latency ms (median) | added latency ms | proxy CPU µs/query | reconnects | retried deadlocks | qps per round |"
   echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"

@@ -49,7 +49,7 @@ public final class BatonProxy implements AutoCloseable {
     private final ClusterTopology topology;
     private final ClientQuota quota;
     private final BatonMetrics metrics;
-    private final Transport transport = Transport.best();
+    private final Transport transport;
     private final EventLoopGroup acceptGroup;
     private final EventLoopGroup ioGroup;
     private final AddressResolverGroup<? extends SocketAddress> resolver;
@@ -78,6 +78,11 @@ public final class BatonProxy implements AutoCloseable {
                        ClientTls clientTls) throws ConfigException {
         this.config = config;
         this.clientTls = clientTls;
+        try {
+            this.transport = Transport.of(config.transport());
+        } catch (Transport.UnavailableException e) {
+            throw new ConfigException(config.source(), "transport", e.getMessage());
+        }
         try {
             this.serverTls = ServerTlsContext.of(config.cluster().tls());
         } catch (javax.net.ssl.SSLException e) {
@@ -285,7 +290,7 @@ public final class BatonProxy implements AutoCloseable {
         admin = bindOrExplain(a -> adminServer.bootstrap(acceptGroup, transport).bind(a), config.adminListen(), "admin.listen");
         topology.start();
         log.info("Baton listening on {} (admin {}), cluster '{}' with {} node(s): {}, transport {}",
-                address(), adminAddress(), topology.type(), config.nodes().size(), config.nodes(), transport.name());
+                address(), adminAddress(), topology.type(), config.nodes().size(), config.nodes(), transport.describe());
     }
 
     private interface Binder {

@@ -43,7 +43,22 @@ public final class BatonProxyMain implements Callable<Integer> {
     private BatonProxyMain() {
     }
 
+    /** Netty's leak detector level; see {@link #productionDefaults}. */
+    static final String LEAK_DETECTION_LEVEL = "io.netty.leakDetection.level";
+
+    /**
+     * Turns Netty's buffer leak detector off unless a level was given ({@code -Dio.netty.leakDetection.level=...} in
+     * BATON_JAVA_OPTS): its default samples every hundredth buffer with a stack trace, which costs CPU on every query
+     * (docs/benchmarks.md). Tests set paranoid and keep it. Must run before Netty's first class loads.
+     */
+    static void productionDefaults(java.util.Properties system) {
+        if (system.getProperty(LEAK_DETECTION_LEVEL) == null && system.getProperty("io.netty.leakDetectionLevel") == null) {
+            system.setProperty(LEAK_DETECTION_LEVEL, "disabled");
+        }
+    }
+
     public static void main(String[] args) {
+        productionDefaults(System.getProperties());
         BatonProxyMain main = new BatonProxyMain();
         int exit = run(main, new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
         if (main.started == null) {

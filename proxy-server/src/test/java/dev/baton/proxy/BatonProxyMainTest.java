@@ -20,6 +20,23 @@ class BatonProxyMainTest {
     private record Run(int exit, String out, String err) {
     }
 
+    @Test
+    void leakDetectionIsOffInProductionUnlessTheOperatorSetsALevel() {
+        java.util.Properties unset = new java.util.Properties();
+        BatonProxyMain.productionDefaults(unset);
+        assertEquals("disabled", unset.getProperty("io.netty.leakDetection.level"));
+
+        java.util.Properties set = new java.util.Properties();
+        set.setProperty("io.netty.leakDetection.level", "paranoid");
+        BatonProxyMain.productionDefaults(set);
+        assertEquals("paranoid", set.getProperty("io.netty.leakDetection.level"));
+
+        java.util.Properties legacy = new java.util.Properties();
+        legacy.setProperty("io.netty.leakDetectionLevel", "advanced");
+        BatonProxyMain.productionDefaults(legacy);
+        assertEquals(null, legacy.getProperty("io.netty.leakDetection.level"));
+    }
+
     private static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

@@ -23,6 +23,7 @@ import java.util.List;
  * @param closeTimeout      how long an ending session may take to flush what it still owes a peer before its
  *                          connection is closed anyway
  * @param ioThreads         Netty event loop threads
+ * @param transport         the socket transport of the event loops ({@code transport}: auto, io_uring, epoll, nio)
  * @param quotas            connection budgets per client and in all
  * @param adminToken        bearer token the admin API requires, or null (allowed only on a loopback admin.listen)
  * @param sessions          what Baton does with open client sessions when the writer changes
@@ -33,7 +34,7 @@ import java.util.List;
  */
 public record BatonConfig(String source, HostPort listen, HostPort adminListen, TopologyType clusterType,
                           ClusterSpec cluster, Duration connectTimeout, Duration handshakeTimeout, Duration closeTimeout,
-                          int ioThreads,
+                          int ioThreads, TransportChoice transport,
                           ClientQuota.Settings quotas, String adminToken, Sessions sessions, ProxyProtocol proxyProtocol,
                           ClientTls tls, LogLevel logLevel) {
 
@@ -129,13 +130,13 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     /** The same config with PROXY protocol settings. */
     public BatonConfig withProxyProtocol(ProxyProtocol settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, sessions, settings, tls, logLevel);
+                ioThreads, transport, quotas, adminToken, sessions, settings, tls, logLevel);
     }
 
     /** The same config with TLS for clients ({@code null}: none). */
     public BatonConfig withTls(ClientTls settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, sessions, proxyProtocol, settings, logLevel);
+                ioThreads, transport, quotas, adminToken, sessions, proxyProtocol, settings, logLevel);
     }
 
     /**
@@ -174,57 +175,98 @@ public record BatonConfig(String source, HostPort listen, HostPort adminListen, 
     public static BatonConfig single(HostPort listen, HostPort adminListen, HostPort server) {
         return new BatonConfig("(built in code)", listen, adminListen, TopologyType.SINGLE,
                 ClusterSpec.ofNodes(List.of(new Node("db1", server, 1))), DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), ClientQuota.Settings.defaults(), null, Sessions.defaults(), ProxyProtocol.none(), null, null);
+                DEFAULT_CLOSE_TIMEOUT, defaultIoThreads(), TransportChoice.AUTO, ClientQuota.Settings.defaults(), null, Sessions.defaults(), ProxyProtocol.none(), null, null);
     }
 
     public BatonConfig withTimeouts(Duration connect, Duration handshake) {
-        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, closeTimeout, ioThreads,
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connect, handshake, closeTimeout, ioThreads, transport,
                 quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with another close deadline. */
     public BatonConfig withCloseTimeout(Duration close) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, close,
-                ioThreads, quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
+                ioThreads, transport, quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config in front of another cluster. */
     public BatonConfig withCluster(TopologyType type, ClusterSpec spec) {
-        return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, closeTimeout, ioThreads,
+        return new BatonConfig(source, listen, adminListen, type, spec, connectTimeout, handshakeTimeout, closeTimeout, ioThreads, transport,
                 quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with an admin API token. */
     public BatonConfig withAdminToken(String token) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, token, sessions, proxyProtocol, tls, logLevel);
+                ioThreads, transport, quotas, token, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with other connection budgets. */
     public BatonConfig withQuotas(ClientQuota.Settings settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, settings, adminToken, sessions, proxyProtocol, tls, logLevel);
+                ioThreads, transport, settings, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with another number of event-loop threads. */
     public BatonConfig withIoThreads(int threads) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                threads, quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
+                threads, transport, quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with other session settings. */
     public BatonConfig withSessions(Sessions settings) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, settings, proxyProtocol, tls, logLevel);
+                ioThreads, transport, quotas, adminToken, settings, proxyProtocol, tls, logLevel);
+    }
+
+    /** {@code transport}: the socket transport of the event loops. */
+    public enum TransportChoice {
+        AUTO, IO_URING, EPOLL, NIO;
+
+        /**
+         * What {@code auto} tries, best first. Epoll before io_uring: io_uring measured no cheaper per query
+         * (docs/benchmarks.md, "Towards the proxy targets"), and epoll is the older, more widely run path.
+         */
+        public static final List<TransportChoice> AUTO_ORDER = List.of(EPOLL, IO_URING, NIO);
+
+        /** The name in the config file: {@code auto}, {@code io_uring}, {@code epoll}, {@code nio}. */
+        public String configName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        /** The choice a config name stands for. */
+        public static TransportChoice parse(String name) {
+            for (TransportChoice choice : values()) {
+                if (choice.configName().equals(name)) {
+                    return choice;
+                }
+            }
+            throw new IllegalArgumentException("'" + name + "' is not one of auto, io_uring, epoll, nio");
+        }
+    }
+
+    /** The same config with another transport. */
+    public BatonConfig withTransport(TransportChoice choice) {
+        return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
+                ioThreads, choice, quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     /** The same config with another level for Baton's own loggers ({@code null}: as the logging setup says). */
     public BatonConfig withLogLevel(LogLevel level) {
         return new BatonConfig(source, listen, adminListen, clusterType, cluster, connectTimeout, handshakeTimeout, closeTimeout,
-                ioThreads, quotas, adminToken, sessions, proxyProtocol, tls, level);
+                ioThreads, transport, quotas, adminToken, sessions, proxyProtocol, tls, level);
     }
 
+    /**
+     * Half the CPUs the JVM sees, at least one: Baton shares its machine with the clients or the database, and on
+     * two shared cores one event loop carried a query for 20-24 µs of CPU against 26-30 µs with two
+     * (docs/benchmarks.md, "Towards the proxy targets").
+     */
     public static int defaultIoThreads() {
-        return Math.max(1, Runtime.getRuntime().availableProcessors());
+        return defaultIoThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    static int defaultIoThreads(int cpus) {
+        return Math.max(1, cpus / 2);
     }
 }

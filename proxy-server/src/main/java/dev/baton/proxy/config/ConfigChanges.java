@@ -39,6 +39,7 @@ public record ConfigChanges(List<String> live, List<String> restart) {
         changed(live, "timeouts.handshake", duration(running.handshakeTimeout()), duration(next.handshakeTimeout()));
         changed(live, "timeouts.close", duration(running.closeTimeout()), duration(next.closeTimeout()));
         needsRestart(restart, "io-threads", running.ioThreads(), next.ioThreads());
+        needsRestart(restart, "transport", running.transport().configName(), next.transport().configName());
         quotas(live, restart, running.quotas(), next.quotas());
         needsRestart(restart, "sessions.move", running.sessions().move(), next.sessions().move());
         changed(live, "proxy-protocol.accept-from", running.proxyProtocol().acceptFrom(), next.proxyProtocol().acceptFrom());

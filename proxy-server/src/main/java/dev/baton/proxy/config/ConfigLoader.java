@@ -33,7 +33,7 @@ import java.util.function.Consumer;
 public final class ConfigLoader {
     private static final Duration MAX_DURATION = Duration.ofHours(1);
     private static final Set<String> TOP_KEYS = Set.of("listen", "admin", "cluster", "timeouts", "io-threads", "instance-name",
-            "quotas", "sessions", "proxy-protocol", "tls", "log-level");
+            "transport", "quotas", "sessions", "proxy-protocol", "tls", "log-level");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key", "ca", "require", "min-version");
     private static final Set<String> SESSIONS_KEYS = Set.of("move");
     private static final Set<String> PROXY_PROTOCOL_KEYS = Set.of("accept-from", "require");
@@ -170,6 +170,15 @@ public final class ConfigLoader {
         if (top.containsKey("io-threads")) {
             ioThreads = integer(top.get("io-threads"), "io-threads", 1, 256);
         }
+        BatonConfig.TransportChoice transport = BatonConfig.TransportChoice.AUTO;
+        if (top.containsKey("transport")) {
+            String name = String.valueOf(top.get("transport"));
+            try {
+                transport = BatonConfig.TransportChoice.parse(name);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(file, "transport", e.getMessage());
+            }
+        }
         ClientQuota.Settings quotas = top.containsKey("quotas") ? quotas(top.get("quotas")) : ClientQuota.Settings.defaults();
         if (quotas.maxWait().compareTo(handshake) >= 0) {
             throw new ConfigException(file, "quotas.wait", quotas.maxWait().toMillis() + " ms is not shorter than "
@@ -182,8 +191,8 @@ public final class ConfigLoader {
                 : BatonConfig.ProxyProtocol.none();
         BatonConfig.ClientTls tls = top.containsKey("tls") ? tls(top.get("tls")) : null;
         BatonConfig.LogLevel logLevel = top.containsKey("log-level") ? logLevel(top.get("log-level")) : null;
-        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, close, ioThreads, quotas,
-                adminToken, sessions, proxyProtocol, tls, logLevel);
+        return new BatonConfig(file, listen, adminListen, type, spec, connect, handshake, close, ioThreads, transport,
+                quotas, adminToken, sessions, proxyProtocol, tls, logLevel);
     }
 
     private BatonConfig.LogLevel logLevel(Object value) throws ConfigException {

@@ -57,6 +57,14 @@ class ConfigChangesTest {
     }
 
     @Test
+    void aTransportChangeNeedsARestart() throws Exception {
+        BatonConfig running = config("t", "db3", "pw", 2, 50, 80, "0s");
+        ConfigChanges changes = ConfigChanges.between(running.withTransport(BatonConfig.TransportChoice.EPOLL),
+                running.withTransport(BatonConfig.TransportChoice.NIO));
+        assertEquals(List.of("transport epoll -> nio needs a restart"), changes.restart());
+    }
+
+    @Test
     void theSameFileChangesNothing() throws Exception {
         assertTrue(ConfigChanges.between(config("t", "db3", "pw", 2, 50, 80, "0s"), config("t", "db3", "pw", 2, 50, 80, "0s")).none());
     }

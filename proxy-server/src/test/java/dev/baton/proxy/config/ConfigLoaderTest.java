@@ -149,9 +149,27 @@ class ConfigLoaderTest {
         assertEquals(3, config.ioThreads());
     }
 
+    @ParameterizedTest(name = "transport: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"auto", "io_uring", "epoll", "nio"})
+    void transportReadsAsNamed(String name) throws ConfigException {
+        BatonConfig config = ConfigLoader.parse("baton.yaml", NODES + "transport: " + name + "\n");
+        assertEquals(name, config.transport().configName());
+    }
+
+    @ParameterizedTest(name = "{0} CPUs -> {1} io-threads")
+    @CsvSource({"1, 1", "2, 1", "3, 1", "4, 2", "16, 8"})
+    void ioThreadsDefaultToHalfTheCpusAndAtLeastOne(int cpus, int threads) {
+        assertEquals(threads, BatonConfig.defaultIoThreads(cpus));
+    }
+
+    @Test
+    void transportIsChosenAutomaticallyWhenNotSet() throws ConfigException {
+        assertEquals(BatonConfig.TransportChoice.AUTO, ConfigLoader.parse("baton.yaml", NODES).transport());
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, log-level, proxy-protocol, quotas, sessions, timeouts, tls)",
+            "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, log-level, proxy-protocol, quotas, sessions, timeouts, tls, transport)",
             "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen, token, token-env)",
             "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
             "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
@@ -210,6 +228,8 @@ class ConfigLoaderTest {
             "unknown timeout | %NODES%timeouts:\\n  idle: 1s | baton.yaml: timeouts.idle: unknown key (known here: close, connect, handshake)",
             "io threads not a number | %NODES%io-threads: many | baton.yaml: io-threads: expected a whole number, got 'many'",
             "io threads zero | %NODES%io-threads: 0 | baton.yaml: io-threads: 0 is outside 1..256",
+            "unknown transport | %NODES%transport: kqueue | baton.yaml: transport: 'kqueue' is not one of auto, io_uring, epoll, nio",
+            "transport in capitals | %NODES%transport: EPOLL | baton.yaml: transport: 'EPOLL' is not one of auto, io_uring, epoll, nio",
             "tls unknown mode | %NODES%  tls:\\n    mode: verify-full | baton.yaml: cluster.tls.mode: 'verify-full' is not a TLS mode (disabled, preferred, required, verify-ca, verify-identity)",
             "tls mode as a boolean | %NODES%  tls:\\n    mode: on | baton.yaml: cluster.tls.mode: 'true' is not a TLS mode (disabled, preferred, required, verify-ca, verify-identity)",
             "tls verify-ca without ca | %NODES%  tls:\\n    mode: verify-ca | baton.yaml: cluster.tls.ca: missing (mode verify-ca checks the servers' certificates against this CA file, PEM)",
