@@ -36,6 +36,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 N=${N:-10000}
 SMALL_N=${SMALL_N:-1000}
 SMALL_HEAP=${SMALL_HEAP:-256m}
@@ -47,8 +49,6 @@ RESULTS_DIR=$ROOT/bench/results
 OUT=$RESULTS_DIR/idle-clients-latest.md
 PROBES=5
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 for v in N SMALL_N CONCURRENCY; do
   [[ ${!v} =~ ^[0-9]+$ ]] && (( ${!v} >= 1 )) || die "$v must be a positive integer (got '${!v}')"
@@ -90,17 +90,6 @@ BATON_PID=""
 CLIENT_PID=""
 DB_STARTED=no
 
-stop_pid() {  # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
-  local pid=$1 name=$2
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null || true
-    log "killed $name (pid $pid) after 10 s"
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 
 exec 3>&1 4>&2   # the script's own stdout/stderr, for cleanup (a signal may arrive inside a redirected call)
 cleanup() {
@@ -123,32 +112,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_free() { [[ -z $(ss -Htln "sport = :$1") ]]; }
-USED_PORTS=""
-free_port() {  # free_port START: first port >= START nobody listens on and not in USED_PORTS
-  local p=$1
-  while ! port_free "$p" || [[ " $USED_PORTS " == *" $p "* ]]; do
-    (( ++p < 65000 )) || die "no free port from $1"
-  done
-  echo "$p"
-}
 DB_PORT=$(free_port "${DB_PORT:-3331}");             USED_PORTS+=" $DB_PORT"
 BATON_PORT=$(free_port "${BATON_PORT:-6053}");       USED_PORTS+=" $BATON_PORT"
 BATON_ADMIN_PORT=$(free_port "${BATON_ADMIN_PORT:-6054}"); USED_PORTS+=" $BATON_ADMIN_PORT"
 
-sql() {  # sql PORT STATEMENT: run through a TCP port as app/app
-  mariadb --no-defaults -h127.0.0.1 -P"$1" -uapp -papp --connect-timeout=2 -N -B sbtest -e "$2"
-}
-wait_sql() {  # wait_sql PORT NAME PID LOGFILE: until SELECT 1 answers through PORT (30 s)
-  local port=$1 name=$2 pid=$3 logf=$4 deadline=$((SECONDS + 30))
-  until sql "$port" 'SELECT 1' >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null || (( SECONDS >= deadline )); then
-      tail -n 30 "$logf" >&2 2>/dev/null || true
-      die "$name did not answer on 127.0.0.1:$port within 30 s"
-    fi
-    sleep 0.2
-  done
-}
 
 # ---------------------------------------------------------------- MariaDB
 # The thread pool keeps MariaDB at a few threads for all connections; the table caches are kept small so that its
