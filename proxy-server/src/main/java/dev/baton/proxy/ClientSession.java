@@ -222,6 +222,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return phase == Phase.CLOSED;
     }
 
+    /** Logged in or closed: the deadline is cancelled and dropped, so an idle session does not keep it (~80 bytes). */
+    private void cancelLoginDeadline() {
+        if (loginDeadline != null) {
+            loginDeadline.cancel(false);
+            loginDeadline = null;
+        }
+    }
+
     private void loginTimedOut(Duration handshakeTimeout) {
         if (phase == Phase.CONNECTING && (held || proxy.holding())) {
             // Held by a switchover's drain, which has its own deadline: the login gets its full time once released.
@@ -609,9 +617,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             drain.remaining.countDown();
             drain = null;
         }
-        if (loginDeadline != null) {
-            loginDeadline.cancel(false);
-        }
+        cancelLoginDeadline();
         if (heldResponse != null) {
             heldResponse.release();
             heldResponse = null;
@@ -1057,7 +1063,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 fail(ClientErrors.overQuota(usage), lastAuthSequence);
                 return;
             }
-            loginDeadline.cancel(false);
+            cancelLoginDeadline();
             log.debug("client {} authenticated as '{}' on {}", client.remoteAddress(), user, backendNode);
             if (state != null) {
                 // Before the client hears its OK: make the server report every change of session state from now on.
@@ -1331,7 +1337,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             hideSessionState(length, buf, index);
         }
         if (!wasAuthenticated && tracker.isAuthenticated()) {
-            loginDeadline.cancel(false);
+            cancelLoginDeadline();
         }
         return true;
     }
@@ -1356,9 +1362,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         phase = Phase.CLOSED;
-        if (loginDeadline != null) {
-            loginDeadline.cancel(false);
-        }
+        cancelLoginDeadline();
         client.close();
     }
 
@@ -1367,9 +1371,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         phase = Phase.CLOSED;
-        if (loginDeadline != null) {
-            loginDeadline.cancel(false);
-        }
+        cancelLoginDeadline();
         client.config().setAutoRead(false);
         if (client.isActive()) {
             closeAfter(client, client.writeAndFlush(error.toFrame(client.alloc(), sequenceId & 0xFF)), proxy.config().closeTimeout(),
