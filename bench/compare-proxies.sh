@@ -11,7 +11,8 @@
 # Environment (all optional):
 #   ROUNDS=3            rounds per workload and thread count
 #   DURATION=10         seconds per sysbench run
-#   WARMUP=5            seconds of oltp_point_select (8 threads) against each target before measuring
+#   WARMUP=10           seconds of each workload (8 threads) against each target before measuring, so that every
+#                       code path a round takes is compiled by the JIT first; the report gives each warm-up's qps
 #   WORKLOADS="oltp_point_select oltp_read_write"
 #   THREADS="1 8"
 #   TABLES=4 TABLE_SIZE=10000
@@ -25,7 +26,17 @@
 #                       BATON_VARIANTS="uring:transport=io_uring epoll:transport=epoll noleak:-Dio.netty.leakDetection.level=disabled"
 #   BATON_JFR=1         records a Java Flight Recorder profile of each Baton over the whole run into the temp dir
 #                       (NAME.jfr, written when Baton stops; the temp dir is kept)
+#   PROFILE=1           after the rounds, for each proxy (baton, its variants, haproxy) and thread count, takes
+#                       oltp_point_select apart: CPU per query split into user and kernel time and context
+#                       switches per query (from /proc, in a run of PROFILE_SECONDS=10 with nothing attached),
+#                       system calls per query by name (strace -c over PROFILE_EVENTS=20000 queries), and where
+#                       the CPU goes in the kernel (perf record, shares of the samples). Installs strace and
+#                       linux-perf if missing. Adds a table to the report.
 #   KEEP_TMP=1          keep the temp dir (logs, data) even on success; it is always kept on failure
+#   CLUSTER=single      what Baton is configured for: single (one MariaDB, Baton relays bytes) or galera (a 3-node
+#                       Galera cluster, scripts/local-galera.sh, with a monitor user: Baton elects the writer and,
+#                       as sessions may move, tracks each session's state and reads every command, as it does in
+#                       front of Rancher). direct and haproxy then go to the node Baton elected. galera implies TLS=0.
 #   TLS=1               also measure TLS: direct-tls (sysbench to MariaDB over TLS), baton-tls (a second Baton
 #                       with TLS on both legs: it terminates the client's TLS and opens its own to the server,
 #                       verifying the server's certificate) and haproxy-tls (the client's TLS passed through
@@ -43,11 +54,17 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/bench/lib.sh"
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-10}
 WORKLOADS=${WORKLOADS:-"oltp_point_select oltp_read_write"}
 THREADS=${THREADS:-"1 8"}
 TABLES=${TABLES:-4}
 TABLE_SIZE=${TABLE_SIZE:-10000}
+CLUSTER=${CLUSTER:-single}
+[[ $CLUSTER == single || $CLUSTER == galera ]] || { echo "CLUSTER must be single or galera (got '$CLUSTER')" >&2; exit 1; }
+if [[ $CLUSTER == galera ]]; then
+  [[ ${TLS:-0} == 0 ]] || { echo "TLS=1 is measured with CLUSTER=single only" >&2; exit 1; }
+  TLS=0
+fi
 TLS=${TLS:-1}
 TARGETS=(direct baton haproxy)
 declare -A VARIANT_CONFIG VARIANT_OPTS   # variant target -> config lines / JVM options
@@ -77,13 +94,18 @@ RESULTS_DIR=$ROOT/bench/results
 OUT=$RESULTS_DIR/latest.md
 
 
-for v in ROUNDS DURATION WARMUP TABLES TABLE_SIZE; do
+PROFILE=${PROFILE:-0}
+PROFILE_SECONDS=${PROFILE_SECONDS:-10}
+PROFILE_EVENTS=${PROFILE_EVENTS:-20000}
+for v in ROUNDS DURATION WARMUP TABLES TABLE_SIZE PROFILE_SECONDS PROFILE_EVENTS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 (( ROUNDS >= 1 && DURATION >= 1 )) || die "ROUNDS and DURATION must be at least 1"
 
 # ---------------------------------------------------------------- dependencies and build
-"$ROOT/scripts/install-deps.sh" >&2 || die "scripts/install-deps.sh failed"
+PROFILE_PACKAGES=()
+[[ $PROFILE == 1 ]] && PROFILE_PACKAGES=(strace linux-perf)
+"$ROOT/scripts/install-deps.sh" "${PROFILE_PACKAGES[@]}" >&2 || die "scripts/install-deps.sh failed"
 for cmd in sysbench haproxy mariadb mariadb-admin java ss timeout openssl; do
   command -v "$cmd" >/dev/null || die "$cmd not found"
 done
@@ -100,6 +122,7 @@ DB_DIR=$TMP/db
 BATON_PID=""
 declare -A PID_OF   # variant target -> its Baton's pid
 BATON_TLS_PID=""
+GALERA_STARTED=no
 HAPROXY_PID=""
 SB_PID=""
 DB_STARTED=no
@@ -117,6 +140,7 @@ cleanup() {
   stop_pid "$BATON_TLS_PID" baton-tls
   for v in "${VARIANTS[@]}"; do stop_pid "${PID_OF[$v]:-}" "$v"; done
   [[ $DB_STARTED == yes ]] && "$ROOT/scripts/local-mariadb.sh" stop "$DB_DIR" >&2
+  [[ $GALERA_STARTED == yes ]] && "$ROOT/scripts/local-galera.sh" stop "$TMP/galera" >&2
   if [[ $rc -eq 0 && ${KEEP_TMP:-0} != 1 && ${BATON_JFR:-0} != 1 ]]; then
     rm -rf "$TMP"
   else
@@ -170,9 +194,24 @@ if [[ $TLS == 1 ]]; then
 fi
 
 # ---------------------------------------------------------------- MariaDB
-log "starting MariaDB on 127.0.0.1:$DB_PORT in $DB_DIR"
-DB_STARTED=yes
-MARIADB_EXTRA_CNF=$MARIADB_EXTRA_CNF "$ROOT/scripts/local-mariadb.sh" start "$DB_DIR" "$DB_PORT" >&2
+if [[ $CLUSTER == single ]]; then
+  log "starting MariaDB on 127.0.0.1:$DB_PORT in $DB_DIR"
+  DB_STARTED=yes
+  MARIADB_EXTRA_CNF=$MARIADB_EXTRA_CNF "$ROOT/scripts/local-mariadb.sh" start "$DB_DIR" "$DB_PORT" >&2
+else
+  # local-galera.sh: node N listens on BASE+N and uses group/IST/SST ports 4560+N, 4570+N, 4580+N shifted by BASE-3310.
+  GALERA_BASE=${GALERA_BASE:-3410}
+  for p in $((GALERA_BASE + 1)) $((GALERA_BASE + 2)) $((GALERA_BASE + 3)); do
+    port_free "$p" || die "port $p (Galera node, GALERA_BASE=$GALERA_BASE) is taken; set GALERA_BASE"
+  done
+  log "starting a 3-node Galera cluster on 127.0.0.1:$((GALERA_BASE + 1))-$((GALERA_BASE + 3)) in $TMP/galera"
+  GALERA_STARTED=yes
+  "$ROOT/scripts/local-galera.sh" start "$TMP/galera" "$GALERA_BASE" >&2
+  # Moving a session logs it in again with its stored password hash, which the monitor user must be able to read.
+  mariadb --no-defaults -h127.0.0.1 -P$((GALERA_BASE + 1)) -uroot -N -B -e \
+    "GRANT SELECT ON mysql.global_priv TO 'baton_monitor'@'%'; CREATE DATABASE IF NOT EXISTS sbtest" \
+    || die "could not grant the monitor user or create sbtest on the Galera cluster"
+fi
 
 # ---------------------------------------------------------------- Baton
 baton_yaml() {  # baton_yaml PORT ADMIN_PORT TLS(0|1) [LINES]: a single-node config, with TLS on both legs when TLS is 1, plus LINES
@@ -185,6 +224,15 @@ baton_yaml() {  # baton_yaml PORT ADMIN_PORT TLS(0|1) [LINES]: a single-node con
     printf 'tls:\n  cert: %s\n  key: %s\n' "$TMP/tls/server.pem" "$TMP/tls/server.key"
   fi
   echo "cluster:"
+  if [[ $CLUSTER == galera ]]; then
+    echo "  type: galera"
+    echo "  nodes:"
+    for n in 1 2 3; do echo "    - {name: db$n, address: 127.0.0.1:$((GALERA_BASE + n))}"; done
+    echo "  monitor:"
+    echo "    user: baton_monitor"
+    echo "    password: monitor"
+    return
+  fi
   echo "  type: single"
   if [[ $3 == 1 ]]; then
     printf '  tls:\n    mode: verify-ca\n    ca: %s\n' "$TMP/tls/ca.pem"
@@ -206,6 +254,14 @@ start_baton() {  # start_baton NAME PORT ADMIN_PORT TLS PIDVAR [CONFIG_LINES [JV
   grep -m1 -o 'transport .*' "$TMP/$name.log" | sed "s/^/[$name] /" >&2 || true
 }
 start_baton baton "$BATON_PORT" "$BATON_ADMIN_PORT" 0 BATON_PID
+if [[ $CLUSTER == galera ]]; then
+  # direct and HAProxy go to the node Baton elected; Baton must track the session (what it does to move one).
+  DB_PORT=$(sql "$BATON_PORT" 'SELECT @@port') || die "no answer through Baton"
+  PORT[direct]=$DB_PORT
+  tracked=$(sql "$BATON_PORT" 'SELECT @@session.session_track_system_variables')
+  [[ $tracked == '*' ]] || die "Baton does not track the sessions' state (session_track_system_variables '$tracked'); see $TMP/baton.log"
+  log "Baton elected the node on 127.0.0.1:$DB_PORT; sessions through it are tracked, so they may move"
+fi
 for v in "${VARIANTS[@]}"; do
   start_baton "$v" "${PORT[$v]}" "${ADMIN_PORT[$v]}" 0 "PID_OF:$v" "${VARIANT_CONFIG[$v]}" "${VARIANT_OPTS[$v]}"
 done
@@ -270,18 +326,21 @@ baseline() { [[ $1 == *-tls ]] && echo direct-tls || echo direct; }  # baseline 
 
 TOTAL_ERRORS=0
 FAILED_RUNS=0
-declare -A WARM   # target -> qps of its warm-up run
+declare -A WARM   # "workload target" -> qps of its warm-up run
 if (( WARMUP > 0 )); then
-  for t in "${TARGETS[@]}"; do
-    log "warm-up: $t, oltp_point_select, 8 threads, ${WARMUP}s"
-    if ! sb oltp_point_select "${PORT[$t]}" 8 "$WARMUP" run $(ssl_opt "$t") >"$TMP/runs/warmup-$t.log" 2>&1; then
-      tail -n 20 "$TMP/runs/warmup-$t.log" >&2
-      log "warm-up against $t failed"
-      FAILED_RUNS=$((FAILED_RUNS + 1))
-    fi
-    WARM[$t]=$(awk '/^[[:space:]]*queries:/ { q = $0; sub(/.*\(/, "", q); sub(/ per sec.*/, "", q); print q }' \
-      "$TMP/runs/warmup-$t.log" 2>/dev/null || true)
-    log "  warm-up $t: ${WARM[$t]:-n/a} qps"
+  for w in $WORKLOADS; do
+    for t in "${TARGETS[@]}"; do
+      log "warm-up: $t, $w, 8 threads, ${WARMUP}s"
+      # shellcheck disable=SC2046  # ssl_opt prints one option or nothing
+      if ! sb "$w" "${PORT[$t]}" 8 "$WARMUP" run $(ssl_opt "$t") >"$TMP/runs/warmup-$w-$t.log" 2>&1; then
+        tail -n 20 "$TMP/runs/warmup-$w-$t.log" >&2
+        log "warm-up against $t failed"
+        FAILED_RUNS=$((FAILED_RUNS + 1))
+      fi
+      WARM["$w $t"]=$(awk '/^[[:space:]]*queries:/ { q = $0; sub(/.*\(/, "", q); sub(/ per sec.*/, "", q); print q }' \
+        "$TMP/runs/warmup-$w-$t.log" 2>/dev/null || true)
+      log "  warm-up $t, $w: ${WARM["$w $t"]:-n/a} qps"
+    done
   done
 fi
 
@@ -351,6 +410,56 @@ for w in $WORKLOADS; do
   done
 done
 
+# ---------------------------------------------------------------- profile (PROFILE=1)
+pid_of_target() {  # pid_of_target TARGET: the proxy process measured for TARGET (nothing for direct)
+  case $1 in
+    baton) echo "$BATON_PID" ;;
+    haproxy) echo "$HAPROXY_PID" ;;
+    *) echo "${PID_OF[$1]:-}" ;;
+  esac
+}
+ctx_switches() {  # ctx_switches PID: voluntary + involuntary context switches of all of PID's threads so far
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'
+}
+user_sys_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }   # user_sys_ticks PID
+sb_queries() { awk '/^[[:space:]]*queries:/ { print $2; exit }' "$1"; }   # total queries of a sysbench log
+PROFILE_ROWS=""
+if [[ $PROFILE == 1 ]]; then
+  command -v strace >/dev/null && command -v perf >/dev/null || die "PROFILE=1 needs strace and perf"
+  mkdir -p "$TMP/profile"
+  for th in $THREADS; do
+    for t in "${TARGETS[@]}"; do
+      [[ $t == direct || $t == *-tls ]] && continue
+      pid=$(pid_of_target "$t"); f=$TMP/profile/$t-$th
+      log "profile: $t, oltp_point_select, $th thread(s): ${PROFILE_SECONDS}s plain, $PROFILE_EVENTS queries under strace, ${PROFILE_SECONDS}s under perf"
+      # 1. nothing attached: CPU split and context switches per query
+      read -r u0 s0 <<<"$(user_sys_ticks "$pid")"; c0=$(ctx_switches "$pid")
+      sb oltp_point_select "${PORT[$t]}" "$th" "$PROFILE_SECONDS" run >"$f.plain.log" 2>&1 || die "profile run failed: $f.plain.log"
+      read -r u1 s1 <<<"$(user_sys_ticks "$pid")"; c1=$(ctx_switches "$pid")
+      q=$(sb_queries "$f.plain.log")
+      read -r qps us ks ctx <<<"$(awk -v q="$q" -v d="$PROFILE_SECONDS" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v c=$((c1 - c0)) -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.0f %.1f %.1f %.2f", q / d, u / hz * 1e6 / q, s / hz * 1e6 / q, c / q }')"
+      # 2. strace: system calls per query by name (strace slows the proxy down; only the counts are used)
+      strace -c -f -o "$f.strace" -p "$pid" 2>/dev/null & tracer=$!
+      sleep 1
+      sb oltp_point_select "${PORT[$t]}" "$th" 0 run --events="$PROFILE_EVENTS" >"$f.strace.log" 2>&1 || die "profile run failed: $f.strace.log"
+      kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
+      q=$(sb_queries "$f.strace.log")
+      calls=$(awk -v q="$q" '$NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ && $NF != "total" && $4 / q >= 0.05 { printf "%s%s %.2f", sep, $NF, $4 / q; sep = ", " }' "$f.strace")
+      # 3. perf: where the samples fall (kernel paths by the system call they run in, and user space)
+      perf record -q -e cpu-clock -F 2999 -g -p "$pid" -o "$f.perf" >/dev/null 2>&1 & recorder=$!
+      sleep 0.5
+      sb oltp_point_select "${PORT[$t]}" "$th" "$PROFILE_SECONDS" run >"$f.perf.log" 2>&1 || die "profile run failed: $f.perf.log"
+      kill -INT "$recorder"; wait "$recorder" 2>/dev/null || true
+      perf report -i "$f.perf" --children --sort sym --stdio -g none 2>/dev/null >"$f.perf.txt" || true
+      perf report -i "$f.perf" --no-children --sort dso --stdio -g none 2>/dev/null >"$f.perf-dso.txt" || true
+      share() { awk -v re="$1" '$3 == "[k]" && $4 ~ re { s += $1 + 0 } END { printf "%.0f", s }' "$f.perf.txt"; }
+      kernel=$(awk '$2 == "[kernel.kallsyms]" { printf "%.0f", $1 + 0 }' "$f.perf-dso.txt")
+      PROFILE_ROWS+="| $th | $t | $qps | $(awk -v a="$us" -v b="$ks" 'BEGIN { printf "%.1f", a + b }') | $us | $ks | $ctx | $calls | $(share '^__x64_sys_(sendto|write|writev|sendmsg)$') % | $(share '^sock_def_readable$') % | $(share '^__x64_sys_(recvfrom|read|readv|recvmsg)$') % | $(share '^__x64_sys_(epoll_wait|epoll_pwait|epoll_pwait2|io_uring_enter)$') % | $(awk -v k="${kernel:-0}" 'BEGIN { printf "%.0f", 100 - k }') % |"$'\n'
+    done
+  done
+fi
+
 # ---------------------------------------------------------------- report
 median() {  # median VALUES...: prints the median, or nothing if there are no values
   printf '%s\n' "$@" | awk 'NF' | sort -g | awk '{ v[NR] = $1 }
@@ -372,7 +481,7 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "- HAProxy: $(haproxy -v | head -n 1)"
   echo "- sysbench: $(sysbench --version)"
   echo "- Java: $(java -version 2>&1 | head -n 2 | tail -n 1)"
-  echo "- Baton config: single node${BATON_IO_THREADS:+, io-threads $BATON_IO_THREADS}${BATON_JAVA_OPTS:+, JVM options '$BATON_JAVA_OPTS'}; $(grep -m1 -o 'transport .*' "$TMP/baton.log" || echo 'transport not logged')"
+  echo "- Baton config: $([[ $CLUSTER == galera ]] && echo "galera, 3 nodes, monitor user, sessions.move on (direct and haproxy go to the elected node 127.0.0.1:$DB_PORT)" || echo "single node")${BATON_IO_THREADS:+, io-threads $BATON_IO_THREADS}${BATON_JAVA_OPTS:+, JVM options '$BATON_JAVA_OPTS'}; $(grep -m1 -o 'transport .*' "$TMP/baton.log" || echo 'transport not logged')"
   for v in "${VARIANTS[@]}"; do
     echo "- Variant $v: the same${VARIANT_CONFIG[$v]:+ plus config '$(printf '%s' "${VARIANT_CONFIG[$v]}" | paste -sd';' -)'}${VARIANT_OPTS[$v]:+ plus JVM options '${VARIANT_OPTS[$v]# }'}; $(grep -m1 -o 'transport .*' "$TMP/$v.log" || echo 'transport not logged')"
   done
@@ -381,9 +490,11 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "- sysbench, MariaDB, Baton and HAProxy all share the same CPUs, so the ratios show each proxy's CPU cost per packet."
   echo "- Latency is sysbench's average per transaction (1 query for oltp_point_select, 18 for oltp_read_write)."
   if (( WARMUP > 0 )); then
-    warm=""
-    for t in "${TARGETS[@]}"; do warm+="${warm:+, }$t $(fmt "${WARM[$t]:-}" 0)"; done
-    echo "- Warm-up (oltp_point_select, 8 threads, ${WARMUP}s each, in this order, first requests to a fresh JVM): qps $warm"
+    for w in $WORKLOADS; do
+      warm=""
+      for t in "${TARGETS[@]}"; do warm+="${warm:+, }$t $(fmt "${WARM["$w $t"]:-}" 0)"; done
+      echo "- Warm-up, $w (8 threads, ${WARMUP}s each, in this order; the first requests to a fresh JVM): qps $warm"
+    done
   fi
   echo
   echo "| Workload | Threads | Target | qps (median) | qps / baseline | avg latency ms (median) | added latency ms | proxy CPU µs/query | reconnects | retried deadlocks | qps per round |"
@@ -413,6 +524,19 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     done
   done
   echo
+  if [[ -n $PROFILE_ROWS ]]; then
+    echo "### Where each proxy's CPU goes (oltp_point_select)"
+    echo
+    echo "CPU, user/kernel split and context switches: ${PROFILE_SECONDS}s runs with nothing attached (/proc). System calls: strace -c over"
+    echo "$PROFILE_EVENTS queries (counts only; calls under 0.05 per query left out). Shares: perf record (cpu-clock, call graphs) over"
+    echo "${PROFILE_SECONDS}s, percent of the proxy's samples spent inside each kind of system call (children included); *waking the peer*"
+    echo "is the part of the sends spent waking the process that receives the bytes (on loopback the sender does the receiver's TCP work)."
+    echo
+    echo "| Threads | Target | qps | CPU µs/query | user µs | kernel µs | context switches/query | system calls/query | in send | of it waking the peer | in recv | in epoll/io_uring wait | user space |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+    printf '%s' "$PROFILE_ROWS"
+    echo
+  fi
   if (( TOTAL_ERRORS > 0 || FAILED_RUNS > 0 )); then
     echo "**Not clean: $TOTAL_ERRORS reconnect(s), $FAILED_RUNS failed run(s).**"
   else
