@@ -419,9 +419,11 @@ pid_of_target() {  # pid_of_target TARGET: the proxy process measured for TARGET
   esac
 }
 ctx_switches() {  # ctx_switches PID: voluntary + involuntary context switches of all of PID's threads so far
+  [[ -n $1 ]] || { echo 0; return; }
   cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'
 }
-user_sys_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }   # user_sys_ticks PID
+user_sys_ticks() { [[ -n $1 ]] && awk '{ print $14, $15 }' "/proc/$1/stat" || echo 0 0; }   # user_sys_ticks PID
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /proc/stat; }   # busy idle, all CPUs
 sb_queries() { awk '/^[[:space:]]*queries:/ { print $2; exit }' "$1"; }   # total queries of a sysbench log
 PROFILE_ROWS=""
 if [[ $PROFILE == 1 ]]; then
@@ -429,16 +431,25 @@ if [[ $PROFILE == 1 ]]; then
   mkdir -p "$TMP/profile"
   for th in $THREADS; do
     for t in "${TARGETS[@]}"; do
-      [[ $t == direct || $t == *-tls ]] && continue
+      [[ $t == *-tls ]] && continue
       pid=$(pid_of_target "$t"); f=$TMP/profile/$t-$th
-      log "profile: $t, oltp_point_select, $th thread(s): ${PROFILE_SECONDS}s plain, $PROFILE_EVENTS queries under strace, ${PROFILE_SECONDS}s under perf"
+      if [[ $t == direct ]]; then
+        log "profile: direct, oltp_point_select, $th thread(s): ${PROFILE_SECONDS}s (machine CPU only)"
+      else
+        log "profile: $t, oltp_point_select, $th thread(s): ${PROFILE_SECONDS}s plain, $PROFILE_EVENTS queries under strace, ${PROFILE_SECONDS}s under perf"
+      fi
       # 1. nothing attached: CPU split and context switches per query
-      read -r u0 s0 <<<"$(user_sys_ticks "$pid")"; c0=$(ctx_switches "$pid")
+      read -r u0 s0 <<<"$(user_sys_ticks "$pid")"; c0=$(ctx_switches "$pid"); read -r mb0 mi0 <<<"$(machine_ticks)"
       sb oltp_point_select "${PORT[$t]}" "$th" "$PROFILE_SECONDS" run >"$f.plain.log" 2>&1 || die "profile run failed: $f.plain.log"
-      read -r u1 s1 <<<"$(user_sys_ticks "$pid")"; c1=$(ctx_switches "$pid")
+      read -r u1 s1 <<<"$(user_sys_ticks "$pid")"; c1=$(ctx_switches "$pid"); read -r mb1 mi1 <<<"$(machine_ticks)"
       q=$(sb_queries "$f.plain.log")
-      read -r qps us ks ctx <<<"$(awk -v q="$q" -v d="$PROFILE_SECONDS" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v c=$((c1 - c0)) -v hz="$CLK_TCK" \
-        'BEGIN { printf "%.0f %.1f %.1f %.2f", q / d, u / hz * 1e6 / q, s / hz * 1e6 / q, c / q }')"
+      read -r qps us ks ctx mbusy midle <<<"$(awk -v q="$q" -v d="$PROFILE_SECONDS" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v c=$((c1 - c0)) \
+        -v mb=$((mb1 - mb0)) -v mi=$((mi1 - mi0)) -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.0f %.1f %.1f %.2f %.1f %.0f", q / d, u / hz * 1e6 / q, s / hz * 1e6 / q, c / q, mb / hz * 1e6 / q, 100 * mi / (mb + mi) }')"
+      if [[ $t == direct ]]; then
+        PROFILE_ROWS+="| $th | direct | $qps | $mbusy | $midle % | – | – | – | – | – | – | – | – | – | – |"$'\n'
+        continue
+      fi
       # 2. strace: system calls per query by name (strace slows the proxy down; only the counts are used)
       strace -c -f -o "$f.strace" -p "$pid" 2>/dev/null & tracer=$!
       sleep 1
@@ -455,7 +466,7 @@ if [[ $PROFILE == 1 ]]; then
       perf report -i "$f.perf" --no-children --sort dso --stdio -g none 2>/dev/null >"$f.perf-dso.txt" || true
       share() { awk -v re="$1" '$3 == "[k]" && $4 ~ re { s += $1 + 0 } END { printf "%.0f", s }' "$f.perf.txt"; }
       kernel=$(awk '$2 == "[kernel.kallsyms]" { printf "%.0f", $1 + 0 }' "$f.perf-dso.txt")
-      PROFILE_ROWS+="| $th | $t | $qps | $(awk -v a="$us" -v b="$ks" 'BEGIN { printf "%.1f", a + b }') | $us | $ks | $ctx | $calls | $(share '^__x64_sys_(sendto|write|writev|sendmsg)$') % | $(share '^sock_def_readable$') % | $(share '^__x64_sys_(recvfrom|read|readv|recvmsg)$') % | $(share '^__x64_sys_(epoll_wait|epoll_pwait|epoll_pwait2|io_uring_enter)$') % | $(awk -v k="${kernel:-0}" 'BEGIN { printf "%.0f", 100 - k }') % |"$'\n'
+      PROFILE_ROWS+="| $th | $t | $qps | $mbusy | $midle % | $(awk -v a="$us" -v b="$ks" 'BEGIN { printf "%.1f", a + b }') | $us | $ks | $ctx | $calls | $(share '^__x64_sys_(sendto|write|writev|sendmsg)$') % | $(share '^sock_def_readable$') % | $(share '^__x64_sys_(recvfrom|read|readv|recvmsg)$') % | $(share '^__x64_sys_(epoll_wait|epoll_pwait|epoll_pwait2|io_uring_enter)$') % | $(awk -v k="${kernel:-0}" 'BEGIN { printf "%.0f", 100 - k }') % |"$'\n'
     done
   done
 fi
@@ -527,13 +538,14 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   if [[ -n $PROFILE_ROWS ]]; then
     echo "### Where each proxy's CPU goes (oltp_point_select)"
     echo
-    echo "CPU, user/kernel split and context switches: ${PROFILE_SECONDS}s runs with nothing attached (/proc). System calls: strace -c over"
+    echo "CPU, user/kernel split and context switches: ${PROFILE_SECONDS}s runs with nothing attached (/proc); *machine CPU* is the busy time"
+    echo "of all CPUs per query (every process: sysbench, MariaDB and the proxy), *idle* the share of the CPUs left idle. System calls: strace -c over"
     echo "$PROFILE_EVENTS queries (counts only; calls under 0.05 per query left out). Shares: perf record (cpu-clock, call graphs) over"
     echo "${PROFILE_SECONDS}s, percent of the proxy's samples spent inside each kind of system call (children included); *waking the peer*"
     echo "is the part of the sends spent waking the process that receives the bytes (on loopback the sender does the receiver's TCP work)."
     echo
-    echo "| Threads | Target | qps | CPU µs/query | user µs | kernel µs | context switches/query | system calls/query | in send | of it waking the peer | in recv | in epoll/io_uring wait | user space |"
-    echo "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+    echo "| Threads | Target | qps | machine CPU µs/query | idle | proxy CPU µs/query | user µs | kernel µs | context switches/query | system calls/query | in send | of it waking the peer | in recv | in epoll/io_uring wait | user space |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
     printf '%s' "$PROFILE_ROWS"
     echo
   fi
