@@ -4,7 +4,6 @@ import dev.baton.it.fixture.LocalMariaDb;
 import dev.baton.it.fixture.BatonCommand;
 import dev.baton.it.fixture.RunningBaton;
 import dev.baton.proxy.BatonProxy;
-import dev.baton.proxy.config.BatonConfig;
 import dev.baton.routing.HostPort;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,8 +29,7 @@ class AdminApiIT {
     @BeforeAll
     static void start() throws Exception {
         db = LocalMariaDb.shared();
-        proxy = BatonProxy.start(BatonConfig.single(new HostPort("127.0.0.1", RunningBaton.freePort()),
-                new HostPort("127.0.0.1", RunningBaton.freePort()), new HostPort(db.host(), db.port())).withAdminToken(TOKEN));
+        proxy = BatonProxy.start(RunningBaton.single(new HostPort(db.host(), db.port())).withAdminToken(TOKEN));
         url = "http://127.0.0.1:" + proxy.adminAddress().getPort();
     }
 

@@ -52,8 +52,7 @@ class BackpressureIT {
     @Test
     void clientThatStopsReadingIsLetGoAtTheCloseDeadlineWhenBatonEndsItsSession() throws Exception {
         LocalMariaDb db = LocalMariaDb.shared();
-        BatonConfig config = BatonConfig.single(new HostPort("127.0.0.1", RunningBaton.freePort()),
-                new HostPort("127.0.0.1", RunningBaton.freePort()), new HostPort(db.host(), db.port()))
+        BatonConfig config = RunningBaton.single(new HostPort(db.host(), db.port()))
                 .withCloseTimeout(Duration.ofSeconds(2));
         try (RunningBaton baton = RunningBaton.start(config);
              RawMySqlClient client = new RawMySqlClient(baton.port(), 30_000)) {

@@ -74,7 +74,7 @@ class CommandLineIT {
     void portInUseExitsTwoNamingTheListenKey() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
-            Path file = config("listen: 127.0.0.1:" + port + "\nadmin:\n  listen: 127.0.0.1:" + RunningBaton.freePort()
+            Path file = config("listen: 127.0.0.1:" + port + "\nadmin:\n  listen: 127.0.0.1:0"
                     + "\ncluster:\n  type: single\n  nodes:\n    - {name: db1, address: 127.0.0.1:3311}\n");
             Run run = batonProxy("--config", file.toString());
             assertEquals(2, run.exit());

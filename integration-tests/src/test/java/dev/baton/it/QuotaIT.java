@@ -91,9 +91,8 @@ class QuotaIT {
 
     @Test
     void ipv6ClientIsLimitedByAnOverrideWrittenTheShortWay() throws Exception {
-        int admin = RunningBaton.freePort();
-        String yaml = "listen: '[::1]:" + RunningBaton.freePort() + "'\n"
-                + "admin:\n  listen: 127.0.0.1:" + admin + "\n"
+        String yaml = "listen: '[::1]:0'\n"
+                + "admin:\n  listen: 127.0.0.1:0\n"
                 + "cluster:\n  type: single\n  nodes:\n    - {name: db1, address: '" + db.host() + ":" + db.port() + "'}\n"
                 + "quotas:\n  per-client: 50\n  clients:\n    '::1': 2\n";
         try (RunningBaton onIpv6 = RunningBaton.start(ConfigLoader.parse("quota-ipv6.yaml", yaml))) {
@@ -111,7 +110,7 @@ class QuotaIT {
                 assertTrue(metrics.contains("baton_client_connections{client=\"::1\"} 2.0"), metrics);
                 assertTrue(metrics.contains("baton_client_connection_limit{client=\"::1\"} 2.0"), metrics);
                 String status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + admin + "/api/v1/status")).build(),
+                        URI.create("http://127.0.0.1:" + onIpv6.proxy().adminAddress().getPort() + "/api/v1/status")).build(),
                         HttpResponse.BodyHandlers.ofString()).body();
                 assertTrue(status.contains("{\"client\":\"::1\",\"connections\":2,\"limit\":2,\"rejected\":1}"), status);
             }

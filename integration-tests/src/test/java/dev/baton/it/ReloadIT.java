@@ -39,6 +39,8 @@ class ReloadIT {
     private static Path file;
     private static Path log;
     private static Process baton;
+    /** The file asks for any free ports; Baton's start log line names the ones it got. */
+    private static final int ANY_PORT = 0;
     private static int listenPort;
     private static int adminPort;
 
@@ -48,11 +50,12 @@ class ReloadIT {
         dir = Files.createTempDirectory("baton-reload");
         file = dir.resolve("baton.yaml");
         log = dir.resolve("baton.log");
-        listenPort = RunningBaton.freePort();
-        adminPort = RunningBaton.freePort();
-        Files.writeString(file, config(listenPort, 3));
+        Files.writeString(file, config(ANY_PORT, 3));
         baton = new ProcessBuilder(PROJECT.resolve("bin/baton-proxy").toString(), "--config", file.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        RunningBaton.Listening listening = RunningBaton.awaitListening(baton, log, Duration.ofSeconds(90));
+        listenPort = listening.port();
+        adminPort = listening.adminPort();
         await().atMost(Duration.ofSeconds(90)).until(() -> health() == 200);
     }
 
@@ -69,7 +72,7 @@ class ReloadIT {
     private static String config(int listen, int perClient) {
         return "listen: 127.0.0.1:" + listen + "\n"
                 + "instance-name: reload-it\n"
-                + "admin:\n  listen: 127.0.0.1:" + adminPort + "\n"
+                + "admin:\n  listen: 127.0.0.1:" + ANY_PORT + "\n"
                 + "cluster:\n  type: single\n  nodes:\n    - {name: db1, address: 127.0.0.1:" + db.port() + "}\n"
                 + "quotas:\n  per-client: " + perClient + "\n";
     }
@@ -103,7 +106,7 @@ class ReloadIT {
     @Test
     void aLowerPerClientCapSentWithSighupRefusesTheNextConnectionAndTheOpenOnesGoOn() throws Exception {
         try (Connection first = connect(); Connection second = connect()) {
-            Files.writeString(file, config(listenPort, 1));
+            Files.writeString(file, config(ANY_PORT, 1));
 
             new ProcessBuilder("kill", "-HUP", Long.toString(baton.pid())).inheritIO().start().waitFor();
 
@@ -116,28 +119,28 @@ class ReloadIT {
             assertStillServes(first);
             assertStillServes(second);
         } finally {
-            Files.writeString(file, config(listenPort, 3));
+            Files.writeString(file, config(ANY_PORT, 3));
             assertEquals(0, BatonCommand.run("reload", "--url", "http://127.0.0.1:" + adminPort).exit());
         }
     }
 
     @Test
     void batonReloadRefusesAChangedListenAddressWithExitOneAndTheOldAddressStillServes() throws Exception {
-        int otherPort = RunningBaton.freePort();
+        int otherPort = 7033; // never bound: the reload is refused
         Files.writeString(file, config(otherPort, 3));
         try {
             BatonCommand.Result r = BatonCommand.run("reload", "--url", "http://127.0.0.1:" + adminPort);
 
             assertEquals(1, r.exit(), r.out() + r.err());
             assertEquals("baton: config reload refused, Baton runs on unchanged (" + file + "):\n"
-                    + "  listen 127.0.0.1:" + listenPort + " -> 127.0.0.1:" + otherPort + " needs a restart\n", r.err());
-            assertTrue(logText().contains("config reload refused, nothing changed: listen 127.0.0.1:" + listenPort
+                    + "  listen 127.0.0.1:" + ANY_PORT + " -> 127.0.0.1:" + otherPort + " needs a restart\n", r.err());
+            assertTrue(logText().contains("config reload refused, nothing changed: listen 127.0.0.1:" + ANY_PORT
                     + " -> 127.0.0.1:" + otherPort + " needs a restart"), logText());
             try (Connection c = connect()) {
                 assertStillServes(c);
             }
         } finally {
-            Files.writeString(file, config(listenPort, 3));
+            Files.writeString(file, config(ANY_PORT, 3));
         }
     }
 }

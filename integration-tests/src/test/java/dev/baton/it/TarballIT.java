@@ -82,10 +82,8 @@ class TarballIT {
     @Test
     void unpackedBatonServesQueriesAndAnswersTheCommandLine() throws Exception {
         LocalMariaDb db = LocalMariaDb.shared();
-        int port = RunningBaton.freePort();
-        int adminPort = RunningBaton.freePort();
         Path config = unpacked.resolve("baton.yaml");
-        Files.writeString(config, "listen: 127.0.0.1:" + port + "\nadmin:\n  listen: 127.0.0.1:" + adminPort
+        Files.writeString(config, "listen: 127.0.0.1:0\nadmin:\n  listen: 127.0.0.1:0"
                 + "\ncluster:\n  type: single\n  nodes:\n    - {name: db1, address: " + db.host() + ":" + db.port() + "}\n");
         Run check = run(Map.of(), home.resolve("bin/baton-proxy").toString(), "--check-config", config.toString());
         assertEquals(0, check.exit(), check.stderr());
@@ -96,6 +94,9 @@ class TarballIT {
         builder.environment().put("BATON_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC");
         Process baton = builder.start();
         try {
+            RunningBaton.Listening listening = RunningBaton.awaitListening(baton, log, Duration.ofSeconds(60));
+            int port = listening.port();
+            int adminPort = listening.adminPort();
             String url = "jdbc:mysql://127.0.0.1:" + port + "/?sslMode=DISABLED&allowPublicKeyRetrieval=true";
             await().atMost(Duration.ofSeconds(60)).ignoreExceptions().untilAsserted(() -> {
                 try (Connection c = DriverManager.getConnection(url, "app", "app");

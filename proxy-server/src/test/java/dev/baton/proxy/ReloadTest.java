@@ -39,18 +39,18 @@ class ReloadTest {
     private Path file;
     private FakeMySqlServer db;
     private BatonProxy proxy;
-    private int listenPort;
+    /** The file asks for any free port; the tests read the ports Baton got from it. */
+    private static final int ANY_PORT = 0;
     private int adminPort;
     private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
 
     @BeforeEach
     void start() throws Exception {
         db = FakeMySqlServer.answeringOk();
-        listenPort = WriterChangeTest.freePort();
-        adminPort = WriterChangeTest.freePort();
         file = dir.resolve("baton.yaml");
-        write(config(listenPort, "old-token", "per-client: 2", ""));
+        write(config(ANY_PORT, "old-token", "per-client: 2", ""));
         proxy = BatonProxy.start(ConfigLoader.load(file), new FakeTopology(new Node("db1", db.address(), 1)));
+        adminPort = proxy.adminAddress().getPort();
         logged.start();
         ((Logger) LoggerFactory.getLogger(BatonProxy.class)).addAppender(logged);
     }
@@ -65,7 +65,7 @@ class ReloadTest {
 
     private String config(int listen, String token, String quotas, String more) {
         return "listen: 127.0.0.1:" + listen + "\ninstance-name: baton-a\n"
-                + "admin:\n  listen: 127.0.0.1:" + adminPort + "\n  token: " + token + "\n"
+                + "admin:\n  listen: 127.0.0.1:" + ANY_PORT + "\n  token: " + token + "\n"
                 + "cluster:\n  type: single\n  nodes:\n    - name: db1\n      address: " + db.address() + "\n"
                 + "quotas:\n  " + quotas + "\n"
                 + more;
@@ -95,7 +95,7 @@ class ReloadTest {
         try (RawClient first = new RawClient(proxy.address()); RawClient second = new RawClient(proxy.address())) {
             assertEquals(0x00, first.login()[0]);
             assertEquals(0x00, second.login()[0]);
-            write(config(listenPort, "old-token", "per-client: 1", ""));
+            write(config(ANY_PORT, "old-token", "per-client: 1", ""));
 
             HttpResponse<String> r = reload("old-token");
 
@@ -114,7 +114,7 @@ class ReloadTest {
                         + "the quota in Baton's config", RawClient.errorMessage(err));
             }
 
-            write(config(listenPort, "old-token", "per-client: 3", ""));
+            write(config(ANY_PORT, "old-token", "per-client: 3", ""));
             assertEquals(200, reload("old-token").statusCode());
             try (RawClient third = new RawClient(proxy.address())) {
                 assertEquals(0x00, third.login()[0], "a raised cap admits the next connection");
@@ -124,7 +124,7 @@ class ReloadTest {
 
     @Test
     void aNewAdminTokenIsTheOnlyOneAcceptedOnceReloadedAndNeverLogged() throws Exception {
-        write(config(listenPort, "new-token", "per-client: 2", ""));
+        write(config(ANY_PORT, "new-token", "per-client: 2", ""));
 
         HttpResponse<String> r = reload("old-token");
 
@@ -139,7 +139,7 @@ class ReloadTest {
     @Test
     void logLevelAppliesToBatonsLoggersAndGoesBackToTheSetupsWhenRemoved() throws Exception {
         String before = BatonLogLevel.current();
-        write(config(listenPort, "old-token", "per-client: 2", "log-level: debug\n"));
+        write(config(ANY_PORT, "old-token", "per-client: 2", "log-level: debug\n"));
 
         HttpResponse<String> r = reload("old-token");
 
@@ -148,7 +148,7 @@ class ReloadTest {
         assertEquals("DEBUG", BatonLogLevel.current());
         assertTrue(LoggerFactory.getLogger(ClientSession.class).isDebugEnabled());
 
-        write(config(listenPort, "old-token", "per-client: 2", ""));
+        write(config(ANY_PORT, "old-token", "per-client: 2", ""));
         assertEquals(200, reload("old-token").statusCode());
         assertEquals(before, BatonLogLevel.current());
     }
@@ -157,17 +157,18 @@ class ReloadTest {
     void aChangedListenAddressIsRefusedAndNothingElseChangesEither() throws Exception {
         BatonConfig running = proxy.config();
         String level = BatonLogLevel.current();
-        int otherPort = WriterChangeTest.freePort();
+        int boundPort = proxy.address().getPort();
+        int otherPort = 7033; // never bound: the reload is refused
         write(config(otherPort, "new-token", "per-client: 5", "log-level: debug\n"));
 
         HttpResponse<String> r = reload("old-token");
 
         assertEquals(409, r.statusCode(), r.body());
         ReloadReport report = AdminJson.read(ReloadReport.class, r.body());
-        assertEquals(List.of("listen 127.0.0.1:" + listenPort + " -> 127.0.0.1:" + otherPort + " needs a restart"),
+        assertEquals(List.of("listen 127.0.0.1:" + ANY_PORT + " -> 127.0.0.1:" + otherPort + " needs a restart"),
                 report.refused());
         assertEquals(List.of(), report.changed());
-        assertEquals("config reload refused, nothing changed: listen 127.0.0.1:" + listenPort + " -> 127.0.0.1:"
+        assertEquals("config reload refused, nothing changed: listen 127.0.0.1:" + ANY_PORT + " -> 127.0.0.1:"
                 + otherPort + " needs a restart", report.error());
         assertEquals(List.of(report.error()), logLines());
         assertSame(running, proxy.config());
@@ -176,7 +177,7 @@ class ReloadTest {
         assertEquals(401, status("new-token").statusCode());
         assertEquals(level, BatonLogLevel.current(), "the log level stays as it was");
         try (RawClient client = new RawClient(proxy.address())) {
-            assertEquals(listenPort, proxy.address().getPort());
+            assertEquals(boundPort, proxy.address().getPort());
             assertEquals(0x00, client.login()[0]);
         }
     }
@@ -184,7 +185,7 @@ class ReloadTest {
     @Test
     void anInvalidFileIsRefusedWithItsErrorAndNothingChanges() throws Exception {
         BatonConfig running = proxy.config();
-        write(config(listenPort, "new-token", "per-client: 0", ""));
+        write(config(ANY_PORT, "new-token", "per-client: 0", ""));
 
         HttpResponse<String> r = reload("old-token");
 
@@ -201,7 +202,7 @@ class ReloadTest {
     @Test
     void aFileThatChangesALiveKeyAndTheQuotaKeyIsRefusedWhole() throws Exception {
         BatonConfig running = proxy.config();
-        write(config(listenPort, "new-token", "per-client: 7\n  key: user", "log-level: warn\n"));
+        write(config(ANY_PORT, "new-token", "per-client: 7\n  key: user", "log-level: warn\n"));
 
         HttpResponse<String> r = reload("old-token");
 

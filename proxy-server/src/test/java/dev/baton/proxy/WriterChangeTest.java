@@ -41,10 +41,16 @@ class WriterChangeTest {
         }
     }
 
+    /** A single-server config whose listeners take any free port: read them from {@link BatonProxy#address()}. */
     static BatonConfig config(HostPort server) {
-        return BatonConfig.single(new HostPort("127.0.0.1", freePort()), new HostPort("127.0.0.1", freePort()), server);
+        return BatonConfig.single(new HostPort("127.0.0.1", HostPort.ANY_FREE_PORT),
+                new HostPort("127.0.0.1", HostPort.ANY_FREE_PORT), server);
     }
 
+    /**
+     * A loopback port nothing listens on now, for a node address that must refuse connections. Never for something
+     * the test then binds: another process may take the port in between; bind port 0 and read the port instead.
+     */
     static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();

@@ -10,6 +10,9 @@ public record Node(String name, HostPort address, int priority) {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("node name is empty");
         }
+        if (address != null && address.anyFreePort()) {
+            throw new IllegalArgumentException("node " + name + " has port 0; a node needs the port its server listens on");
+        }
     }
 
     @Override

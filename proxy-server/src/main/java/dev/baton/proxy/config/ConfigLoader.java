@@ -106,13 +106,13 @@ public final class ConfigLoader {
         Map<String, Object> top = map(root, "");
         checkKeys(top, TOP_KEYS, "");
 
-        HostPort listen = address(top.get("listen"), "listen", BatonConfig.DEFAULT_LISTEN);
+        HostPort listen = listenAddress(top.get("listen"), "listen", BatonConfig.DEFAULT_LISTEN);
         HostPort adminListen = BatonConfig.DEFAULT_ADMIN_LISTEN;
         String adminToken = null;
         if (top.containsKey("admin")) {
             Map<String, Object> admin = map(top.get("admin"), "admin");
             checkKeys(admin, ADMIN_KEYS, "admin");
-            adminListen = address(admin.get("listen"), "admin.listen", BatonConfig.DEFAULT_ADMIN_LISTEN);
+            adminListen = listenAddress(admin.get("listen"), "admin.listen", BatonConfig.DEFAULT_ADMIN_LISTEN);
             if (admin.containsKey("token") && admin.containsKey("token-env")) {
                 throw new ConfigException(file, "admin.token-env", "give either token or token-env, not both");
             } else if (admin.containsKey("token-env")) {
@@ -131,7 +131,7 @@ public final class ConfigLoader {
             throw new ConfigException(file, "admin.listen", adminListen + " is not a loopback address and no admin.token "
                     + "(or admin.token-env) is set; the admin API can switch the writer, so it needs a token off loopback");
         }
-        if (adminListen.equals(listen)) {
+        if (adminListen.equals(listen) && !listen.anyFreePort()) {
             throw new ConfigException(file, "admin.listen", adminListen + " is also 'listen'; give them different ports");
         }
 
@@ -149,6 +149,10 @@ public final class ConfigLoader {
         List<Node> nodes = nodes(cluster.get("nodes"));
         String instanceName = top.containsKey("instance-name") ? string(top.get("instance-name"), "instance-name", true)
                 : defaultInstanceName(listen);
+        if (listen.anyFreePort() && !top.containsKey("instance-name") && type != TopologyType.SINGLE) {
+            warnings.accept(file + ": instance-name: not set and listen port 0, so this Baton is named '" + instanceName
+                    + "' like any other on this host with port 0; give each Baton its own instance-name");
+        }
         ClusterSpec spec = clusterSpec(type, cluster, nodes, instanceName).withProxyProtocol(proxyProtocolOut(cluster));
         try {
             type.create(spec).close(); // the topology's own rules, such as 'single' taking one node
@@ -638,6 +642,18 @@ public final class ConfigLoader {
         }
         try {
             return HostPort.parse(String.valueOf(value));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file, key, "bad address: " + e.getMessage());
+        }
+    }
+
+    /** An address Baton listens on, where port 0 lets the system pick a free port. */
+    private HostPort listenAddress(Object value, String key, HostPort fallback) throws ConfigException {
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            return HostPort.parseListen(String.valueOf(value));
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file, key, "bad address: " + e.getMessage());
         }

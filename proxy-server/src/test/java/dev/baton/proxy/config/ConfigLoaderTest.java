@@ -172,7 +172,8 @@ class ConfigLoaderTest {
             "unknown top-level key | lisen: 127.0.0.1:1\\n" + "%NODES% | baton.yaml: lisen: unknown key (known here: admin, cluster, instance-name, io-threads, listen, log-level, proxy-protocol, quotas, sessions, timeouts, tls, transport)",
             "unknown admin key | admin:\\n  port: 1\\n%NODES% | baton.yaml: admin.port: unknown key (known here: listen, token, token-env)",
             "bad listen address | listen: localhost\\n%NODES% | baton.yaml: listen: bad address: 'localhost' is not host:port",
-            "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535",
+            "port out of range | listen: 127.0.0.1:70000\\n%NODES% | baton.yaml: listen: bad address: port 70000 is outside 1..65535 (or 0 for any free port)",
+            "node address on port 0 | cluster:\\n  type: single\\n  nodes:\\n    - {name: a, address: 127.0.0.1:0} | baton.yaml: cluster.nodes[0].address: bad address: port 0 is outside 1..65535 (0, any free port, is only for listen and admin.listen)",
             "no numeric port | listen: 127.0.0.1:abc\\n%NODES% | baton.yaml: listen: bad address: '127.0.0.1:abc' has no numeric port",
             "same admin and listen | listen: 127.0.0.1:6033\\nadmin:\\n  listen: 127.0.0.1:6033\\n%NODES% | baton.yaml: admin.listen: 127.0.0.1:6033 is also 'listen'; give them different ports",
             "missing cluster | listen: 127.0.0.1:6033 | baton.yaml: cluster: missing (it names the cluster type and its nodes)",
@@ -460,6 +461,26 @@ class ConfigLoaderTest {
             String listen = host.startsWith("'") ? "'[::1]:6034'" : host + ":6034";
             assertEquals(null, ConfigLoader.parse("baton.yaml", "admin:\n  listen: " + listen + "\n" + NODES).adminToken(), host);
         }
+    }
+
+    @Test
+    void listenAndAdminListenOnPortZeroLeaveThePortToTheSystem() throws ConfigException {
+        BatonConfig config = ConfigLoader.parse("baton.yaml", "listen: 127.0.0.1:0\nadmin:\n  listen: 127.0.0.1:0\n" + NODES);
+        assertEquals(new HostPort("127.0.0.1", 0), config.listen());
+        assertEquals(new HostPort("127.0.0.1", 0), config.adminListen());
+    }
+
+    @Test
+    void anElectingBatonOnPortZeroWithoutAnInstanceNameIsWarnedThatItsNameIsNotItsOwn() throws ConfigException {
+        String galera = "cluster:\n  type: galera\n  monitor: {user: m, password: p}\n  nodes:\n    - {name: a, address: h:1}\n";
+        List<String> warnings = new ArrayList<>();
+        BatonConfig config = ConfigLoader.parse("baton.yaml", "listen: 127.0.0.1:0\n" + galera, warnings::add);
+        assertEquals(List.of("baton.yaml: instance-name: not set and listen port 0, so this Baton is named '"
+                + config.cluster().instanceName() + "' like any other on this host with port 0; give each Baton its own "
+                + "instance-name"), warnings);
+        warnings.clear();
+        ConfigLoader.parse("baton.yaml", "listen: 127.0.0.1:0\ninstance-name: b1\n" + galera, warnings::add);
+        assertEquals(List.of(), warnings);
     }
 
     @Test
