@@ -4,7 +4,12 @@
 #   bench/idle-clients.sh
 #
 # Everything runs on 127.0.0.1: its own MariaDB (scripts/local-mariadb.sh, thread pool, max_connections raised)
-# in a temp dir and Baton in front of it, with quotas raised to let N clients in from one address. For each run
+# in a temp dir and Baton in front of it, with quotas raised to let N clients in from one address. With
+# CLUSTER=galera the server is a 3-node Galera cluster (scripts/local-galera.sh, the same server settings on each
+# node) and Baton runs `type: galera` with a monitor user that may read the password hashes, so sessions are
+# movable: each also carries what a move replays (SessionState, PreparedStatements) and a framer on the client
+# leg. The script checks through Baton that sessions are tracked (@@session_track_system_variables = '*') before
+# measuring; only the elected writer gets client connections, so MariaDB's RSS is read from its process. For each run
 # a fresh Baton starts; bench/IdleClients.java (one thread, java.nio) logs N clients in as app/app, each going
 # through Baton's greeting, the forced auth switch to the server's scramble and the server's OK, and keeps them
 # open and idle. Baton is measured before the clients arrive (after a warm-up login) and with all N open:
@@ -13,11 +18,16 @@
 #   - heap used after that GC (`GC.heap_info`), the process RSS (/proc/PID/status VmRSS), Baton's threads;
 #   - native memory from the JVM's own tracking (-XX:NativeMemoryTracking=summary): "Other" holds Netty's
 #     direct buffers (its pooled arenas), "Thread" the thread stacks;
-#   - MariaDB's RSS per connection, for scale (every Baton client has a server connection behind it).
+#   - MariaDB's RSS per connection, for scale (every Baton client has a server connection behind it; with
+#     galera, the elected writer's process).
 # Then, with the N clients still idle, five fresh clients log in and run SELECT 1 (login time and SELECT 1
 # round trip, median), and the idle clients are checked to be still open.
 #
 # Environment (all optional):
+#   CLUSTER=single       single: one MariaDB, Baton `type: single` (no session is tracked for moves);
+#                        galera: 3 Galera nodes, Baton `type: galera` with a monitor user (movable sessions)
+#   GALERA_BASE=3440     with galera: node N listens on GALERA_BASE+N (its group, IST and SST ports shift with it,
+#                        see scripts/local-galera.sh); the script refuses to start if any of them is taken
 #   N=10000              idle clients in the large runs. Baton holds two sockets per client (client and server),
 #                        so N is capped at (hard open-files limit - 200) / 2; the report says when it was.
 #   SMALL_N=1000         idle clients in the small run (linearity)
@@ -31,7 +41,8 @@
 #   BATON_JAVA_OPTS=     extra JVM options for Baton
 #   KEEP_TMP=1           keep the temp dir (logs, histograms) even on success; it is always kept on failure
 #
-# Output: the markdown tables (plus machine facts) on stdout and in bench/results/idle-clients-latest.md.
+# Output: the markdown tables (plus machine facts) on stdout and in bench/results/idle-clients-latest.md
+# (CLUSTER=galera: bench/results/idle-clients-galera-latest.md).
 # Exit status: 0 if every client of every run logged in, stayed open and the fresh SELECT 1 worked; 1 otherwise.
 set -euo pipefail
 
@@ -43,16 +54,26 @@ SMALL_N=${SMALL_N:-1000}
 SMALL_HEAP=${SMALL_HEAP:-256m}
 RUNS=${RUNS:-"default:SMALL default:N small:N"}
 CONCURRENCY=${CONCURRENCY:-100}
+CLUSTER=${CLUSTER:-single}
+GALERA_BASE=${GALERA_BASE:-3440}
+GALERA_NODES=3
 JAR=$ROOT/proxy-server/target/baton-proxy.jar
 CLIENT_SRC=$ROOT/bench/IdleClients.java
 RESULTS_DIR=$ROOT/bench/results
 OUT=$RESULTS_DIR/idle-clients-latest.md
 PROBES=5
+WRITER_NOTE=""
+CLUSTER_TITLE=""
+if [[ $CLUSTER == galera ]]; then
+  OUT=$RESULTS_DIR/idle-clients-galera-latest.md
+  CLUSTER_TITLE=" (Galera, movable sessions)"
+fi
 
 
-for v in N SMALL_N CONCURRENCY; do
+for v in N SMALL_N CONCURRENCY GALERA_BASE; do
   [[ ${!v} =~ ^[0-9]+$ ]] && (( ${!v} >= 1 )) || die "$v must be a positive integer (got '${!v}')"
 done
+[[ $CLUSTER == single || $CLUSTER == galera ]] || die "CLUSTER must be single or galera (got '$CLUSTER')"
 
 # ---------------------------------------------------------------- limits
 # Every client costs Baton two descriptors (client socket, server socket) and the server and this script's client
@@ -86,6 +107,7 @@ command -v mvn >/dev/null || [[ -f $JAR ]] || die "$JAR is missing and mvn is no
 TMP=$(mktemp -d /tmp/baton-idle.XXXXXX)
 chmod 755 "$TMP"   # mariadbd runs as mysql when we are root and must traverse it
 DB_DIR=$TMP/db
+[[ $CLUSTER == galera ]] && DB_DIR=$TMP/galera
 BATON_PID=""
 CLIENT_PID=""
 DB_STARTED=no
@@ -100,11 +122,15 @@ cleanup() {
   exec 5>&- 2>/dev/null
   stop_pid "$CLIENT_PID" clients
   stop_pid "$BATON_PID" baton
-  [[ $DB_STARTED == yes ]] && "$ROOT/scripts/local-mariadb.sh" stop "$DB_DIR" >&2
+  if [[ $DB_STARTED == yes && $CLUSTER == galera ]]; then
+    "$ROOT/scripts/local-galera.sh" stop "$DB_DIR" >&2
+  elif [[ $DB_STARTED == yes ]]; then
+    "$ROOT/scripts/local-mariadb.sh" stop "$DB_DIR" >&2
+  fi
   if [[ $rc -eq 0 && ${KEEP_TMP:-0} != 1 ]]; then
     rm -rf "$TMP"
   else
-    log "kept $TMP (logs: baton-*.log, clients-*.out, db/error.log, measure/)"
+    log "kept $TMP (logs: baton-*.log, clients-*.out, db/error.log or galera/node*/error.log, measure/)"
   fi
   exit "$rc"
 }
@@ -112,7 +138,19 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-DB_PORT=$(free_port "${DB_PORT:-3331}");             USED_PORTS+=" $DB_PORT"
+if [[ $CLUSTER == galera ]]; then
+  # local-galera.sh puts node N on BASE+N and its group, IST and SST ports on 4560+N, 4570+N, 4580+N, all shifted
+  # by BASE-3310; they are fixed by the base, so a taken one cannot be skipped.
+  for i in $(seq 1 $GALERA_NODES); do
+    off=$(( GALERA_BASE - 3310 ))
+    for p in $(( GALERA_BASE + i )) $(( 4560 + i + off )) $(( 4570 + i + off )) $(( 4580 + i + off )); do
+      port_free "$p" || die "port $p (Galera node $i with GALERA_BASE=$GALERA_BASE) is taken; pick another GALERA_BASE"
+      USED_PORTS+=" $p"
+    done
+  done
+else
+  DB_PORT=$(free_port "${DB_PORT:-3331}");           USED_PORTS+=" $DB_PORT"
+fi
 BATON_PORT=$(free_port "${BATON_PORT:-6053}");       USED_PORTS+=" $BATON_PORT"
 BATON_ADMIN_PORT=$(free_port "${BATON_ADMIN_PORT:-6054}"); USED_PORTS+=" $BATON_ADMIN_PORT"
 
@@ -127,12 +165,27 @@ open_files_limit=$HARD_FILES
 table_open_cache=400
 table_definition_cache=400
 innodb_buffer_pool_size=64M"
-log "starting MariaDB on 127.0.0.1:$DB_PORT in $DB_DIR (max_connections=$DB_MAX_CONNECTIONS, thread pool)"
-DB_STARTED=yes
-MARIADB_EXTRA_CNF=$MARIADB_EXTRA_CNF "$ROOT/scripts/local-mariadb.sh" start "$DB_DIR" "$DB_PORT" >&2
-DB_PID=$(tr -dc '0-9' < "$DB_DIR/pid")
-db_max=$(sql "$DB_PORT" "SELECT @@max_connections")
-(( db_max >= MAX_CLIENTS + 10 )) || die "MariaDB took max_connections=$db_max (asked $DB_MAX_CONNECTIONS): see $DB_DIR/error.log"
+if [[ $CLUSTER == galera ]]; then
+  log "starting Galera nodes on 127.0.0.1:$((GALERA_BASE + 1))..$((GALERA_BASE + GALERA_NODES)) in $DB_DIR (max_connections=$DB_MAX_CONNECTIONS, thread pool)"
+  DB_STARTED=yes
+  GALERA_EXTRA_CNF=$MARIADB_EXTRA_CNF "$ROOT/scripts/local-galera.sh" start "$DB_DIR" "$GALERA_BASE" >&2
+  # app's default database (sql in bench/lib.sh) and the grant that lets the monitor read password hashes: without
+  # it Baton cannot log a session in again on another node, so it does not track sessions for moves.
+  mariadb --no-defaults --socket="$DB_DIR/node1/sock" -uroot -e "CREATE DATABASE IF NOT EXISTS sbtest;
+    GRANT SELECT ON mysql.global_priv TO 'baton_monitor'@'%';"
+  for i in $(seq 1 $GALERA_NODES); do
+    db_max=$(sql $(( GALERA_BASE + i )) "SELECT @@max_connections")
+    (( db_max >= MAX_CLIENTS + 10 )) || die "Galera node $i took max_connections=$db_max (asked $DB_MAX_CONNECTIONS): see $DB_DIR/node$i/error.log"
+  done
+  DB_PID=""   # the elected writer's, found through Baton in each run
+else
+  log "starting MariaDB on 127.0.0.1:$DB_PORT in $DB_DIR (max_connections=$DB_MAX_CONNECTIONS, thread pool)"
+  DB_STARTED=yes
+  MARIADB_EXTRA_CNF=$MARIADB_EXTRA_CNF "$ROOT/scripts/local-mariadb.sh" start "$DB_DIR" "$DB_PORT" >&2
+  DB_PID=$(tr -dc '0-9' < "$DB_DIR/pid")
+  db_max=$(sql "$DB_PORT" "SELECT @@max_connections")
+  (( db_max >= MAX_CLIENTS + 10 )) || die "MariaDB took max_connections=$db_max (asked $DB_MAX_CONNECTIONS): see $DB_DIR/error.log"
+fi
 
 # ---------------------------------------------------------------- measuring
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }          # rss_kib PID
@@ -193,7 +246,7 @@ client_stop() {
   CLIENT_PID=""
 }
 
-baton_yaml() {  # baton_yaml MAX: a single-node config whose quotas let MAX clients in from 127.0.0.1
+baton_yaml() {  # baton_yaml MAX: a config for CLUSTER whose quotas let MAX clients in from 127.0.0.1
   echo "listen: 127.0.0.1:$BATON_PORT"
   echo "admin:"
   echo "  listen: 127.0.0.1:$BATON_ADMIN_PORT"
@@ -201,9 +254,34 @@ baton_yaml() {  # baton_yaml MAX: a single-node config whose quotas let MAX clie
   echo "  per-client: $(( $1 + 100 ))"
   echo "  max-total: $(( $1 + 100 ))"
   echo "cluster:"
-  echo "  type: single"
-  echo "  nodes:"
-  echo "    - {name: db1, address: 127.0.0.1:$DB_PORT}"
+  if [[ $CLUSTER == galera ]]; then
+    echo "  type: galera"
+    echo "  nodes:"
+    for i in $(seq 1 $GALERA_NODES); do
+      echo "    - {name: db$i, address: 127.0.0.1:$(( GALERA_BASE + i )), priority: $i}"
+    done
+    echo "  monitor:"
+    echo "    user: baton_monitor"
+    echo "    password: monitor"
+  else
+    echo "  type: single"
+    echo "  nodes:"
+    echo "    - {name: db1, address: 127.0.0.1:$DB_PORT}"
+  fi
+}
+# galera_writer: checks that Baton tracks sessions for moves, then sets DB_PID to the elected writer's mariadbd
+galera_writer() {
+  local tracked port node pid
+  tracked=$(sql "$BATON_PORT" "SELECT @@session.session_track_system_variables") || die "SELECT through Baton failed"
+  [[ $tracked == '*' ]] || die "sessions through Baton are not tracked for moves (session_track_system_variables is '$tracked', not '*'): Baton needs the monitor user, a galera cluster, sessions.move and SELECT on mysql.global_priv; see $TMP/baton-$name.log"
+  port=$(sql "$BATON_PORT" "SELECT @@port")
+  node=$(( port - GALERA_BASE ))
+  (( node >= 1 && node <= GALERA_NODES )) || die "Baton's writer answers on port $port, which is none of the Galera nodes"
+  pid=$(tr -dc '0-9' < "$DB_DIR/node$node/pid")
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || die "no running mariadbd for node $node (pid file $DB_DIR/node$node/pid)"
+  DB_PID=$pid
+  WRITER_NOTE="db$node (127.0.0.1:$port)"
+  log "$name: sessions tracked for moves; writer db$node on port $port, mariadbd pid $pid"
 }
 
 per() {  # per BEFORE WITH [DIVISOR]: (WITH - BEFORE) / ok / DIVISOR, one decimal
@@ -239,6 +317,7 @@ for spec in $RUNS; do
     </dev/null >"$TMP/baton-$name.log" 2>&1 &
   BATON_PID=$!
   wait_sql "$BATON_PORT" baton "$BATON_PID" "$TMP/baton-$name.log"
+  [[ $CLUSTER == galera ]] && galera_writer
   flags=$(jcmd "$BATON_PID" VM.flags 2>/dev/null | tr ' ' '\n')
   max_heap_mib=$(awk -F= '/^-XX:MaxHeapSize=/ { printf "%d", $2 / 1048576 }' <<<"$flags")
   gc_name=$(awk -F'[+=]' '/^-XX:\+Use.*GC$/ { sub(/^Use/, "", $2); print $2; exit }' <<<"$flags")
@@ -333,12 +412,17 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 
 {
-  echo "## Idle clients: memory per session"
+  echo "## Idle clients: memory per session${CLUSTER_TITLE:-}"
   echo
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); Baton commit $commit"
   echo "- Machine: $(nproc) CPUs ($cpu_model), $mem_gib GiB RAM; open-files limit $HARD_FILES (hard)"
-  echo "- mariadbd: $("$MARIADBD" --version | sed 's/^.*Ver //') with thread_handling=pool-of-threads, max_connections=$DB_MAX_CONNECTIONS"
-  echo "- Java: $(java -version 2>&1 | head -n 2 | tail -n 1); Baton single node, quotas raised to the run's count + 100, otherwise defaults${BATON_JAVA_OPTS:+, JVM options '$BATON_JAVA_OPTS'}"
+  if [[ $CLUSTER == galera ]]; then
+    echo "- mariadbd: $("$MARIADBD" --version | sed 's/^.*Ver //'), 3 Galera nodes (scripts/local-galera.sh) each with thread_handling=pool-of-threads, max_connections=$DB_MAX_CONNECTIONS; writer (last run) $WRITER_NOTE"
+    echo "- Java: $(java -version 2>&1 | head -n 2 | tail -n 1); Baton galera (monitor user baton_monitor with SELECT on mysql.global_priv: sessions tracked for moves), quotas raised to the run's count + 100, otherwise defaults${BATON_JAVA_OPTS:+, JVM options '$BATON_JAVA_OPTS'}"
+  else
+    echo "- mariadbd: $("$MARIADBD" --version | sed 's/^.*Ver //') with thread_handling=pool-of-threads, max_connections=$DB_MAX_CONNECTIONS"
+    echo "- Java: $(java -version 2>&1 | head -n 2 | tail -n 1); Baton single node, quotas raised to the run's count + 100, otherwise defaults${BATON_JAVA_OPTS:+, JVM options '$BATON_JAVA_OPTS'}"
+  fi
   [[ -n $CAP_NOTE ]] && echo "- $CAP_NOTE"
   echo "- Clients: bench/IdleClients.java, one thread, $CONCURRENCY logging in at once (greeting, HandshakeResponse41, auth switch, OK), then idle."
   echo "- Per client = (value with the clients − value before them, after a warm-up login) / clients logged in."

@@ -10,6 +10,8 @@
 # First start creates users app/app (ALL on *.*) and baton_monitor/monitor (PROCESS, REPLICATION CLIENT on *.*, ALL on
 # baton.*) and the database baton_test. Root keeps an empty password (socket, or TCP from 127.0.0.1).
 # GALERA_PROVIDER_OPTIONS, if set at start, is appended to wsrep_provider_options (e.g. shorter evs.* timeouts).
+# GALERA_EXTRA_CNF (optional, at start): more [mariadbd] lines for every node's my.cnf, after the defaults, so a
+# setting there overrides one above (e.g. "max_connections=2000<newline>thread_handling=pool-of-threads").
 set -euo pipefail
 
 NODES=3
@@ -78,6 +80,7 @@ wsrep_node_name=node$n
 wsrep_provider_options="$options"
 wsrep_sst_receive_address=127.0.0.1:$((4580 + n + off))
 wsrep_sst_method=rsync
+${GALERA_EXTRA_CNF:-}
 CNF
 }
 

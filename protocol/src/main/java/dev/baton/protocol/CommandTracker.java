@@ -93,7 +93,9 @@ public final class CommandTracker {
     private final PreparedStatements statements;
     /** Status flags of the EOF or OK packet read last in the current response; 0 after an ERR. */
     private int endFlags;
-    private final ArrayDeque<Pending> inFlight = new ArrayDeque<>();
+    /** Commands sent and not answered yet, oldest first. Sized for one: an idle session keeps it for its whole life
+     * (the default capacity would hold 17 slots), and a client that pipelines grows it once. */
+    private final ArrayDeque<Pending> inFlight = new ArrayDeque<>(1);
     private Stage stage = Stage.START;
     private long remaining;
     private int preparedColumns;

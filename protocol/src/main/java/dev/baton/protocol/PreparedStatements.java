@@ -103,10 +103,12 @@ public final class PreparedStatements {
     }
 
     private final Map<Long, Statement> open = new HashMap<>();
+    // Both deques are sized for one entry: every movable session holds them for its whole life, mostly empty (the
+    // default capacity would hold 17 slots each); a client that pipelines statements grows them once.
     /** Statements whose COM_STMT_PREPARE is not answered yet, oldest first. */
-    private final ArrayDeque<Statement> preparing = new ArrayDeque<>();
+    private final ArrayDeque<Statement> preparing = new ArrayDeque<>(1);
     /** The statement each COM_STMT_EXECUTE or COM_STMT_FETCH in flight names (or {@link #UNKNOWN}), oldest first. */
-    private final ArrayDeque<Statement> executing = new ArrayDeque<>();
+    private final ArrayDeque<Statement> executing = new ArrayDeque<>(1);
     private static final Statement UNKNOWN = new Statement(null);
     /** What 0xFFFFFFFF names: the statement prepared last, or null after it failed or was closed. */
     private Statement last;
