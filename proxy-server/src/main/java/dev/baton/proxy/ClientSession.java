@@ -1005,7 +1005,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 state = new SessionState();
                 statements = new PreparedStatements();
             }
-            handshakePayload = io.netty.buffer.ByteBufUtil.getBytes(Packets.payload(heldResponse));
+            if (proxy.movesSessions()) { // what logs the session in again elsewhere; never needed otherwise
+                handshakePayload = io.netty.buffer.ByteBufUtil.getBytes(Packets.payload(heldResponse));
+            }
             sentCapabilities = capabilities;
             sentMariadbCapabilities = mariadbCapabilities;
             ByteBuf rewritten = ForcedAuthSwitch.handshakeResponse(Packets.payload(heldResponse), capabilities,
@@ -1053,7 +1055,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         int sequenceId = Packets.sequenceId(frame);
         int length = Packets.payloadLength(frame);
         lastAuthSequence = sequenceId;
-        noteAuthRequest(Packets.payload(frame));
+        if (proxy.movesSessions()) {
+            noteAuthRequest(Packets.payload(frame));
+        }
         tracker.onServerMessage(sequenceId, length, frame, frame.readerIndex() + Packets.HEADER_SIZE, length);
         if (tracker.isAuthenticated()) {
             if (!slot.confirm()) {
