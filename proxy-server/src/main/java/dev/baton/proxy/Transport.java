@@ -37,8 +37,20 @@ record Transport(String name, IoHandlerFactory ioHandlerFactory, Class<? extends
      */
     static final String TEST_OVERRIDE = "baton.transport";
 
+    /** JVM option: microseconds an epoll event loop polls for ready sockets before it sleeps; 0 or unset: off. */
+    static final String BUSY_POLL = "baton.busy-poll-us";
+
     /** The transport {@code choice} names, the best available one for {@code auto}. */
     static Transport of(TransportChoice choice) throws UnavailableException {
+        long busyPoll = busyPollMicros();
+        Transport transport = choose(choice, busyPoll);
+        if (busyPoll > 0 && !transport.name().equals("epoll")) {
+            throw new UnavailableException("JVM option -D" + BUSY_POLL + " works with the epoll transport only, not " + transport.name());
+        }
+        return transport;
+    }
+
+    private static Transport choose(TransportChoice choice, long busyPoll) throws UnavailableException {
         TransportChoice effective = choice;
         String override = System.getProperty(TEST_OVERRIDE);
         if (choice == TransportChoice.AUTO && override != null && !override.isBlank()) {
@@ -49,13 +61,13 @@ record Transport(String name, IoHandlerFactory ioHandlerFactory, Class<? extends
             if (cause != null) {
                 throw new UnavailableException(effective, cause);
             }
-            return create(effective, "");
+            return create(effective, "", busyPoll);
         }
         List<String> passedOver = new ArrayList<>();
         for (TransportChoice candidate : TransportChoice.AUTO_ORDER) {
             Throwable cause = unavailabilityCause(candidate);
             if (cause == null) {
-                return create(candidate, String.join("; ", passedOver));
+                return create(candidate, String.join("; ", passedOver), busyPoll);
             }
             passedOver.add(candidate.configName() + " unavailable: " + message(cause));
         }
@@ -79,15 +91,52 @@ record Transport(String name, IoHandlerFactory ioHandlerFactory, Class<? extends
         };
     }
 
-    private static Transport create(TransportChoice choice, String why) {
+    private static Transport create(TransportChoice choice, String why, long busyPoll) {
         return switch (choice) {
             case IO_URING -> new Transport("io_uring", IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class,
                     IoUringSocketChannel.class, why);
-            case EPOLL -> new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class,
-                    EpollSocketChannel.class, why);
+            case EPOLL -> new Transport("epoll", epollFactory(busyPoll), EpollServerSocketChannel.class,
+                    EpollSocketChannel.class, busyPoll > 0 ? join(why, "busy-poll " + busyPoll + " µs") : why);
             case NIO, AUTO -> new Transport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class,
                     NioSocketChannel.class, why);
         };
+    }
+
+    /**
+     * The epoll event loops, polling {@code -Dbaton.busy-poll-us} microseconds for ready sockets before each blocking
+     * wait when that JVM option is set ({@link SpinningSelectStrategy}).
+     */
+    private static IoHandlerFactory epollFactory(long busyPollMicros) {
+        if (busyPollMicros == 0) {
+            return EpollIoHandler.newFactory();
+        }
+        SpinningSelectStrategy strategy = new SpinningSelectStrategy(busyPollMicros * 1000L);
+        return EpollIoHandler.newFactory(0, () -> strategy);
+    }
+
+    /**
+     * {@code -Dbaton.busy-poll-us}: 0 (the default, off) to 1000.
+     *
+     * @throws UnavailableException naming the option when its value is not such a number
+     */
+    static long busyPollMicros() throws UnavailableException {
+        String value = System.getProperty(BUSY_POLL);
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        try {
+            long micros = Long.parseLong(value.trim());
+            if (micros >= 0 && micros <= 1000) {
+                return micros;
+            }
+        } catch (NumberFormatException e) {
+            // the message below says what is expected
+        }
+        throw new UnavailableException("JVM option -D" + BUSY_POLL + "=" + value + " is not a whole number of microseconds from 0 to 1000");
+    }
+
+    private static String join(String why, String more) {
+        return why.isEmpty() ? more : why + "; " + more;
     }
 
     private static String message(Throwable cause) {
@@ -103,6 +152,10 @@ record Transport(String name, IoHandlerFactory ioHandlerFactory, Class<? extends
     static final class UnavailableException extends Exception {
         UnavailableException(TransportChoice choice, Throwable cause) {
             super(choice.configName() + " is not available here: " + message(cause), cause);
+        }
+
+        UnavailableException(String message) {
+            super(message);
         }
     }
 }
