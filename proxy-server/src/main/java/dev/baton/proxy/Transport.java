@@ -26,7 +26,8 @@ import java.util.List;
  * syscalls on the hot path than NIO), or NIO anywhere. {@code transport: auto} takes the first one available in the
  * order of {@link TransportChoice#AUTO_ORDER}; {@link #why} says why a faster one was passed over.
  *
- * @param why empty, or why the transports ahead of this one in the auto order were not available
+ * @param why empty, or why the transports ahead of this one in the auto order were not available, and for epoll the
+ *            busy polling in force ({@code busy-poll 50 µs})
  */
 record Transport(String name, IoHandlerFactory ioHandlerFactory, Class<? extends ServerChannel> serverChannel,
                  Class<? extends Channel> clientChannel, String why) {
