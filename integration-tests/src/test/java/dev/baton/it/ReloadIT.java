@@ -51,8 +51,9 @@ class ReloadIT {
         file = dir.resolve("baton.yaml");
         log = dir.resolve("baton.log");
         Files.writeString(file, config(ANY_PORT, 3));
-        baton = new ProcessBuilder(PROJECT.resolve("bin/baton-proxy").toString(), "--config", file.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // As systemd starts it: SIGHUP at its default, even when whatever runs the tests ignores it (nohup).
+        baton = new ProcessBuilder("env", "--default-signal=HUP", PROJECT.resolve("bin/baton-proxy").toString(),
+                "--config", file.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         RunningBaton.Listening listening = RunningBaton.awaitListening(baton, log, Duration.ofSeconds(90));
         listenPort = listening.port();
         adminPort = listening.adminPort();
@@ -142,5 +143,27 @@ class ReloadIT {
         } finally {
             Files.writeString(file, config(ANY_PORT, 3));
         }
+    }
+
+    @Test
+    void aBatonStartedUnderNohupSaysThatSighupWillNotReloadIt() throws Exception {
+        Path nohupLog = dir.resolve("nohup-baton.log");
+        Path nohupFile = dir.resolve("nohup.yaml");
+        Files.writeString(nohupFile, config(ANY_PORT, 3).replace("instance-name: reload-it", "instance-name: reload-it-nohup"));
+        Process ignoring = new ProcessBuilder("nohup", PROJECT.resolve("bin/baton-proxy").toString(), "--config", nohupFile.toString())
+                .redirectErrorStream(true).redirectOutput(nohupLog.toFile()).start();
+        try {
+            RunningBaton.awaitListening(ignoring, nohupLog, Duration.ofSeconds(90));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Files.readString(nohupLog).contains(
+                    "SIGHUP is ignored in this process (inherited from whatever started Baton, such as nohup), so kill -HUP "
+                            + "and systemctl reload do nothing; use baton reload or POST /api/v1/reload, or start Baton without nohup"));
+            assertTrue(ignoring.isAlive());
+        } finally {
+            ignoring.destroy();
+            if (!ignoring.waitFor(20, TimeUnit.SECONDS)) {
+                ignoring.destroyForcibly();
+            }
+        }
+        assertTrue(!logText().contains("SIGHUP is ignored"), "the Baton started with SIGHUP at its default does not warn");
     }
 }

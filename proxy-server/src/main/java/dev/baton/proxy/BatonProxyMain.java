@@ -84,6 +84,23 @@ public final class BatonProxyMain implements Callable<Integer> {
             });
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             log.warn("cannot reload on SIGHUP here ({}); use baton reload or POST /api/v1/reload", e.getMessage());
+            return;
+        }
+        if (hangupIgnored(java.nio.file.Path.of("/proc/self/status"))) {
+            // The JVM accepts the handler but leaves an inherited "ignore" in place: kill -HUP would do nothing.
+            log.warn("SIGHUP is ignored in this process (inherited from whatever started Baton, such as nohup), so kill -HUP "
+                    + "and systemctl reload do nothing; use baton reload or POST /api/v1/reload, or start Baton without nohup");
+        }
+    }
+
+    /** Whether the kernel ignores SIGHUP for this process, from the SigIgn mask of {@code status}; false where unknown. */
+    static boolean hangupIgnored(java.nio.file.Path status) {
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(status)) {
+            return lines.filter(line -> line.startsWith("SigIgn:")).findFirst()
+                    .map(line -> (Long.parseUnsignedLong(line.substring("SigIgn:".length()).trim(), 16) & 1L) != 0)
+                    .orElse(false);
+        } catch (java.io.IOException | RuntimeException e) {
+            return false; // not Linux, or a format this does not know: nothing to warn about
         }
     }
 

@@ -132,4 +132,19 @@ class BatonProxyMainTest {
         assertEquals(2, run.exit());
         assertEquals("baton-proxy: give either --config or --check-config, not both (usage: baton-proxy --config FILE)\n", run.err());
     }
+
+    @Test
+    void anIgnoredHangupIsReadFromTheProcessStatusSoBatonCanSaySighupWillNotReload() throws IOException {
+        Path ignoring = dir.resolve("status-nohup");
+        Files.writeString(ignoring, "Name:\tjava\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000001\nSigCgt:\t0000000000004002\n");
+        assertTrue(BatonProxyMain.hangupIgnored(ignoring), "bit 0 of SigIgn is SIGHUP");
+
+        Path handling = dir.resolve("status");
+        Files.writeString(handling, "Name:\tjava\nSigIgn:\t0000000000001000\nSigCgt:\t0000000000004003\n");
+        assertEquals(false, BatonProxyMain.hangupIgnored(handling), "SIGPIPE ignored, SIGHUP not");
+
+        assertEquals(false, BatonProxyMain.hangupIgnored(dir.resolve("missing")), "no /proc: nothing to warn about");
+        Files.writeString(handling, "SigIgn:\tnot-hex\n");
+        assertEquals(false, BatonProxyMain.hangupIgnored(handling), "an unknown format: nothing to warn about");
+    }
 }
