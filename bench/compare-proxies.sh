@@ -32,6 +32,10 @@
 #                       system calls per query by name (strace -c over PROFILE_EVENTS=20000 queries), and where
 #                       the CPU goes in the kernel (perf record, shares of the samples). Installs strace and
 #                       linux-perf if missing. Adds a table to the report.
+#   HAPROXY_BUSY=1      also measure haproxy-busy: a second HAProxy with 'busy-polling' in its global section, to
+#                       compare with -Dbaton.busy-poll-us. It polls with a zero timeout all the time it runs, idle or
+#                       not, keeping a CPU busy, which would speed up the wake-ups of every other target on a virtual
+#                       machine; so it runs only during its own warm-up, rounds and profile, and is stopped between.
 #   KEEP_TMP=1          keep the temp dir (logs, data) even on success; it is always kept on failure
 #   CLUSTER=single      what Baton is configured for: single (one MariaDB, Baton relays bytes) or galera (a 3-node
 #                       Galera cluster, scripts/local-galera.sh, with a monitor user: Baton elects the writer and,
@@ -88,6 +92,7 @@ for spec in ${BATON_VARIANTS:-}; do
   TARGETS+=("$t")
 done
 VARIANTS=("${TARGETS[@]:3}")
+[[ ${HAPROXY_BUSY:-0} == 1 ]] && TARGETS+=(haproxy-busy)
 [[ $TLS == 1 ]] && TARGETS+=(direct-tls baton-tls haproxy-tls)
 JAR=$ROOT/proxy-server/target/baton-proxy.jar
 RESULTS_DIR=$ROOT/bench/results
@@ -124,6 +129,7 @@ declare -A PID_OF   # variant target -> its Baton's pid
 BATON_TLS_PID=""
 GALERA_STARTED=no
 HAPROXY_PID=""
+HAPROXY_BUSY_PID=""
 SB_PID=""
 DB_STARTED=no
 
@@ -136,6 +142,7 @@ cleanup() {
   exec 1>&3 2>&4
   stop_pid "$SB_PID" sysbench
   stop_pid "$HAPROXY_PID" haproxy
+  stop_pid "$HAPROXY_BUSY_PID" haproxy-busy
   stop_pid "$BATON_PID" baton
   stop_pid "$BATON_TLS_PID" baton-tls
   for v in "${VARIANTS[@]}"; do stop_pid "${PID_OF[$v]:-}" "$v"; done
@@ -158,9 +165,10 @@ BATON_ADMIN_PORT=$(free_port "${BATON_ADMIN_PORT:-6044}"); USED_PORTS+=" $BATON_
 HAPROXY_PORT=$(free_port "${HAPROXY_PORT:-6045}");   USED_PORTS+=" $HAPROXY_PORT"
 BATON_TLS_PORT=$(free_port "${BATON_TLS_PORT:-6046}"); USED_PORTS+=" $BATON_TLS_PORT"
 BATON_TLS_ADMIN_PORT=$(free_port "${BATON_TLS_ADMIN_PORT:-6047}"); USED_PORTS+=" $BATON_TLS_ADMIN_PORT"
+HAPROXY_BUSY_PORT=$(free_port "${HAPROXY_BUSY_PORT:-6048}"); USED_PORTS+=" $HAPROXY_BUSY_PORT"
 
 declare -A PORT=([direct]=$DB_PORT [baton]=$BATON_PORT [haproxy]=$HAPROXY_PORT
-                 [direct-tls]=$DB_PORT [baton-tls]=$BATON_TLS_PORT [haproxy-tls]=$HAPROXY_PORT)
+                 [direct-tls]=$DB_PORT [baton-tls]=$BATON_TLS_PORT [haproxy-tls]=$HAPROXY_PORT [haproxy-busy]=$HAPROXY_BUSY_PORT)
 declare -A ADMIN_PORT
 next_port=6050
 for v in "${VARIANTS[@]}"; do
@@ -296,6 +304,18 @@ log "starting HAProxy on 127.0.0.1:$HAPROXY_PORT"
 haproxy -db -f "$TMP/haproxy.cfg" </dev/null >"$TMP/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
 wait_sql "$HAPROXY_PORT" HAProxy "$HAPROXY_PID" "$TMP/haproxy.log"
+if [[ ${HAPROXY_BUSY:-0} == 1 ]]; then
+  sed -e "s/^global$/global\n    busy-polling/" -e "s/127.0.0.1:$HAPROXY_PORT\$/127.0.0.1:$HAPROXY_BUSY_PORT/" \
+    "$TMP/haproxy.cfg" > "$TMP/haproxy-busy.cfg"
+  grep -q busy-polling "$TMP/haproxy-busy.cfg" && grep -q ":$HAPROXY_BUSY_PORT\$" "$TMP/haproxy-busy.cfg" \
+    && haproxy -c -q -f "$TMP/haproxy-busy.cfg" >&2 || die "generated haproxy-busy.cfg is invalid"
+fi
+start_haproxy_busy() {  # only while haproxy-busy is measured: its polling keeps a CPU busy for everyone
+  haproxy -db -f "$TMP/haproxy-busy.cfg" </dev/null >>"$TMP/haproxy-busy.log" 2>&1 &
+  HAPROXY_BUSY_PID=$!
+  wait_sql "$HAPROXY_BUSY_PORT" "HAProxy (busy-polling)" "$HAPROXY_BUSY_PID" "$TMP/haproxy-busy.log"
+}
+stop_haproxy_busy() { stop_pid "$HAPROXY_BUSY_PID" haproxy-busy; HAPROXY_BUSY_PID=""; }
 
 # ---------------------------------------------------------------- sysbench
 mkdir -p "$TMP/runs"
@@ -331,6 +351,7 @@ if (( WARMUP > 0 )); then
   for w in $WORKLOADS; do
     for t in "${TARGETS[@]}"; do
       log "warm-up: $t, $w, 8 threads, ${WARMUP}s"
+      [[ $t == haproxy-busy ]] && start_haproxy_busy
       # shellcheck disable=SC2046  # ssl_opt prints one option or nothing
       if ! sb "$w" "${PORT[$t]}" 8 "$WARMUP" run $(ssl_opt "$t") >"$TMP/runs/warmup-$w-$t.log" 2>&1; then
         tail -n 20 "$TMP/runs/warmup-$w-$t.log" >&2
@@ -340,6 +361,7 @@ if (( WARMUP > 0 )); then
       WARM["$w $t"]=$(awk '/^[[:space:]]*queries:/ { q = $0; sub(/.*\(/, "", q); sub(/ per sec.*/, "", q); print q }' \
         "$TMP/runs/warmup-$w-$t.log" 2>/dev/null || true)
       log "  warm-up $t, $w: ${WARM["$w $t"]:-n/a} qps"
+      [[ $t == haproxy-busy ]] && stop_haproxy_busy
     done
   done
 fi
@@ -378,14 +400,17 @@ for w in $WORKLOADS; do
         log "round $r/$ROUNDS: $w, $th thread(s), $t, ${DURATION}s"
         rc=0
         pid=""
+        [[ $t == haproxy-busy ]] && start_haproxy_busy
         [[ $t == baton ]] && pid=$BATON_PID
         [[ $t == baton-tls ]] && pid=$BATON_TLS_PID
         [[ $t == haproxy || $t == haproxy-tls ]] && pid=$HAPROXY_PID
+        [[ $t == haproxy-busy ]] && pid=$HAPROXY_BUSY_PID
         [[ -n ${PID_OF[$t]:-} ]] && pid=${PID_OF[$t]}
         cpu_before=$(proc_cpu_ticks "$pid")
         # shellcheck disable=SC2046  # ssl_opt prints one option or nothing
         sb "$w" "${PORT[$t]}" "$th" "$DURATION" run $(ssl_opt "$t") >"$f" 2>&1 || rc=$?
         cpu_after=$(proc_cpu_ticks "$pid")
+        [[ $t == haproxy-busy ]] && stop_haproxy_busy
         if (( rc == 0 )) && res=$(parse "$f"); then
           read -r q l i e <<<"$res"
           QPS[$key]+="$q "
@@ -415,6 +440,7 @@ pid_of_target() {  # pid_of_target TARGET: the proxy process measured for TARGET
   case $1 in
     baton) echo "$BATON_PID" ;;
     haproxy) echo "$HAPROXY_PID" ;;
+    haproxy-busy) echo "$HAPROXY_BUSY_PID" ;;
     *) echo "${PID_OF[$1]:-}" ;;
   esac
 }
@@ -432,6 +458,7 @@ if [[ $PROFILE == 1 ]]; then
   for th in $THREADS; do
     for t in "${TARGETS[@]}"; do
       [[ $t == *-tls ]] && continue
+      [[ $t == haproxy-busy ]] && start_haproxy_busy
       pid=$(pid_of_target "$t"); f=$TMP/profile/$t-$th
       if [[ $t == direct ]]; then
         log "profile: direct, oltp_point_select, $th thread(s): ${PROFILE_SECONDS}s (machine CPU only)"
@@ -466,6 +493,7 @@ if [[ $PROFILE == 1 ]]; then
       perf report -i "$f.perf" --no-children --sort dso --stdio -g none 2>/dev/null >"$f.perf-dso.txt" || true
       share() { awk -v re="$1" '$3 == "[k]" && $4 ~ re { s += $1 + 0 } END { printf "%.0f", s }' "$f.perf.txt"; }
       kernel=$(awk '$2 == "[kernel.kallsyms]" { printf "%.0f", $1 + 0 }' "$f.perf-dso.txt")
+      [[ $t == haproxy-busy ]] && stop_haproxy_busy
       PROFILE_ROWS+="| $th | $t | $qps | $mbusy | $midle % | $(awk -v a="$us" -v b="$ks" 'BEGIN { printf "%.1f", a + b }') | $us | $ks | $ctx | $calls | $(share '^__x64_sys_(sendto|write|writev|sendmsg)$') % | $(share '^sock_def_readable$') % | $(share '^__x64_sys_(recvfrom|read|readv|recvmsg)$') % | $(share '^__x64_sys_(epoll_wait|epoll_pwait|epoll_pwait2|io_uring_enter)$') % | $(awk -v k="${kernel:-0}" 'BEGIN { printf "%.0f", 100 - k }') % |"$'\n'
     done
   done
@@ -497,6 +525,7 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo "- Variant $v: the same${VARIANT_CONFIG[$v]:+ plus config '$(printf '%s' "${VARIANT_CONFIG[$v]}" | paste -sd';' -)'}${VARIANT_OPTS[$v]:+ plus JVM options '${VARIANT_OPTS[$v]# }'}; $(grep -m1 -o 'transport .*' "$TMP/$v.log" || echo 'transport not logged')"
   done
   echo "- Runs: --tables=$TABLES --table-size=$TABLE_SIZE, ${DURATION}s per run, $ROUNDS round(s) alternating ${TARGETS[*]}; ${WARMUP}s warm-up per target. Medians over rounds."
+  [[ ${HAPROXY_BUSY:-0} == 1 ]] && echo "- haproxy-busy: the same HAProxy config plus 'busy-polling' in its global section; started only for its own warm-up, runs and profile (its polling keeps a CPU busy)."
   [[ $TLS == 1 ]] && echo "- TLS rows (sysbench --mysql-ssl=on, ratios to direct-tls): baton-tls terminates the client's TLS and opens its own to the server (verify-ca); haproxy-tls relays the client's TLS to the server untouched (mode tcp cannot terminate MySQL's in-protocol TLS)."
   echo "- sysbench, MariaDB, Baton and HAProxy all share the same CPUs, so the ratios show each proxy's CPU cost per packet."
   echo "- Latency is sysbench's average per transaction (1 query for oltp_point_select, 18 for oltp_read_write)."
