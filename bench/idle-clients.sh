@@ -169,8 +169,8 @@ if [[ $CLUSTER == galera ]]; then
   log "starting Galera nodes on 127.0.0.1:$((GALERA_BASE + 1))..$((GALERA_BASE + GALERA_NODES)) in $DB_DIR (max_connections=$DB_MAX_CONNECTIONS, thread pool)"
   DB_STARTED=yes
   GALERA_EXTRA_CNF=$MARIADB_EXTRA_CNF "$ROOT/scripts/local-galera.sh" start "$DB_DIR" "$GALERA_BASE" >&2
-  # app's default database (sql in bench/lib.sh) and the grant that lets the monitor read password hashes: without
-  # it Baton cannot log a session in again on another node, so it does not track sessions for moves.
+  # app's default database (sql in bench/lib.sh) and the grant that lets the monitor read password hashes, as a real
+  # deployment has it: without it a move cannot log a session in again on another node and closes it instead.
   mariadb --no-defaults --socket="$DB_DIR/node1/sock" -uroot -e "CREATE DATABASE IF NOT EXISTS sbtest;
     GRANT SELECT ON mysql.global_priv TO 'baton_monitor'@'%';"
   for i in $(seq 1 $GALERA_NODES); do
