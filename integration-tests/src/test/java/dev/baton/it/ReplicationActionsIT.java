@@ -141,7 +141,11 @@ class ReplicationActionsIT {
     @Test
     @Order(3)
     void aLockIsNoLongerIntactWhileOneOfItsNodesIsFrozen() throws ActionException {
+        // The previous test's sessions held the lock: a server frees it once it has handled their disconnect.
+        await().atMost(java.time.Duration.ofSeconds(10)).until(() -> java.util.stream.IntStream.rangeClosed(1, 3)
+                .allMatch(n -> "1".equals(cluster.query(n, "SELECT IS_FREE_LOCK('baton.cluster')"))));
         try (ClusterLock a = instanceA.lock(nodes)) {
+            assertEquals(nodes, a.heldOn(), "held on node 3 too, so freezing it can break the lock");
             cluster.stop(3);
             try {
                 assertFalse(a.intact());
