@@ -637,23 +637,21 @@ public final class ConfigLoader {
     }
 
     private HostPort address(Object value, String key, HostPort fallback) throws ConfigException {
-        if (value == null) {
-            return fallback;
-        }
-        try {
-            return HostPort.parse(String.valueOf(value));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(file, key, "bad address: " + e.getMessage());
-        }
+        return address(value, key, fallback, HostPort::parse);
     }
 
     /** An address Baton listens on, where port 0 lets the system pick a free port. */
     private HostPort listenAddress(Object value, String key, HostPort fallback) throws ConfigException {
+        return address(value, key, fallback, HostPort::parseListen);
+    }
+
+    private HostPort address(Object value, String key, HostPort fallback,
+                             java.util.function.Function<String, HostPort> parser) throws ConfigException {
         if (value == null) {
             return fallback;
         }
         try {
-            return HostPort.parseListen(String.valueOf(value));
+            return parser.apply(String.valueOf(value));
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file, key, "bad address: " + e.getMessage());
         }
